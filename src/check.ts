@@ -1,0 +1,75 @@
+// `passerelle check`: every problem an admin can act on, in words, and a non-zero exit if there is one.
+import { createTransport } from "nodemailer";
+import { ConfigError, loadConfig, type Config } from "./config.ts";
+import { createLogger } from "./log.ts";
+import { openDatabase } from "./store/db.ts";
+import { createXmppLink, XmppConfigError } from "./xmpp/component.ts";
+
+interface Line { ok: boolean; what: string; detail: string }
+
+export async function runCheck(env: NodeJS.ProcessEnv): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.log(`✗ configuration\n  ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  const lines: Line[] = [{ ok: true, what: "configuration", detail: `mail for ${config.mailDomains.join(", ")}` }];
+  lines.push(await checkDatabase(config), await checkXmpp(config), await checkRelay(config));
+  for (const l of lines) console.log(`${l.ok ? "✓" : "✗"} ${l.what}: ${l.detail}`);
+  return lines.every((l) => l.ok) ? 0 : 1;
+}
+
+async function checkDatabase(config: Config): Promise<Line> {
+  try {
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: "cli", log: createLogger("silent") });
+    try {
+      await db.knex.raw("select 1");
+      const pending = await db.knex("knex_migrations").count<{ count: number }[]>("* as count").catch(() => null);
+      return { ok: true, what: "database", detail: `${db.describe}${pending === null ? " (not migrated yet: run passerelle migrate)" : ""}` };
+    } finally {
+      await db.close();
+    }
+  } catch (err) {
+    return { ok: false, what: "database", detail: `cannot reach it: ${(err as Error).message}` };
+  }
+}
+
+/** When serve runs, its health endpoint tells the link state: connecting as the component here would
+ * kick the live session (component_conflict_resolve = kick_old). Otherwise connect and authenticate. */
+async function checkXmpp(config: Config): Promise<Line> {
+  const what = `xmpp server (${config.xmpp.service} as ${config.xmpp.domain})`;
+  const health = await fetch(`http://${config.httpListen.host === "0.0.0.0" ? "127.0.0.1" : config.httpListen.host}:${config.httpListen.port}/healthz`,
+    { signal: AbortSignal.timeout(2000) }).then((r) => r.json() as Promise<{ xmpp?: string }>, () => null);
+  if (health?.xmpp) {
+    return { ok: health.xmpp === "online", what, detail: `serve is running; its link is ${health.xmpp}` };
+  }
+  const link = createXmppLink(config.xmpp, { log: createLogger("silent"), version: "check", onBounce: () => undefined });
+  try {
+    const state = await link.start();
+    return state === "online"
+      ? { ok: true, what, detail: "connected and authenticated" }
+      : { ok: false, what, detail: "cannot connect: is the server running and its component port reachable?" };
+  } catch (err) {
+    return { ok: false, what, detail: err instanceof XmppConfigError ? err.message : (err as Error).message };
+  } finally {
+    await link.stop();
+  }
+}
+
+async function checkRelay(config: Config): Promise<Line> {
+  if (!config.relayUrl) return { ok: true, what: "smtp relay", detail: "SMTP_RELAY not set: replies from chat cannot be sent" };
+  const transport = createTransport(config.relayUrl, { connectionTimeout: 5000, greetingTimeout: 5000 } as object);
+  try {
+    await transport.verify();
+    return { ok: true, what: "smtp relay", detail: `${new URL(config.relayUrl).host} answers` };
+  } catch (err) {
+    return { ok: false, what: "smtp relay", detail: `${new URL(config.relayUrl).host}: ${(err as Error).message}` };
+  } finally {
+    transport.close();
+  }
+}

@@ -1,0 +1,58 @@
+// Mail → chat translation: pure, no I/O (design: Messages to XMPP).
+import { sanitizeLine, sanitizeText, truncateUtf8 } from "./sanitize.ts";
+import type { ChatMessage, ParsedMail } from "./types.ts";
+
+export interface MailToChatInput {
+  mail: ParsedMail;
+  /** stable stanza id of this delivery */
+  id: string;
+  fromJid: string;
+  toJid: string;
+  /** when the gateway accepted the mail; becomes a XEP-0203 delay when delivery is late */
+  acceptedAt: Date;
+  now: Date;
+  /** upper bound for the body in UTF-8 bytes, kept well below the server's stanza limit */
+  maxBodyBytes: number;
+}
+
+/** Delivery later than this after acceptance carries a XEP-0203 <delay/>. */
+const LATE_MS = 60_000;
+
+export function mailToChat(input: MailToChatInput): ChatMessage {
+  const { mail } = input;
+  const subject = sanitizeLine(mail.subject) || "(no subject)";
+  const parts = [subject];
+  const text = normaliseText(sanitizeText(mail.text));
+  if (text) parts.push("", text);
+  if (mail.attachments.length > 0) {
+    parts.push("", ...mail.attachments.map((a) => `[attachment not forwarded: ${describeAttachment(a)}]`));
+  }
+  const full = parts.join("\n");
+  const { text: kept, omittedBytes } = truncateUtf8(full, input.maxBodyBytes);
+  const body = omittedBytes > 0 ? `${kept}\n\n[… ${formatSize(omittedBytes)} more not shown]` : kept;
+  const late = input.now.getTime() - input.acceptedAt.getTime() > LATE_MS;
+  return {
+    id: input.id,
+    from: input.fromJid,
+    to: input.toJid,
+    body,
+    nick: mail.fromName ? sanitizeLine(mail.fromName) || null : null,
+    delay: late ? input.acceptedAt : null,
+  };
+}
+
+/** CRLF and lone CR to LF, no trailing blank lines, at most two consecutive empty lines. */
+function normaliseText(text: string): string {
+  return text.replace(/\r\n?/g, "\n").replace(/[ \t]+$/gm, "").replace(/\n{4,}/g, "\n\n\n").trim();
+}
+
+function describeAttachment(a: ParsedMail["attachments"][number]): string {
+  const name = a.filename ? sanitizeLine(a.filename) : "unnamed";
+  return `${name} (${a.contentType}, ${formatSize(a.size)})`;
+}
+
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -1,0 +1,39 @@
+// Branded types: an address or JID that has been validated cannot be confused with a plain string.
+declare const brand: unique symbol;
+export type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+/** An RFC 5321 mailbox `local@domain`, original case kept (RFC 5321 §2.4: local parts may be case-sensitive). */
+export type MailAddress = Brand<string, "MailAddress">;
+/** A bare JID `local@domain` (RFC 7622), no resource. */
+export type BareJid = Brand<string, "BareJid">;
+
+/** A mailbox row: the contract's `mailboxes` table in camelCase. */
+export interface Mailbox {
+  address: MailAddress;
+  jid: BareJid;
+  enabled: boolean;
+}
+
+/** What the parser extracted from a mail; everything already free of NUL and XML-forbidden characters. */
+export interface ParsedMail {
+  subject: string;
+  fromAddress: string | null;
+  fromName: string | null;
+  messageId: string | null;
+  date: Date | null;
+  text: string;
+  /** true when the text was derived from HTML because the mail had no text/plain part */
+  fromHtml: boolean;
+  attachments: { filename: string | null; contentType: string; size: number }[];
+}
+
+/** A chat message ready to become a stanza: pure data, no XML. */
+export interface ChatMessage {
+  id: string;
+  from: string;
+  to: string;
+  body: string;
+  nick: string | null;
+  /** XEP-0203 delay stamp when the mail is delivered late */
+  delay: Date | null;
+}

@@ -1,0 +1,33 @@
+// HTTP_LISTEN: /healthz (JSON; 503 until the database answers and the XMPP link is up).
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface HealthReport { ok: boolean; [part: string]: unknown }
+
+export interface HttpDeps { health(): Promise<HealthReport> }
+
+export function createHttpServer(listen: { host: string; port: number }, deps: HttpDeps) {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD" }).end();
+    } else if (path === "/healthz") {
+      deps.health().then((report) => {
+        res.writeHead(report.ok ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
+        res.end(JSON.stringify(report));
+      }, () => res.writeHead(503).end());
+    } else {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+    }
+  });
+  return {
+    listen: () => new Promise<AddressInfo>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(listen.port, listen.host, () => resolve(server.address() as AddressInfo));
+    }),
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,50 @@
+// Preparing inbound deliveries: stored message → chat message (translation is pure, in core/).
+import { addressToJid, parseMailAddress } from "../core/addresses.ts";
+import { mailToChat } from "../core/translate.ts";
+import type { ChatMessage, MailAddress, ParsedMail } from "../core/types.ts";
+import type { Claimed, Prepared } from "./worker.ts";
+
+export interface InboundDelivery extends Claimed { messageId: number; recipient: string }
+
+export interface StoredMail { receivedAt: Date; mailFrom: string; parsed: ParsedMail }
+
+export interface InboundConfig { componentDomain: string; chatMaxBytes: number }
+
+export interface InboundDeps {
+  loadMessages(ids: number[]): Promise<Map<number, StoredMail>>;
+  now(): Date;
+}
+
+export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) {
+  return async (batch: InboundDelivery[]): Promise<Prepared<InboundDelivery, ChatMessage>[]> => {
+    const messages = await deps.loadMessages(batch.map((d) => d.messageId));
+    return batch.map((delivery) => {
+      const stored = messages.get(delivery.messageId);
+      if (!stored) return { delivery, error: "message row is missing" };
+      return {
+        delivery,
+        message: mailToChat({
+          mail: stored.parsed,
+          id: delivery.stanzaId,
+          fromJid: addressToJid(correspondent(stored, delivery.recipient), config.componentDomain),
+          toJid: delivery.jid,
+          acceptedAt: stored.receivedAt,
+          now: deps.now(),
+          maxBodyBytes: config.chatMaxBytes,
+        }),
+      };
+    });
+  };
+}
+
+/**
+ * Who the mail is from, as the contact the user sees and answers: the From header, else the envelope
+ * sender; a bounce (`MAIL FROM:<>`, RFC 5321 §4.5.5) with no usable From is from the mailer-daemon.
+ */
+export function correspondent(stored: StoredMail, recipient: string): MailAddress {
+  const from = stored.parsed.fromAddress && parseMailAddress(stored.parsed.fromAddress);
+  if (from) return from;
+  const envelope = stored.mailFrom && parseMailAddress(stored.mailFrom);
+  if (envelope) return envelope;
+  return `MAILER-DAEMON@${recipient.slice(recipient.lastIndexOf("@") + 1)}` as MailAddress;
+}

@@ -1,0 +1,150 @@
+// The inbound SMTP listener: refuse at RCPT, take the data within the limit, answer 250 only after commit.
+import type { AddressInfo } from "node:net";
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
+import type { Logger } from "../log.ts";
+import type { Mailbox } from "../core/types.ts";
+import { domainOf, parseMailAddress } from "../core/addresses.ts";
+import { queuedAs, replies, SmtpReply } from "./replies.ts";
+
+export interface SmtpConfig {
+  listen: { host: string; port: number };
+  hostname: string;
+  tls: { cert: string; key: string } | null;
+  maxSize: number;
+  maxRecipients: number;
+  maxClients: number;
+  mailDomains: string[];
+}
+
+export interface Envelope {
+  mailFrom: string;
+  recipients: Mailbox[];
+  remoteAddress: string | null;
+  helo: string | null;
+}
+
+export interface SmtpDeps {
+  log: Logger;
+  /** The enabled-or-not mailbox for an address; throws when the database cannot answer. */
+  findMailbox(address: string): Promise<Mailbox | undefined>;
+  /** Store the mail durably; resolves with the queue id once committed. */
+  accept(envelope: Envelope, raw: Buffer): Promise<{ token: string }>;
+}
+
+export interface SmtpListener {
+  listen(): Promise<AddressInfo>;
+  /** Stop accepting; open transactions finish or get 421 after `graceMs`; resolves when all commits are done. */
+  close(graceMs: number): Promise<void>;
+}
+
+// RFC 5321 §4.1.2: a path never holds control characters; smtp-server lets some through.
+const CONTROL = /[\u0000-\u001F\u007F]/;
+
+export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpListener {
+  const { log } = deps;
+  const domains = new Set(config.mailDomains);
+  const recipients = new WeakMap<object, Mailbox[]>();
+  const inFlight = new Set<Promise<unknown>>();
+  let closing = false;
+
+  const server = new SMTPServer({
+    name: config.hostname,
+    banner: "Passerelle ESMTP",
+    logger: false,
+    disableReverseLookup: true,
+    authOptional: true,
+    disabledCommands: config.tls ? ["AUTH"] : ["AUTH", "STARTTLS"],
+    hideSTARTTLS: !config.tls,
+    ...(config.tls ? { key: config.tls.key, cert: config.tls.cert } : {}),
+    size: config.maxSize,
+    maxClients: config.maxClients,
+    useXClient: false,
+    useXForward: false,
+    closeTimeout: 30_000,
+
+    onConnect(session, callback) {
+      if (closing) return callback(replies.shuttingDown());
+      callback();
+    },
+
+    onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback) {
+      if (CONTROL.test(address.address)) return callback(replies.badSender());
+      const declared = Number(address.args && (address.args as Record<string, string>).SIZE);
+      if (declared > config.maxSize) return callback(replies.tooBig(config.maxSize));
+      recipients.set(session.envelope, []);
+      callback();
+    },
+
+    onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, callback) {
+      const accepted = recipients.get(session.envelope) ?? [];
+      const refuse = (reply: SmtpReply, reason: string) => {
+        log.info({ session: session.id, rcpt: address.address, reason, code: reply.responseCode }, "recipient refused");
+        callback(reply);
+      };
+      const rcpt = CONTROL.test(address.address) ? null : parseMailAddress(address.address);
+      if (!rcpt) return refuse(replies.badRecipient(), "syntax");
+      if (!domains.has(domainOf(rcpt))) return refuse(replies.relayDenied(), "foreign domain");
+      if (accepted.length >= config.maxRecipients) return refuse(replies.tooManyRecipients(config.maxRecipients), "limit");
+      deps.findMailbox(rcpt).then((mailbox) => {
+        if (!mailbox || !mailbox.enabled) return refuse(replies.noMailbox(), mailbox ? "disabled" : "unknown");
+        if (!accepted.some((m) => m.address.toLowerCase() === mailbox.address.toLowerCase())) accepted.push(mailbox);
+        recipients.set(session.envelope, accepted);
+        callback();
+      }, (err: Error) => {
+        log.error({ session: session.id, err: err.message }, "mailbox lookup failed");
+        callback(replies.tryLater());
+      });
+    },
+
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        // Enforce the limit on the data itself; keep draining so the reply comes after the dot.
+        if (size <= config.maxSize) chunks.push(chunk);
+      });
+      stream.on("end", () => {
+        if (stream.sizeExceeded || size > config.maxSize) {
+          chunks.length = 0;
+          log.info({ session: session.id, size }, "message refused: too big");
+          return callback(replies.tooBig(config.maxSize));
+        }
+        const envelope: Envelope = {
+          mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          recipients: recipients.get(session.envelope) ?? [],
+          remoteAddress: session.remoteAddress ?? null,
+          helo: session.hostNameAppearsAs ?? null,
+        };
+        const job = deps.accept(envelope, Buffer.concat(chunks, size)).then(({ token }) => {
+          log.info({ session: session.id, queueId: token, size, from: envelope.mailFrom,
+            rcpt: envelope.recipients.map((r) => r.address) }, "message accepted");
+          callback(null, queuedAs(token));
+        }, (err: Error) => {
+          log.error({ session: session.id, err: err.message }, "message not stored; answered 451");
+          callback(err instanceof SmtpReply ? err : replies.tryLater());
+        });
+        inFlight.add(job);
+        void job.finally(() => inFlight.delete(job));
+      });
+    },
+  });
+
+  server.on("error", (err) => log.error({ err: err.message }, "smtp listener error"));
+
+  return {
+    listen: () => new Promise((resolve, reject) => {
+      server.server.once("error", reject);
+      server.listen(config.listen.port, config.listen.host, () => {
+        server.server.off("error", reject);
+        resolve(server.server.address() as AddressInfo);
+      });
+    }),
+    close: async (graceMs) => {
+      closing = true;
+      (server.options as { closeTimeout?: number }).closeTimeout = graceMs;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -1,0 +1,124 @@
+// The delivery table is the queue (design: graphile-worker's one-statement claim with SKIP LOCKED).
+import type { Knex } from "knex";
+import { sanitizeText } from "../core/sanitize.ts";
+
+export type DeliveryStatus = "pending" | "sending" | "delivered" | "failed";
+
+export interface ClaimedDelivery {
+  id: number;
+  messageId: number;
+  recipient: string;
+  jid: string;
+  stanzaId: string;
+  attempts: number;
+  createdAt: Date;
+}
+
+export interface DeliveryRow extends ClaimedDelivery {
+  status: DeliveryStatus;
+  direction: string;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  deliveredAt: Date | null;
+}
+
+const columns = `d.id, d.message_id AS "messageId", d.recipient, d.jid, d.stanza_id AS "stanzaId",
+  d.attempts, d.created_at AS "createdAt"`;
+
+export function createDeliveryStore(knex: Knex) {
+  const reason = (text: string) => sanitizeText(text).slice(0, 2000);
+  return {
+    /**
+     * Lease up to `limit` due inbound deliveries, oldest first. A row is due when pending and its time
+     * has come, or when a worker's lease ran out (it crashed or lost the database mid-batch).
+     */
+    async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
+      const { rows } = await knex.raw<{ rows: ClaimedDelivery[] }>(`
+        WITH due AS (
+          SELECT id FROM deliveries
+          WHERE direction = 'inbound'
+            AND ((status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND locked_until < now()))
+          ORDER BY id
+          LIMIT ?
+          FOR UPDATE SKIP LOCKED
+        )
+        UPDATE deliveries d
+        SET status = 'sending', attempts = d.attempts + 1, locked_by = ?, updated_at = now(),
+            locked_until = now() + make_interval(secs => ?)
+        FROM due WHERE d.id = due.id
+        RETURNING ${columns}`, [limit, worker, leaseSeconds]);
+      return rows.sort((a, b) => a.id - b.id);
+    },
+
+    /** Only while this worker still holds the lease: an expired lease may have passed the row on. */
+    async markDelivered(worker: string, ids: number[]): Promise<number> {
+      if (ids.length === 0) return 0;
+      return knex("deliveries").whereIn("id", ids).where({ status: "sending", locked_by: worker })
+        .update({ status: "delivered", delivered_at: knex.fn.now(), locked_until: null, last_error: null, updated_at: knex.fn.now() });
+    },
+
+    /** Give leased rows back untouched (the link went down before they were sent): not an attempt. */
+    async release(worker: string, ids: number[]): Promise<void> {
+      if (ids.length === 0) return;
+      await knex("deliveries").whereIn("id", ids).where({ status: "sending", locked_by: worker }).update({
+        status: "pending", attempts: knex.raw("greatest(attempts - 1, 0)"), locked_until: null, locked_by: null,
+        updated_at: knex.fn.now(),
+      });
+    },
+
+    async fail(id: number, why: string): Promise<void> {
+      await knex("deliveries").where({ id }).update({
+        status: "failed", last_error: reason(why), locked_until: null, updated_at: knex.fn.now(),
+      });
+    },
+
+    /**
+     * The XMPP server answered one of our stanzas with an error (RFC 6120 §8.3). A permanent error fails
+     * the delivery; a temporary one schedules a retry, or fails it once the delivery is older than `maxAgeSeconds`.
+     */
+    async bounce(stanzaId: string, permanent: boolean, why: string, retryInSeconds: number, maxAgeSeconds: number)
+      : Promise<{ id: number; status: DeliveryStatus } | undefined> {
+      const { rows } = await knex.raw<{ rows: { id: number; status: DeliveryStatus }[] }>(`
+        UPDATE deliveries SET
+          status = CASE WHEN ? OR created_at < now() - make_interval(secs => ?) THEN 'failed' ELSE 'pending' END,
+          next_attempt_at = now() + make_interval(secs => ?),
+          last_error = ?, locked_until = NULL, locked_by = NULL, delivered_at = NULL, updated_at = now()
+        WHERE stanza_id = ? AND status <> 'failed'
+        RETURNING id, status`, [permanent, maxAgeSeconds, retryInSeconds, reason(why), stanzaId]);
+      return rows[0];
+    },
+
+    async list(statuses: DeliveryStatus[], limit = 100): Promise<DeliveryRow[]> {
+      const { rows } = await knex.raw<{ rows: DeliveryRow[] }>(`
+        SELECT ${columns}, d.status, d.direction, d.next_attempt_at AS "nextAttemptAt",
+               d.last_error AS "lastError", d.delivered_at AS "deliveredAt"
+        FROM deliveries d WHERE d.status = ANY(?) ORDER BY d.id LIMIT ?`, [statuses, limit]);
+      return rows;
+    },
+
+    /** Re-drive one delivery now, whatever its state (admin action: `queue retry ID`). */
+    async retry(id: number): Promise<boolean> {
+      return (await knex("deliveries").where({ id }).update({
+        status: "pending", next_attempt_at: knex.fn.now(), locked_until: null, locked_by: null,
+        updated_at: knex.fn.now(),
+      })) > 0;
+    },
+
+    async counts(): Promise<Record<DeliveryStatus, number> & { oldestWaitingSeconds: number | null }> {
+      const { rows } = await knex.raw<{ rows: { status: DeliveryStatus; n: number; oldest: number | null }[] }>(`
+        SELECT status, count(*)::int AS n,
+               extract(epoch FROM now() - min(created_at))::float AS oldest
+        FROM deliveries GROUP BY status`);
+      const out = { pending: 0, sending: 0, delivered: 0, failed: 0, oldestWaitingSeconds: null as number | null };
+      for (const r of rows) {
+        out[r.status] = r.n;
+        if (r.status === "pending" || r.status === "sending") {
+          out.oldestWaitingSeconds = Math.max(out.oldestWaitingSeconds ?? 0, r.oldest ?? 0);
+        }
+      }
+      return out;
+    },
+  };
+}
+
+export type DeliveryStore = ReturnType<typeof createDeliveryStore>;

@@ -1,0 +1,45 @@
+// The contract's `mailboxes` table. Read on every RCPT so that SQL changes apply to the next transaction.
+import type { Knex } from "knex";
+import type { BareJid, MailAddress, Mailbox } from "../core/types.ts";
+
+interface Row { address: string; jid: string; enabled: boolean; created_at: Date }
+
+export interface MailboxRecord extends Mailbox { createdAt: Date }
+
+const toRecord = (r: Row): MailboxRecord => ({
+  address: r.address as MailAddress,
+  jid: r.jid as BareJid,
+  enabled: r.enabled,
+  createdAt: r.created_at,
+});
+
+export function createMailboxStore(knex: Knex) {
+  return {
+    /** The mailbox for an address, compared case-insensitively (design: Data). */
+    async find(address: string): Promise<MailboxRecord | undefined> {
+      const row = await knex<Row>("mailboxes").whereRaw("lower(address) = lower(?)", [address]).first();
+      return row && toRecord(row);
+    },
+    async list(): Promise<MailboxRecord[]> {
+      return (await knex<Row>("mailboxes").orderBy("address")).map(toRecord);
+    },
+    /** Insert, or re-point an existing address (any case) at a new JID and enable it. */
+    async upsert(address: MailAddress, jid: BareJid): Promise<"added" | "updated"> {
+      return knex.transaction(async (trx) => {
+        const updated = await trx("mailboxes").whereRaw("lower(address) = lower(?)", [address])
+          .update({ jid, enabled: true });
+        if (updated > 0) return "updated";
+        await trx("mailboxes").insert({ address, jid, enabled: true });
+        return "added";
+      });
+    },
+    async remove(address: string): Promise<boolean> {
+      return (await knex("mailboxes").whereRaw("lower(address) = lower(?)", [address]).delete()) > 0;
+    },
+    async setEnabled(address: string, enabled: boolean): Promise<boolean> {
+      return (await knex("mailboxes").whereRaw("lower(address) = lower(?)", [address]).update({ enabled })) > 0;
+    },
+  };
+}
+
+export type MailboxStore = ReturnType<typeof createMailboxStore>;

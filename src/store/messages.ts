@@ -1,0 +1,109 @@
+// Accepting a mail: the message row and one delivery row per recipient in one transaction
+// (invariant 1: the SMTP `250` is written only after this commit).
+import { randomBytes } from "node:crypto";
+import type { Knex } from "knex";
+import { sanitizeText } from "../core/sanitize.ts";
+import type { Mailbox, ParsedMail } from "../core/types.ts";
+
+export interface AcceptInput {
+  mailFrom: string;
+  remoteAddress: string | null;
+  helo: string | null;
+  raw: Buffer;
+  parsed: ParsedMail;
+  recipients: Mailbox[];
+}
+
+export interface StoredMessage {
+  id: number;
+  token: string;
+  receivedAt: Date;
+  mailFrom: string;
+  parsed: ParsedMail;
+}
+
+/** Message tokens: 80 random bits in Crockford-like base32, lower case, safe in ids and URLs. */
+export function newToken(): string {
+  const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
+  return [...randomBytes(16)].map((b) => alphabet[b & 31]).join("");
+}
+
+// Invariant 3: Postgres `text` cannot hold NUL; every text column passes the sanitizer.
+const text = (v: string | null): string | null => (v === null ? null : sanitizeText(v));
+
+export function createMessageStore(knex: Knex) {
+  return {
+    async accept(input: AcceptInput): Promise<{ id: number; token: string }> {
+      const token = newToken();
+      const p = input.parsed;
+      return knex.transaction(async (trx) => {
+        const [row] = await trx("messages").insert({
+          token,
+          mail_from: text(input.mailFrom),
+          remote_address: text(input.remoteAddress),
+          helo: text(input.helo),
+          size: input.raw.length,
+          raw: input.raw,
+          subject: text(p.subject),
+          from_address: text(p.fromAddress),
+          from_name: text(p.fromName),
+          message_id: text(p.messageId),
+          sent_at: p.date,
+          body: text(p.text),
+          body_from_html: p.fromHtml,
+          attachments: JSON.stringify(p.attachments),
+        }).returning("id") as { id: number }[];
+        const id = row!.id;
+        await trx("deliveries").insert(input.recipients.map((r, i) => ({
+          message_id: id,
+          direction: "inbound",
+          recipient: r.address,
+          jid: r.jid,
+          // Stable across retries and restarts: receipts, replies and errors refer to it (design).
+          stanza_id: `${token}.${i}`,
+        })));
+        return { id, token };
+      });
+    },
+
+    /** The parsed side of several messages (never the raw bytes), keyed by id. */
+    async getMany(ids: number[]): Promise<Map<number, StoredMessage>> {
+      const rows: MessageRow[] = await knex("messages").whereIn("id", [...new Set(ids)]).select(
+        "id", "token", "received_at", "mail_from", "subject", "from_address", "from_name", "message_id",
+        "sent_at", "body", "body_from_html", "attachments",
+      );
+      return new Map(rows.map((r) => [r.id, toStored(r)]));
+    },
+
+    async raw(id: number): Promise<Buffer | undefined> {
+      return (await knex("messages").where({ id }).first("raw"))?.raw;
+    },
+  };
+}
+
+interface MessageRow {
+  id: number; token: string; received_at: Date; mail_from: string; subject: string;
+  from_address: string | null; from_name: string | null; message_id: string | null; sent_at: Date | null;
+  body: string; body_from_html: boolean; attachments: ParsedMail["attachments"];
+}
+
+function toStored(r: MessageRow): StoredMessage {
+  return {
+    id: r.id,
+    token: r.token,
+    receivedAt: r.received_at,
+    mailFrom: r.mail_from,
+    parsed: {
+      subject: r.subject,
+      fromAddress: r.from_address,
+      fromName: r.from_name,
+      messageId: r.message_id,
+      date: r.sent_at,
+      text: r.body,
+      fromHtml: r.body_from_html,
+      attachments: r.attachments,
+    },
+  };
+}
+
+export type MessageStore = ReturnType<typeof createMessageStore>;

@@ -1,0 +1,160 @@
+// The XEP-0114 link to the XMPP server: one @xmpp/component, reconnecting forever with backoff.
+import xmppComponent, { type Element } from "@xmpp/component";
+import type { Logger } from "../log.ts";
+import type { ChatMessage } from "../core/types.ts";
+import { discoInfo, discoItems, versionInfo } from "./disco.ts";
+import { chatStanza, messageError, NS, pingStanza, readError, type StanzaErrorInfo } from "./stanzas.ts";
+
+export interface XmppConfig { service: string; domain: string; secret: string }
+
+export interface XmppDeps {
+  log: Logger;
+  version: string;
+  /** The server answered a stanza we sent with an error (RFC 6120 §8.3). */
+  onBounce(stanzaId: string, error: StanzaErrorInfo): void;
+}
+
+export interface XmppLink {
+  /** Connect. Resolves "online", or "waiting" while the server cannot be reached (retrying in the
+   * background); rejects when the server refuses our domain or secret, which no retry can fix. */
+  start(): Promise<"online" | "waiting">;
+  isOnline(): boolean;
+  /** Resolves when the link is online (at once if it is), or when `signal` aborts. */
+  whenOnline(signal: AbortSignal): Promise<void>;
+  sendChat(message: ChatMessage): Promise<void>;
+  /** Resolves once the server has read everything sent before: a ping IQ answered (result or error)
+   * after a batch proves it, streams being ordered (RFC 6120 §10.1). */
+  flush(to: string, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Stream errors that mean the configuration is wrong (RFC 6120 §4.9.3, XEP-0114 §3). */
+const FATAL = new Set(["not-authorized", "host-unknown", "improper-addressing"]);
+const MIN_DELAY = 1000;
+const MAX_DELAY = 30_000;
+const KEEPALIVE_MS = 30_000;
+
+export class XmppConfigError extends Error {
+  override name = "XmppConfigError";
+}
+
+export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
+  const { log } = deps;
+  const { component } = xmppComponent;
+  const xmpp = component({ service: config.service, domain: config.domain, password: config.secret });
+  const waiters = new Set<() => void>();
+  let everOnline = false;
+  let online = false;
+  let keepalive: NodeJS.Timeout | undefined;
+
+  xmpp.reconnect.delay = MIN_DELAY;
+  xmpp.on("online", () => {
+    online = true;
+    everOnline = true;
+    xmpp.reconnect.delay = MIN_DELAY;
+    log.info({ domain: config.domain, xmppService: config.service }, "xmpp component online");
+    for (const wake of waiters) wake();
+    waiters.clear();
+  });
+  xmpp.on("offline", () => { online = false; });
+  xmpp.on("disconnect", () => {
+    if (online) log.warn({ xmppService: config.service }, "xmpp link lost; reconnecting");
+    online = false;
+    // @xmpp/reconnect retries at a fixed delay (xmpp.js #1111): double it up to MAX_DELAY between attempts.
+    xmpp.reconnect.delay = Math.min(xmpp.reconnect.delay * 2, MAX_DELAY);
+  });
+  // An `error` listener is mandatory: EventEmitter throws otherwise.
+  xmpp.on("error", (err: Error & { condition?: string }) => {
+    if (err.condition && FATAL.has(err.condition)) {
+      log.error({ condition: err.condition }, describeFatal(err.condition, config));
+    } else {
+      log.debug({ err: err.message }, "xmpp error");
+    }
+  });
+
+  xmpp.on("stanza", (stanza: Element) => {
+    if (stanza.is("message") && stanza.attrs.type === "error" && stanza.attrs.id) {
+      deps.onBounce(stanza.attrs.id, readError(stanza));
+    } else if (stanza.is("message") && stanza.getChild("body")) {
+      // Chat → mail arrives with part 2; until then say so rather than drop the text silently.
+      const reply = messageError(stanza, "cancel", "feature-not-implemented",
+        "Sending e-mail from chat is not available on this gateway yet; your message was not sent.");
+      if (reply) void xmpp.send(reply).catch(() => undefined);
+    }
+  });
+
+  // Register IQ handlers once; `online` fires again on every reconnect.
+  xmpp.iqCallee.get(NS.discoInfo, "query", (ctx) => discoInfo(ctx, config.domain));
+  xmpp.iqCallee.get(NS.discoItems, "query", () => discoItems());
+  xmpp.iqCallee.get(NS.ping, "ping", () => true);
+  xmpp.iqCallee.get(NS.version, "query", () => versionInfo(deps.version));
+
+  const flush = async (to: string, timeoutMs = 10_000): Promise<void> => {
+    try {
+      await xmpp.iqCaller.request(pingStanza(config.domain, to), timeoutMs);
+    } catch (err) {
+      // An error reply proves the server read the stream up to here just as well as a result.
+      if ((err as { name?: string }).name === "StanzaError") return;
+      throw err;
+    }
+  };
+
+  return {
+    async start() {
+      keepalive = setInterval(() => {
+        // No keepalive in XEP-0114 or xmpp.js: ping the server and drop a link that no longer answers.
+        if (!online) return;
+        flush(serverDomain(config.domain)).catch(() => {
+          log.warn("xmpp server stopped answering pings; reconnecting");
+          void xmpp.disconnect().catch(() => undefined);
+        });
+      }, KEEPALIVE_MS);
+      keepalive.unref();
+      try {
+        await xmpp.start();
+        return "online";
+      } catch (err) {
+        const condition = (err as { condition?: string }).condition;
+        if (!everOnline && condition && FATAL.has(condition)) {
+          await this.stop();
+          throw new XmppConfigError(describeFatal(condition, config));
+        }
+        log.warn({ xmppService: config.service, err: (err as Error).message },
+          "waiting for the XMPP server; mail is accepted and queued meanwhile");
+        return "waiting";
+      }
+    },
+    isOnline: () => online,
+    whenOnline: (signal) => new Promise<void>((resolve) => {
+      if (online || signal.aborted) return resolve();
+      const wake = () => {
+        waiters.delete(wake);
+        signal.removeEventListener("abort", wake);
+        resolve();
+      };
+      waiters.add(wake);
+      signal.addEventListener("abort", wake, { once: true });
+    }),
+    sendChat: (message) => xmpp.send(chatStanza(message, config.domain)),
+    flush,
+    async stop() {
+      clearInterval(keepalive);
+      xmpp.reconnect.stop();
+      online = false;
+      await xmpp.stop().catch(() => undefined);
+    },
+  };
+}
+
+/** The server that hosts the component: `mail.jabber.example` → `jabber.example`. */
+export function serverDomain(componentDomain: string): string {
+  const dot = componentDomain.indexOf(".");
+  return dot > 0 && componentDomain.indexOf(".", dot + 1) > 0 ? componentDomain.slice(dot + 1) : componentDomain;
+}
+
+function describeFatal(condition: string, config: XmppConfig): string {
+  if (condition === "not-authorized") {
+    return `the XMPP server at ${config.service} refused the component secret for ${config.domain}: check XMPP_SECRET against the server's component_secret`;
+  }
+  return `the XMPP server at ${config.service} does not know the component domain ${config.domain} (${condition}): check XMPP_DOMAIN against the server's Component entry`;
+}
