@@ -88,7 +88,8 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env, cwd = proc
 export type ConfigScope = "all" | "database";
 
 export function loadConfig(env: NodeJS.ProcessEnv, scope: ConfigScope = "all"): Config {
-  const result = schema.safeParse(env);
+  // `VAR=` (empty) means unset, as in compose files that pass optional variables through.
+  const result = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")));
   const issues = result.success ? [] : result.error.issues
     .filter((i) => scope === "all" || ["DATABASE_URL", "DATA_DIR", "MAIL_DOMAINS", "LOG_LEVEL"].includes(String(i.path[0])))
     .map((i) => `${String(i.path[0])}: ${i.message}`);

@@ -1,0 +1,70 @@
+// The whole thing, real parts only: Prosody, a fresh PostgreSQL database, the gateway process,
+// and a chat client logged in as the mapped user.
+import { createGateway, type Gateway } from "./gateway.ts";
+import { createTestDatabase, type TestDatabase } from "./postgres.ts";
+import { startProsody, type Prosody } from "./prosody.ts";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+import { connectClient, type ChatClient } from "./xmpp-client.ts";
+
+export const MAIL_DOMAIN = "jabber.test";
+export const COMPONENT_DOMAIN = "mail.localhost";
+export const SECRET = "component-secret";
+
+export interface Stack {
+  prosody: Prosody;
+  db: TestDatabase;
+  /** the gateway reaches PostgreSQL through this proxy, so a test can cut the database */
+  dbProxy: TcpProxy;
+  gateway: Gateway;
+  /** Register `user` on Prosody, map `user@MAIL_DOMAIN` to it with SQL, and log a client in. */
+  user(name: string, options?: { connect?: boolean }): Promise<ChatClient | null>;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: { gatewayEnv?: Record<string, string> } = {}): Promise<Stack> {
+  const prosody = await startProsody({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET });
+  const db = await createTestDatabase();
+  const dbProxy = await startTcpProxy(5432);
+  const url = new URL(db.url);
+  url.host = `127.0.0.1:${dbProxy.port}`;
+  const gateway = await createGateway({
+    databaseUrl: url.toString(),
+    mailDomains: MAIL_DOMAIN,
+    xmppService: `xmpp://127.0.0.1:${prosody.componentPort}`,
+    xmppDomain: COMPONENT_DOMAIN,
+    xmppSecret: SECRET,
+    env: options.gatewayEnv,
+  });
+  const clients: ChatClient[] = [];
+  try {
+    await gateway.start();
+  } catch (err) {
+    await prosody.destroy();
+    await dbProxy.close();
+    await db.drop();
+    throw err;
+  }
+  return {
+    prosody, db, dbProxy, gateway,
+    async user(name, { connect = true } = {}) {
+      await prosody.register(name, "secret");
+      await db.query("INSERT INTO mailboxes (address, jid) VALUES ($1, $2)", [`${name}@${MAIL_DOMAIN}`, `${name}@${prosody.domain}`]);
+      if (!connect) return null;
+      const c = await connectClient(prosody.c2sPort, prosody.domain, name, "secret");
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of clients) await c.stop();
+      await gateway.stop().catch(() => undefined);
+      await prosody.destroy();
+      await dbProxy.close();
+      await db.drop();
+    },
+  };
+}
+
+/** The JID a correspondent's address appears as (design: Addressing), for assertions. */
+export function contactJid(address: string): string {
+  return `${address.replace("@", "\\40")}@${COMPONENT_DOMAIN}`;
+}

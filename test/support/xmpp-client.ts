@@ -1,0 +1,40 @@
+// A real chat client (@xmpp/client) logged in to the test Prosody, recording every message it gets.
+import { client, xml, type Element } from "@xmpp/client";
+import { waitFor } from "./wait.ts";
+
+export interface ChatClient {
+  jid: string;
+  messages: Element[];
+  /** The first received message matching `predicate`, waiting for it if need be. */
+  waitForMessage(predicate: (m: Element) => boolean, what: string, timeoutMs?: number): Promise<Element>;
+  send(stanza: Element): Promise<void>;
+  /** An IQ request; resolves with the result, rejects with the error reply. */
+  request(stanza: Element, timeoutMs?: number): Promise<Element>;
+  stop(): Promise<void>;
+}
+
+export async function connectClient(c2sPort: number, domain: string, username: string, password: string): Promise<ChatClient> {
+  const xmpp = client({ service: `xmpp://127.0.0.1:${c2sPort}`, domain, username, password, resource: "test" });
+  const messages: Element[] = [];
+  xmpp.on("error", () => undefined);
+  xmpp.on("stanza", (stanza: Element) => {
+    if (stanza.is("message")) messages.push(stanza);
+  });
+  xmpp.reconnect.stop();
+  await xmpp.start();
+  await xmpp.send(xml("presence"));
+  return {
+    jid: `${username}@${domain}`,
+    messages,
+    waitForMessage: (predicate, what, timeoutMs = 20_000) =>
+      waitFor(what, () => messages.find(predicate), timeoutMs),
+    send: (stanza) => xmpp.send(stanza),
+    request: (stanza, timeoutMs = 10_000) => xmpp.iqCaller.request(stanza, timeoutMs),
+    stop: async () => {
+      await xmpp.stop().catch(() => undefined);
+    },
+  };
+}
+
+export { xml };
+export type { Element };

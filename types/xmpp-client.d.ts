@@ -1,0 +1,21 @@
+// @xmpp/client 0.14 (tests only: the chat clients) publishes no types either; the surface the tests use.
+declare module "@xmpp/client" {
+  import type { EventEmitter } from "node:events";
+  import type { Element, XmlChild } from "@xmpp/component";
+
+  export type { Element };
+  export function xml(name: string, attrs?: Record<string, string | undefined> | null, ...children: XmlChild[]): Element;
+
+  export interface Client extends EventEmitter {
+    status: string;
+    start(): Promise<unknown>;
+    stop(): Promise<unknown>;
+    send(element: Element): Promise<void>;
+    reconnect: EventEmitter & { delay: number; stop(): void };
+    iqCaller: { request(stanza: Element, timeout?: number): Promise<Element> };
+  }
+
+  export function client(options: {
+    service: string; domain?: string; username?: string; password?: string; resource?: string;
+  }): Client;
+}
