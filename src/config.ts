@@ -46,11 +46,10 @@ const schema = z.object({
   SMTP_MAX_CLIENTS: bytes(1000),
   SMTP_RELAY: url(["smtp:", "smtps:"], "smtp://[user:pass@]host:port or smtps://…").optional(),
   XMPP_SERVICE: url(["xmpp:", "xmpps:"], "xmpp://host:port").default("xmpp://localhost:5347"),
-  XMPP_DOMAIN: domain.optional().refine((v) => v !== undefined, "required: the component's domain"),
-  XMPP_SECRET: z.string().optional()
-    .refine((v) => v !== undefined && v.length > 0, "required: the component secret")
-    // The XEP-0114 handshake hashes the secret as latin1 in xmpp.js: only ASCII survives both ends.
-    .refine((v) => v === undefined || /^[\x20-\x7E]*$/.test(v), "must be printable ASCII"),
+  // Required for serve and check; loadConfig says so (zod skips refinements of absent keys).
+  XMPP_DOMAIN: domain.optional(),
+  // The XEP-0114 handshake hashes the secret as latin1 in xmpp.js: only ASCII survives both ends.
+  XMPP_SECRET: z.string().regex(/^[\x20-\x7E]+$/, "must be printable ASCII").optional(),
   HTTP_LISTEN: listen("127.0.0.1:8080"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
@@ -87,23 +86,35 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env, cwd = proc
 /** Which variables a command needs: the CLI's database commands do not need the XMPP secret. */
 export type ConfigScope = "all" | "database";
 
+const DATABASE_KEYS = ["DATABASE_URL", "DATA_DIR", "MAIL_DOMAINS", "LOG_LEVEL"];
+
 export function loadConfig(env: NodeJS.ProcessEnv, scope: ConfigScope = "all"): Config {
-  // `VAR=` (empty) means unset, as in compose files that pass optional variables through.
-  const result = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")));
-  const issues = result.success ? [] : result.error.issues
-    .filter((i) => scope === "all" || ["DATABASE_URL", "DATA_DIR", "MAIL_DOMAINS", "LOG_LEVEL"].includes(String(i.path[0])))
-    .map((i) => `${String(i.path[0])}: ${i.message}`);
-  const e = result.data;
-  if (e && scope === "all" && Boolean(e.SMTP_TLS_CERT) !== Boolean(e.SMTP_TLS_KEY)) {
-    issues.push("SMTP_TLS_CERT and SMTP_TLS_KEY: set both or neither");
+  // `VAR=` (empty) means unset, as in compose files that pass optional variables through. The database
+  // commands read only their own variables: the others take their defaults and cannot fail them.
+  const given = Object.fromEntries(Object.entries(env)
+    .filter(([k, v]) => v !== "" && v !== undefined && (scope === "all" || DATABASE_KEYS.includes(k))));
+  const result = schema.safeParse(given);
+  const issues = result.success ? [] : result.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+  if (scope === "all") {
+    if (!given.XMPP_DOMAIN) issues.push("XMPP_DOMAIN: required: the component's domain, e.g. mail.example.org");
+    if (!given.XMPP_SECRET) issues.push("XMPP_SECRET: required: the component secret shared with the XMPP server");
+    if (Boolean(given.SMTP_TLS_CERT) !== Boolean(given.SMTP_TLS_KEY)) issues.push("SMTP_TLS_CERT and SMTP_TLS_KEY: set both or neither");
+  }
+  let tls: Config["smtp"]["tls"] = null;
+  if (result.success && given.SMTP_TLS_CERT && given.SMTP_TLS_KEY) {
+    try {
+      tls = { cert: readFileSync(given.SMTP_TLS_CERT, "utf8"), key: readFileSync(given.SMTP_TLS_KEY, "utf8") };
+    } catch (err) {
+      issues.push(`SMTP_TLS_CERT/SMTP_TLS_KEY: cannot read: ${(err as Error).message}`);
+    }
   }
   if (issues.length > 0 || !result.success) {
     throw new ConfigError(`configuration is not valid:\n  ${issues.join("\n  ")}`);
   }
-  return toConfig(result.data);
+  return toConfig(result.data, tls);
 }
 
-function toConfig(e: Env): Config {
+function toConfig(e: Env, tls: Config["smtp"]["tls"]): Config {
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: resolve(e.DATA_DIR),
@@ -111,8 +122,7 @@ function toConfig(e: Env): Config {
     smtp: {
       listen: e.SMTP_LISTEN,
       hostname: e.SMTP_HOSTNAME ?? e.XMPP_DOMAIN ?? e.MAIL_DOMAINS[0] ?? "localhost",
-      tls: e.SMTP_TLS_CERT && e.SMTP_TLS_KEY
-        ? { cert: readFileSync(e.SMTP_TLS_CERT, "utf8"), key: readFileSync(e.SMTP_TLS_KEY, "utf8") } : null,
+      tls,
       maxSize: e.SMTP_MAX_SIZE,
       maxRecipients: e.SMTP_MAX_RECIPIENTS,
       maxClients: e.SMTP_MAX_CLIENTS,

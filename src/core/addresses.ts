@@ -13,6 +13,10 @@ const CONTROL = /[\u0000-\u001F\u007F]/;
 const MAX_LOCAL = 64;
 const MAX_DOMAIN = 255;
 const DOMAIN_LABEL = /^(?!-)[\p{L}\p{N}-]{1,63}(?<!-)$/u;
+// RFC 5321 §4.1.2 Dot-string (atext and dots; RFC 6531 adds UTF-8) or Quoted-string. Nothing else:
+// `a@x, b@y` must never read as one address (a second recipient hidden in a JID).
+const DOT_STRING = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.\u0080-\u{10FFFF}]+$/u;
+const QUOTED_STRING = /^"(?:[\x20\x21\x23-\x5B\x5D-\x7E\u0080-\u{10FFFF}]|\\[\x20-\x7E])*"$/u;
 
 /**
  * XEP-0106 §4.2: escape the escapable characters; a backslash is escaped only where it would otherwise
@@ -44,7 +48,7 @@ export function parseMailAddress(value: string): MailAddress | null {
   const local = value.slice(0, at);
   const domain = value.slice(at + 1);
   if (Buffer.byteLength(local) > MAX_LOCAL || Buffer.byteLength(domain) > MAX_DOMAIN) return null;
-  if (/\s/u.test(local) && !/^".*"$/u.test(local)) return null;
+  if (!DOT_STRING.test(local) && !QUOTED_STRING.test(local)) return null;
   if (!domain.split(".").every((label) => DOMAIN_LABEL.test(label))) return null;
   return value as MailAddress;
 }

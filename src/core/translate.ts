@@ -17,19 +17,24 @@ export interface MailToChatInput {
 
 /** Delivery later than this after acceptance carries a XEP-0203 <delay/>. */
 const LATE_MS = 60_000;
+/** Bytes kept free for the "[… N more not shown]" line. */
+const NOTICE_ROOM = 40;
 
 export function mailToChat(input: MailToChatInput): ChatMessage {
   const { mail } = input;
-  const subject = sanitizeLine(mail.subject) || "(no subject)";
-  const parts = [subject];
+  const subject = truncateUtf8(sanitizeLine(mail.subject) || "(no subject)", 1024).text;
+  const attachments = mail.attachments.slice(0, 50)
+    .map((a) => `[attachment not forwarded: ${describeAttachment(a)}]`).join("\n");
+  // The subject and the attachment list always show; the text gets what is left of the budget,
+  // keeping room for the notice so the whole body stays within maxBodyBytes.
+  const fixed = Buffer.byteLength(subject) + 2 + (attachments ? Buffer.byteLength(attachments) + 2 : 0);
   const text = normaliseText(sanitizeText(mail.text));
-  if (text) parts.push("", text);
-  if (mail.attachments.length > 0) {
-    parts.push("", ...mail.attachments.map((a) => `[attachment not forwarded: ${describeAttachment(a)}]`));
-  }
-  const full = parts.join("\n");
-  const { text: kept, omittedBytes } = truncateUtf8(full, input.maxBodyBytes);
-  const body = omittedBytes > 0 ? `${kept}\n\n[… ${formatSize(omittedBytes)} more not shown]` : kept;
+  const room = Math.max(0, input.maxBodyBytes - fixed);
+  const { text: kept, omittedBytes } = Buffer.byteLength(text) <= room
+    ? { text, omittedBytes: 0 } : truncateUtf8(text, Math.max(0, room - NOTICE_ROOM));
+  const notice = `[… ${formatSize(omittedBytes)} more not shown]`;
+  const shown = omittedBytes === 0 ? kept : kept ? `${kept}\n\n${notice}` : notice;
+  const body = [subject, shown, attachments].filter(Boolean).join("\n\n");
   const late = input.now.getTime() - input.acceptedAt.getTime() > LATE_MS;
   return {
     id: input.id,

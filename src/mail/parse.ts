@@ -44,7 +44,7 @@ export async function parseMail(raw: Buffer, timeoutMs = 10_000): Promise<Parsed
       fromAddress: from?.address ? sanitizeLine(from.address) : null,
       fromName: from?.name ? sanitizeLine(from.name) : null,
       messageId: mail.messageId ? sanitizeLine(mail.messageId) : null,
-      date: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
+      date: headerDate(mail.headerLines),
       text: sanitizeText(fromHtml ? htmlToText(html) : plain),
       fromHtml,
       attachments: mail.attachments.map((a) => ({
@@ -60,6 +60,15 @@ export async function parseMail(raw: Buffer, timeoutMs = 10_000): Promise<Parsed
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** mailparser replaces an unreadable Date: with the time of parsing; read the header ourselves
+ * so that a missing or broken date stays null (RFC 5322 §3.6.1 makes it mandatory, mail lacks it anyway). */
+function headerDate(lines: ReadonlyArray<{ key: string; line: string }>): Date | null {
+  const line = lines.find((h) => h.key === "date")?.line;
+  if (!line) return null;
+  const date = new Date(line.slice(line.indexOf(":") + 1).trim().replace(/\s*\([^)]*\)\s*$/, ""));
+  return Number.isNaN(date.getTime()) ? null : date;
 }
 
 function firstAddress(from: AddressObject | AddressObject[] | undefined) {

@@ -1,0 +1,245 @@
+// Configuration from the environment (design: Configuration): defaults from the table, one error naming every problem.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ConfigError, loadConfig, readEnvironment, type Config } from "../../src/config.ts";
+
+const MINIMAL = { MAIL_DOMAINS: "jabber.example.org", XMPP_DOMAIN: "mail.jabber.example.org", XMPP_SECRET: "s3cret" };
+
+/** The ConfigError thrown by `fn`, failing the test when there is none. */
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+/** The variable names a ConfigError's message lists, one problem a line. */
+function named(err: ConfigError): string[] {
+  const [head, ...lines] = err.message.split("\n");
+  assert.equal(head, "configuration is not valid:");
+  return lines.map((line) => line.trim().split(":")[0]!);
+}
+
+describe("loadConfig defaults", () => {
+  it("fills every default from the design's table", () => {
+    const expected: Config = {
+      databaseUrl: undefined,
+      dataDir: resolve("./data"),
+      mailDomains: ["jabber.example.org"],
+      smtp: {
+        listen: { host: "0.0.0.0", port: 2525 },
+        hostname: "mail.jabber.example.org",
+        tls: null,
+        maxSize: 25 * 1024 * 1024,
+        maxRecipients: 100,
+        maxClients: 1000,
+      },
+      relayUrl: undefined,
+      xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret" },
+      httpListen: { host: "127.0.0.1", port: 8080 },
+      logLevel: "info",
+      chatMaxBytes: 16 * 1024,
+    };
+    assert.deepEqual(loadConfig(MINIMAL), expected);
+  });
+
+  it("reads every variable that is set", () => {
+    const config = loadConfig({
+      ...MINIMAL,
+      DATABASE_URL: "postgres://postgres@127.0.0.1:5432/passerelle",
+      DATA_DIR: "/var/lib/passerelle",
+      MAIL_DOMAINS: " Jabber.Example.org, tcweb.org ,, ",
+      SMTP_LISTEN: "[::1]:25",
+      SMTP_HOSTNAME: " mx.example.org ",
+      SMTP_RELAY: "smtps://user:pass@relay.example.org:465",
+      XMPP_SERVICE: "xmpp://prosody:5275",
+      XMPP_DOMAIN: "Mail.Jabber.Example.org",
+      HTTP_LISTEN: "localhost:9090",
+      LOG_LEVEL: "debug",
+      SMTP_MAX_SIZE: "1048576",
+      SMTP_MAX_RECIPIENTS: "5",
+      SMTP_MAX_CLIENTS: "7",
+      CHAT_MAX_BYTES: String(256 * 1024),
+    });
+    assert.equal(config.databaseUrl, "postgres://postgres@127.0.0.1:5432/passerelle");
+    assert.equal(config.dataDir, "/var/lib/passerelle");
+    assert.deepEqual(config.mailDomains, ["jabber.example.org", "tcweb.org"]);
+    assert.deepEqual(config.smtp.listen, { host: "::1", port: 25 });
+    assert.equal(config.smtp.hostname, "mx.example.org");
+    assert.equal(config.relayUrl, "smtps://user:pass@relay.example.org:465");
+    assert.deepEqual(config.xmpp, { service: "xmpp://prosody:5275", domain: "mail.jabber.example.org", secret: "s3cret" });
+    assert.deepEqual(config.httpListen, { host: "localhost", port: 9090 });
+    assert.equal(config.logLevel, "debug");
+    assert.equal(config.smtp.maxSize, 1048576);
+    assert.equal(config.smtp.maxRecipients, 5);
+    assert.equal(config.smtp.maxClients, 7);
+    assert.equal(config.chatMaxBytes, 262144);
+  });
+
+  it("accepts postgresql:// as well as postgres://, and xmpps://", () => {
+    assert.equal(loadConfig({ ...MINIMAL, DATABASE_URL: "postgresql://u@h/db" }).databaseUrl, "postgresql://u@h/db");
+    assert.equal(loadConfig({ ...MINIMAL, XMPP_SERVICE: "xmpps://h:5270" }).xmpp.service, "xmpps://h:5270");
+  });
+
+  it("takes the SMTP host name from XMPP_DOMAIN when SMTP_HOSTNAME is unset", () => {
+    assert.equal(loadConfig(MINIMAL).smtp.hostname, "mail.jabber.example.org");
+  });
+
+  it("treats an empty variable as unset", () => {
+    const config = loadConfig({ ...MINIMAL, DATABASE_URL: "", SMTP_RELAY: "", LOG_LEVEL: "", SMTP_LISTEN: "" });
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.relayUrl, undefined);
+    assert.equal(config.logLevel, "info");
+    assert.deepEqual(config.smtp.listen, { host: "0.0.0.0", port: 2525 });
+  });
+
+  it("ignores unrelated variables", () => {
+    assert.deepEqual(loadConfig({ ...MINIMAL, PATH: "/usr/bin", HOME: "/root" }), loadConfig(MINIMAL));
+  });
+});
+
+describe("loadConfig problems", () => {
+  it("throws a ConfigError naming MAIL_DOMAINS when it is missing or has no domain", () => {
+    const missing = configError(() => loadConfig({ XMPP_DOMAIN: "mail.example.org", XMPP_SECRET: "x" }));
+    assert.equal(missing.name, "ConfigError");
+    assert.deepEqual(named(missing), ["MAIL_DOMAINS"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, MAIL_DOMAINS: " , " }))), ["MAIL_DOMAINS"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, MAIL_DOMAINS: "ok.org, not a domain" }))), ["MAIL_DOMAINS"]);
+  });
+
+  it("names every problem in one message", () => {
+    const err = configError(() => loadConfig({
+      MAIL_DOMAINS: "example.org,bad_domain",
+      DATABASE_URL: "mysql://x/y",
+      SMTP_LISTEN: "nope",
+      HTTP_LISTEN: "1.2.3.4:70000",
+      SMTP_RELAY: "http://relay",
+      XMPP_SERVICE: "tcp://x:1",
+      XMPP_DOMAIN: "bad_domain",
+      XMPP_SECRET: "s\u00e9cret",
+      LOG_LEVEL: "loud",
+      SMTP_MAX_SIZE: "-1",
+      SMTP_MAX_RECIPIENTS: "1.5",
+      SMTP_MAX_CLIENTS: "many",
+      CHAT_MAX_BYTES: "262145",
+    }));
+    assert.deepEqual(new Set(named(err)), new Set([
+      "MAIL_DOMAINS", "DATABASE_URL", "SMTP_LISTEN", "HTTP_LISTEN", "SMTP_RELAY", "XMPP_SERVICE", "XMPP_DOMAIN",
+      "XMPP_SECRET", "LOG_LEVEL", "SMTP_MAX_SIZE", "SMTP_MAX_RECIPIENTS", "SMTP_MAX_CLIENTS", "CHAT_MAX_BYTES",
+    ]));
+    assert.match(err.message, /SMTP_LISTEN: expected host:port, got "nope"/);
+    assert.match(err.message, /CHAT_MAX_BYTES: at most 262144/);
+    assert.match(err.message, /XMPP_SECRET: must be printable ASCII/);
+  });
+
+  it("refuses a secret with control characters (the handshake would not match)", () => {
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, XMPP_SECRET: "a\u0001b" }))), ["XMPP_SECRET"]);
+  });
+
+  it("refuses ports above 65535 and listen values without a port", () => {
+    for (const value of ["0.0.0.0:65536", "0.0.0.0", ":25", "host:port", "::1:25"]) {
+      assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, SMTP_LISTEN: value }))), ["SMTP_LISTEN"], value);
+    }
+    assert.deepEqual(loadConfig({ ...MINIMAL, SMTP_LISTEN: "127.0.0.1:65535" }).smtp.listen, { host: "127.0.0.1", port: 65535 });
+  });
+
+  it("asks for both SMTP_TLS_CERT and SMTP_TLS_KEY or neither", () => {
+    const err = configError(() => loadConfig({ ...MINIMAL, SMTP_TLS_CERT: "/etc/ssl/cert.pem" }));
+    assert.equal(err.message, "configuration is not valid:\n  SMTP_TLS_CERT and SMTP_TLS_KEY: set both or neither");
+    configError(() => loadConfig({ ...MINIMAL, SMTP_TLS_KEY: "/etc/ssl/key.pem" }));
+  });
+
+  it("names the required XMPP_DOMAIN and XMPP_SECRET when they are missing",
+    () => {
+      const err = configError(() => loadConfig({ MAIL_DOMAINS: "example.org" }));
+      assert.deepEqual(new Set(named(err)), new Set(["XMPP_DOMAIN", "XMPP_SECRET"]));
+    });
+
+  it("names every missing required variable at once",
+    () => {
+      const err = configError(() => loadConfig({}));
+      assert.deepEqual(new Set(named(err)), new Set(["MAIL_DOMAINS", "XMPP_DOMAIN", "XMPP_SECRET"]));
+    });
+
+  it("names the TLS pair problem together with the other problems",
+    () => {
+      const err = configError(() => loadConfig({ ...MINIMAL, LOG_LEVEL: "loud", SMTP_TLS_CERT: "/etc/ssl/cert.pem" }));
+      assert.equal(err.message.includes("SMTP_TLS_CERT and SMTP_TLS_KEY"), true, err.message);
+      assert.ok(named(err).includes("LOG_LEVEL"));
+    });
+});
+
+describe("loadConfig TLS files", () => {
+  let dir = "";
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "passerelle-config-"));
+    writeFileSync(join(dir, "cert.pem"), "CERT");
+    writeFileSync(join(dir, "key.pem"), "KEY");
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads the certificate and key when both are set", () => {
+    const config = loadConfig({ ...MINIMAL, SMTP_TLS_CERT: join(dir, "cert.pem"), SMTP_TLS_KEY: join(dir, "key.pem") });
+    assert.deepEqual(config.smtp.tls, { cert: "CERT", key: "KEY" });
+  });
+});
+
+describe('loadConfig scope "database"', () => {
+  it("needs neither XMPP_DOMAIN nor XMPP_SECRET", () => {
+    const config = loadConfig({ MAIL_DOMAINS: "example.org" }, "database");
+    assert.deepEqual(config.mailDomains, ["example.org"]);
+    assert.equal(config.smtp.hostname, "example.org");
+    assert.equal(config.databaseUrl, undefined);
+  });
+
+  it("still names database problems", () => {
+    const err = configError(() => loadConfig({ MAIL_DOMAINS: "example.org", DATABASE_URL: "mysql://x/y" }, "database"));
+    assert.deepEqual(named(err), ["DATABASE_URL"]);
+    assert.deepEqual(named(configError(() => loadConfig({}, "database"))), ["MAIL_DOMAINS"]);
+  });
+
+  it("ignores a TLS pair problem", () => {
+    assert.deepEqual(loadConfig({ MAIL_DOMAINS: "example.org", SMTP_TLS_CERT: "/x" }, "database").mailDomains, ["example.org"]);
+  });
+
+  it("is not stopped by a bad variable it does not use, and never throws an empty message",
+    () => {
+      for (const extra of [{ SMTP_LISTEN: "nope" }, { XMPP_DOMAIN: "bad_domain" }, { XMPP_SECRET: "s\u00e9" }, { CHAT_MAX_BYTES: "0" }]) {
+        let config: Config | undefined;
+        try {
+          config = loadConfig({ MAIL_DOMAINS: "example.org", ...extra }, "database");
+        } catch (err) {
+          // Refusing is acceptable only if the message says what is wrong.
+          const name = Object.keys(extra)[0]!;
+          assert.ok(err instanceof ConfigError && err.message.includes(name), `${name}: ${String(err)}`);
+          continue;
+        }
+        assert.deepEqual(config.mailDomains, ["example.org"]);
+      }
+    });
+});
+
+describe("readEnvironment", () => {
+  let dir = "";
+  before(() => { dir = mkdtempSync(join(tmpdir(), "passerelle-env-")); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("returns the environment itself when there is no .env file", () => {
+    const env = { MAIL_DOMAINS: "example.org" };
+    assert.equal(readEnvironment(env, dir), env);
+  });
+
+  it("adds the .env file's variables; real variables win", () => {
+    writeFileSync(join(dir, ".env"), "# comment\nMAIL_DOMAINS=from-file.org\nXMPP_SECRET=\"quoted secret\"\nLOG_LEVEL=warn\n");
+    const env = readEnvironment({ MAIL_DOMAINS: "real.org" }, dir);
+    assert.equal(env.MAIL_DOMAINS, "real.org");
+    assert.equal(env.XMPP_SECRET, "quoted secret");
+    assert.equal(env.LOG_LEVEL, "warn");
+  });
+});

@@ -1,0 +1,104 @@
+// Preparing inbound deliveries: who the mail is from, and the chat message built for each delivery.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { correspondent, createInboundPreparer, type InboundDelivery, type StoredMail } from "../../../src/queue/inbound.ts";
+import type { ParsedMail } from "../../../src/core/types.ts";
+
+const GW = "mail.jabber.example.org";
+const RECEIVED = new Date("2024-01-02T03:04:05.000Z");
+
+function parsed(over: Partial<ParsedMail> = {}): ParsedMail {
+  return {
+    subject: "Hello", fromAddress: "alice@example.com", fromName: "Alice", messageId: "<m@example.com>",
+    date: null, text: "Hi", fromHtml: false, attachments: [], ...over,
+  };
+}
+
+function stored(over: Partial<ParsedMail> = {}, mailFrom = "bounces+x@lists.example.com"): StoredMail {
+  return { receivedAt: RECEIVED, mailFrom, parsed: parsed(over) };
+}
+
+describe("correspondent", () => {
+  it("is the From header's address when there is one, whatever the envelope", () => {
+    assert.equal(correspondent(stored(), "toto@jabber.example.org"), "alice@example.com");
+    assert.equal(correspondent(stored({}, ""), "toto@jabber.example.org"), "alice@example.com");
+  });
+
+  it("keeps the case of the From address", () => {
+    assert.equal(correspondent(stored({ fromAddress: "Alice.Smith@Example.COM" }), "toto@jabber.example.org"), "Alice.Smith@Example.COM");
+  });
+
+  it("falls back to the envelope sender when From is missing or not an address", () => {
+    assert.equal(correspondent(stored({ fromAddress: null }), "toto@jabber.example.org"), "bounces+x@lists.example.com");
+    assert.equal(correspondent(stored({ fromAddress: "" }), "toto@jabber.example.org"), "bounces+x@lists.example.com");
+    assert.equal(correspondent(stored({ fromAddress: "undisclosed-recipients" }), "toto@jabber.example.org"), "bounces+x@lists.example.com");
+  });
+
+  it("is MAILER-DAEMON at the recipient's domain for a bounce (MAIL FROM:<>) without a usable From", () => {
+    assert.equal(correspondent(stored({ fromAddress: null }, ""), "toto@jabber.example.org"), "MAILER-DAEMON@jabber.example.org");
+    assert.equal(correspondent(stored({ fromAddress: "not an address" }, ""), "toto@tcweb.org"), "MAILER-DAEMON@tcweb.org");
+  });
+
+  it("falls to MAILER-DAEMON when the envelope sender is not an address either", () => {
+    assert.equal(correspondent(stored({ fromAddress: null }, "garbage"), "toto@jabber.example.org"), "MAILER-DAEMON@jabber.example.org");
+  });
+});
+
+describe("createInboundPreparer", () => {
+  const delivery = (id: number, messageId: number, over: Partial<InboundDelivery> = {}): InboundDelivery => ({
+    id, messageId, recipient: "toto@jabber.example.org", jid: "toto@jabber.example.org", stanzaId: `pm-${messageId}-${id}`,
+    attempts: 0, ...over,
+  });
+
+  it("turns each claimed delivery into a chat message from the correspondent's JID, loading messages once", async () => {
+    const loads: number[][] = [];
+    const messages = new Map<number, StoredMail>([
+      [10, stored()],
+      [11, stored({ fromAddress: null, fromName: null, subject: "Undelivered Mail Returned to Sender" }, "")],
+    ]);
+    const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 16 * 1024 }, {
+      loadMessages: async (ids) => { loads.push(ids); return messages; },
+      now: () => new Date(RECEIVED.getTime() + 1_000),
+    });
+    const batch = [delivery(1, 10), delivery(2, 11, { jid: "titi@jabber.example.org" }), delivery(3, 12)];
+    const prepared = await prepare(batch);
+
+    assert.deepEqual(loads, [[10, 11, 12]]);
+    assert.deepEqual(prepared, [
+      {
+        delivery: batch[0],
+        message: {
+          id: "pm-10-1", from: `alice\\40example.com@${GW}`, to: "toto@jabber.example.org",
+          body: "Hello\n\nHi", nick: "Alice", delay: null,
+        },
+      },
+      {
+        delivery: batch[1],
+        message: {
+          id: "pm-11-2", from: `MAILER-DAEMON\\40jabber.example.org@${GW}`, to: "titi@jabber.example.org",
+          body: "Undelivered Mail Returned to Sender\n\nHi", nick: null, delay: null,
+        },
+      },
+      { delivery: batch[2], error: "message row is missing" },
+    ]);
+  });
+
+  it("marks a late delivery with a delay and applies chatMaxBytes", async () => {
+    const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 80 }, {
+      loadMessages: async () => new Map([[10, stored({ subject: "S", text: "x".repeat(100) })]]),
+      now: () => new Date(RECEIVED.getTime() + 3600_000),
+    });
+    const [result] = await prepare([delivery(1, 10)]);
+    assert.ok(result && "message" in result);
+    assert.deepEqual(result.message.delay, RECEIVED);
+    assert.equal(result.message.body, `S\n\n${"x".repeat(37)}\n\n[… 63 bytes more not shown]`);
+  });
+
+  it("lets a database error escape so that the batch is given back", async () => {
+    const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 1024 }, {
+      loadMessages: async () => { throw new Error("connection terminated"); },
+      now: () => RECEIVED,
+    });
+    await assert.rejects(prepare([delivery(1, 10)]), /connection terminated/);
+  });
+});
