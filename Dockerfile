@@ -1,0 +1,26 @@
+# Passerelle: the mail ⇄ XMPP gateway. TypeScript runs directly under Node 24 type stripping: no build step.
+FROM node:24-bookworm-slim
+
+ENV NODE_ENV=production
+WORKDIR /app
+
+# Dependencies first, so a source change does not reinstall them. The "node" package's preinstall
+# fetches the pinned Node binary into node_modules/.bin, which bin/passerelle prefers (the version CI tests).
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+
+COPY bin ./bin
+COPY src ./src
+COPY migrations ./migrations
+
+# In-container defaults: listen on all interfaces (the healthcheck and published ports need it).
+# DATA_DIR only matters without DATABASE_URL (embedded PGlite): mount a volume there to keep it.
+ENV SMTP_LISTEN=0.0.0.0:2525 \
+    HTTP_LISTEN=0.0.0.0:8080 \
+    DATA_DIR=/app/data
+RUN mkdir -p /app/data && chown node:node /app/data
+
+USER node
+EXPOSE 2525 8080
+STOPSIGNAL SIGTERM
+CMD ["bin/passerelle", "serve"]
