@@ -15,7 +15,10 @@ declare module "@xmpp/client" {
     iqCaller: { request(stanza: Element, timeout?: number): Promise<Element> };
   }
 
+  export type Authenticate = (credentials: { username: string; password: string }, mechanism: string) => Promise<void>;
+
   export function client(options: {
     service: string; domain?: string; username?: string; password?: string; resource?: string;
+    credentials?: (authenticate: Authenticate, mechanisms: string[]) => Promise<void>;
   }): Client;
 }

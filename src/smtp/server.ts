@@ -57,6 +57,9 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
     hideSTARTTLS: !config.tls,
     ...(config.tls ? { key: config.tls.key, cert: config.tls.cert } : {}),
     size: config.maxSize,
+    // smtp-server would answer a too-large SIZE= itself, without the RFC 3463 code; onMailFrom does it.
+    // EHLO then advertises SIZE without its number (RFC 1870 §4 allows it).
+    hideSize: true,
     maxClients: config.maxClients,
     useXClient: false,
     useXForward: false,

@@ -33,6 +33,7 @@ const FATAL = new Set(["not-authorized", "host-unknown", "improper-addressing"])
 const MIN_DELAY = 1000;
 const MAX_DELAY = 30_000;
 const KEEPALIVE_MS = 30_000;
+const STOP_TIMEOUT_MS = 2000;
 
 export class XmppConfigError extends Error {
   override name = "XmppConfigError";
@@ -141,7 +142,13 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       clearInterval(keepalive);
       xmpp.reconnect.stop();
       online = false;
-      await xmpp.stop().catch(() => undefined);
+      // xmpp.js waits up to its 30 s timeout for the server's </stream>, even on a dead socket.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        xmpp.stop().catch(() => undefined),
+        new Promise((resolve) => { timer = setTimeout(resolve, STOP_TIMEOUT_MS); }),
+      ]);
+      clearTimeout(timer);
     },
   };
 }

@@ -36,13 +36,13 @@ describe("start-up and the embedded database", () => {
 
   it("a wrong component secret stops start-up with a message about the secret", async () => {
     const gw = await gatewayWith({ secret: "not-the-secret" });
-    await assert.rejects(gw.start(), /exited during start/);
+    await assert.rejects(gw.start(), /exited \(code 1\) during start/);
     assert.match(gw.output(), /refused the component secret.*XMPP_SECRET/);
   });
 
   it("an unknown component domain stops start-up with a message about the domain", async () => {
     const gw = await gatewayWith({ domain: "nope.localhost" });
-    await assert.rejects(gw.start(), /exited during start/);
+    await assert.rejects(gw.start(), /exited \(code 1\) during start/);
     assert.match(gw.output(), /does not know the component domain nope\.localhost/);
   });
 

@@ -1,7 +1,7 @@
 // The gateway as a real process (`bin/passerelle serve`), so tests can SIGKILL and restart it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { freePort } from "./ports.ts";
+import { freePorts } from "./ports.ts";
 import { waitFor } from "./wait.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/passerelle", import.meta.url));
@@ -33,8 +33,7 @@ export interface Gateway {
 }
 
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
-  const smtpPort = await freePort();
-  const httpPort = await freePort();
+  const [smtpPort, httpPort] = await freePorts(2) as [number, number];
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "",
     MAIL_DOMAINS: options.mailDomains,
@@ -70,12 +69,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       c.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
       c.stderr!.on("data", (d: Buffer) => { out += d.toString(); });
       exited = new Promise((resolve) => c.once("exit", (code) => resolve(code)));
-      let gone = false;
-      void exited.then(() => { gone = true; });
-      await waitFor("the gateway to listen", async () => {
-        if (gone) throw new Error(`gateway exited during start:\n${out}`);
-        return out.includes('"passerelle started"');
-      }, 30_000);
+      let started = false;
+      await Promise.race([
+        waitFor("the gateway to listen", () => out.includes('"passerelle started"'), 30_000).then(() => { started = true; }),
+        exited.then((code) => {
+          if (!started) throw new Error(`gateway exited (code ${code}) during start:\n${out}`);
+        }),
+      ]);
     },
     async stop() {
       if (!child || child.exitCode !== null) return child?.exitCode ?? null;
