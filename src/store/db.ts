@@ -57,7 +57,7 @@ function openPostgres(url: string, describe: string, log: Logger): Database {
   return {
     knex,
     describe,
-    migrate: () => runMigrations(knex),
+    migrate: () => migrateExclusively(knex),
     listen: (callback) => listenPostgres(url, callback, log),
     close: () => knex.destroy(),
   };
@@ -77,9 +77,23 @@ function openPglite(embedded: Embedded): Database {
 }
 
 async function runMigrations(knex: Knex): Promise<string[]> {
-  // knex takes an advisory lock table row, so several instances starting together apply each once.
   const [, applied] = await knex.migrate.latest({ migrationSource }) as [number, string[]];
   return applied;
+}
+
+/** Arbitrary constant naming Passerelle's migration lock ("pass" in ASCII). */
+const MIGRATION_LOCK = 0x70617373;
+
+/**
+ * Several instances starting together: knex's own lock table is created racily (the losers fail with
+ * "relation already exists") and a held lock makes them fail, not wait. A transaction-scoped advisory
+ * lock, held on one connection while knex migrates on others, makes them queue instead.
+ */
+async function migrateExclusively(knex: Knex): Promise<string[]> {
+  return knex.transaction(async (trx) => {
+    await trx.raw("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK]);
+    return runMigrations(knex);
+  });
 }
 
 /** A dedicated connection for LISTEN, re-opened after it drops; the worker polls meanwhile. */

@@ -1,0 +1,140 @@
+// The delivery table as a queue, against the real PostgreSQL: claims are exclusive under concurrency,
+// leases expire, bounces retry or fail, and workers are woken by NOTIFY.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createLogger } from "../../src/log.ts";
+import { openDatabase, type Database } from "../../src/store/db.ts";
+import { createDeliveryStore, type DeliveryStore } from "../../src/store/deliveries.ts";
+import { createMessageStore } from "../../src/store/messages.ts";
+import type { BareJid, MailAddress, ParsedMail } from "../../src/core/types.ts";
+import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import { waitFor } from "../support/wait.ts";
+
+const parsed: ParsedMail = { subject: "s", fromAddress: "a@example.com", fromName: null, messageId: null, date: null,
+  text: "t", fromHtml: false, attachments: [] };
+const mailbox = (n: number) => ({ address: `u${n}@jabber.test` as MailAddress, jid: `u${n}@localhost` as BareJid, enabled: true });
+
+describe("the delivery queue on PostgreSQL", () => {
+  let pgdb: TestDatabase;
+  let db: Database;
+  let deliveries: DeliveryStore;
+
+  before(async () => {
+    pgdb = await createTestDatabase();
+    db = await openDatabase({ databaseUrl: pgdb.url, dataDir: "/nonexistent", role: "serve", log: createLogger("silent") });
+    await db.migrate();
+    deliveries = createDeliveryStore(db.knex);
+  });
+  after(async () => {
+    await db?.close();
+    await pgdb?.drop();
+  });
+
+  async function accept(recipients: number): Promise<void> {
+    await createMessageStore(db.knex).accept({ mailFrom: "a@example.com", remoteAddress: null, helo: null,
+      raw: Buffer.from("Subject: s\r\n\r\nt\r\n"), parsed, recipients: Array.from({ length: recipients }, (_, i) => mailbox(i)) });
+  }
+
+  it("applies migrations once, however many instances start together", async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const instances = await Promise.all([1, 2, 3, 4].map(() =>
+        openDatabase({ databaseUrl: fresh.url, dataDir: "/nonexistent", role: "serve", log: createLogger("silent") })));
+      const applied = await Promise.allSettled(instances.map((o) => o.migrate()));
+      await Promise.all(instances.map((o) => o.close()));
+      // All succeed (the others wait for the advisory lock, then find nothing to do); one applied it.
+      assert.deepEqual(applied.map((r) => r.status), ["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+      const done = applied.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
+      assert.deepEqual(done, ["20261125000001_initial.ts"]);
+      const tables = await fresh.query<{ n: number }>("SELECT count(*)::int AS n FROM knex_migrations");
+      assert.equal(tables[0]!.n, 1);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it("gives each delivery to exactly one of several concurrent workers, in id order within a claim", async () => {
+    await db.knex("deliveries").delete();
+    for (let i = 0; i < 20; i++) await accept(10); // 200 deliveries
+    const workers = Array.from({ length: 8 }, (_, i) => `w${i}`);
+    const seen = new Map<number, string>();
+    for (;;) {
+      const claims = await Promise.all(workers.map(async (w) => ({ w, rows: await deliveries.claim(w, 7, 60) })));
+      if (claims.every((c) => c.rows.length === 0)) break;
+      for (const { w, rows } of claims) {
+        assert.deepEqual(rows.map((r) => r.id), [...rows.map((r) => r.id)].sort((a, b) => a - b));
+        for (const r of rows) {
+          assert.equal(seen.has(r.id), false, `delivery ${r.id} claimed by ${seen.get(r.id)} and ${w}`);
+          seen.set(r.id, w);
+        }
+      }
+    }
+    assert.equal(seen.size, 200);
+    const counted = await db.knex("deliveries").where({ status: "sending" }).count<{ n: number }[]>("* as n");
+    assert.equal(Number(counted[0]?.n), 200);
+  });
+
+  it("hands a delivery whose lease ran out to another worker; the first can no longer mark it", async () => {
+    await db.knex("deliveries").delete();
+    await accept(1);
+    const [first] = await deliveries.claim("dead", 10, 1);
+    assert.ok(first);
+    assert.deepEqual(await deliveries.claim("alive", 10, 60), [], "leased: nobody else gets it");
+    await waitFor("the lease to run out", async () => (await deliveries.claim("alive", 10, 60))[0], 5000, 200);
+    assert.equal(await deliveries.markDelivered("dead", [first.id]), 0, "the dead worker lost it");
+    assert.equal(await deliveries.markDelivered("alive", [first.id]), 1);
+    const row = await db.knex("deliveries").where({ id: first.id }).first();
+    assert.equal(row.status, "delivered");
+    assert.equal(row.attempts, 2);
+  });
+
+  it("release gives rows back without counting an attempt", async () => {
+    await db.knex("deliveries").delete();
+    await accept(2);
+    const rows = await deliveries.claim("w", 10, 60);
+    await deliveries.release("w", rows.map((r) => r.id));
+    const again = await deliveries.claim("w", 10, 60);
+    assert.deepEqual(again.map((r) => [r.id, r.attempts]), rows.map((r) => [r.id, 1]));
+  });
+
+  it("a temporary bounce schedules a retry, a permanent one fails; both keep the reason", async () => {
+    await db.knex("deliveries").delete();
+    await accept(2);
+    const [a, b] = await deliveries.claim("w", 10, 60);
+    await deliveries.markDelivered("w", [a!.id, b!.id]);
+    const wait = await deliveries.bounce(a!.stanzaId, false, "xmpp wait/resource-constraint", 30, 3600);
+    assert.equal(wait?.status, "pending");
+    const cancel = await deliveries.bounce(b!.stanzaId, true, "xmpp cancel/service-unavailable", 30, 3600);
+    assert.equal(cancel?.status, "failed");
+    const rows = await db.knex("deliveries").orderBy("id").select("status", "last_error", "next_attempt_at");
+    assert.equal(rows[0].last_error, "xmpp wait/resource-constraint");
+    assert.ok(rows[0].next_attempt_at.getTime() > Date.now() + 20_000, "not before the backoff");
+    assert.equal(rows[1].last_error, "xmpp cancel/service-unavailable");
+    assert.deepEqual(await deliveries.claim("w", 10, 60), [], "neither is due now");
+    assert.equal(await deliveries.bounce(b!.stanzaId, false, "again", 30, 3600), undefined, "a failed row stays failed");
+  });
+
+  it("a temporary bounce on a delivery older than the retry window fails it", async () => {
+    await db.knex("deliveries").delete();
+    await accept(1);
+    const [a] = await deliveries.claim("w", 10, 60);
+    await db.knex("deliveries").update({ created_at: db.knex.raw("now() - interval '3 days'") });
+    assert.equal((await deliveries.bounce(a!.stanzaId, false, "xmpp wait/resource-constraint", 30, 2 * 86400))?.status, "failed");
+  });
+
+  it("wakes a listener when a delivery is inserted or re-driven, including from plain SQL", async () => {
+    let wakes = 0;
+    const unlisten = await db.listen(() => { wakes++; });
+    try {
+      const before = wakes;
+      await accept(1);
+      await waitFor("a NOTIFY after insert", () => wakes > before, 5000);
+      const failed = await db.knex("deliveries").update({ status: "failed" }).returning("id");
+      const mid = wakes;
+      await deliveries.retry(failed[0].id);
+      await waitFor("a NOTIFY after queue retry", () => wakes > mid, 5000);
+    } finally {
+      await unlisten();
+    }
+  });
+});
