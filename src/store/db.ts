@@ -30,23 +30,26 @@ export interface DatabaseOptions {
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.databaseUrl.replace(/:[^:@/]*@/, ":***@"), options.log);
+  if (options.databaseUrl) {
+    return openPostgres(options.databaseUrl, options.databaseUrl.replace(/:[^:@/]*@/, ":***@"), options.log, true);
+  }
   mkdirSync(options.dataDir, { recursive: true });
   if (options.role === "cli") {
     // serve holds the embedded database: talk to it over its socket rather than open the files twice.
     const url = await connectEmbedded(options.dataDir);
-    if (url) return openPostgres(url, `psql -h ${embeddedSocketDir(options.dataDir)} -U postgres postgres`, options.log);
+    // One session: PGlite runs one transaction at a time for all its socket clients.
+    if (url) return openPostgres(url, `psql -h ${embeddedSocketDir(options.dataDir)} -U postgres postgres`, options.log, false);
   }
   return openPglite(await openEmbedded(options.dataDir, options.role === "serve", options.log));
 }
 
-function openPostgres(url: string, describe: string, log: Logger): Database {
+function openPostgres(url: string, describe: string, log: Logger, server: boolean): Database {
   const knex = knexFactory({
     client: "pg",
     connection: url,
     pool: {
       min: 0,
-      max: 10,
+      max: server ? 10 : 1,
       // Invariant 1: `250` only after a durable commit, whatever the server's default is.
       afterCreate: (conn: pg.Client, done: (err: Error | null, conn: pg.Client) => void) => {
         conn.query("SET synchronous_commit = on", (err: Error | null) => done(err, conn));
@@ -57,7 +60,7 @@ function openPostgres(url: string, describe: string, log: Logger): Database {
   return {
     knex,
     describe,
-    migrate: () => migrateExclusively(knex),
+    migrate: () => (server ? migrateExclusively(knex) : runMigrations(knex)),
     listen: (callback) => listenPostgres(url, callback, log),
     close: () => knex.destroy(),
   };

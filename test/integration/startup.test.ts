@@ -10,6 +10,7 @@ import { createGateway } from "../support/gateway.ts";
 import { startProsody, type Prosody } from "../support/prosody.ts";
 import { sendMail } from "../support/smtp.ts";
 import { COMPONENT_DOMAIN, contactJid, MAIL_DOMAIN, SECRET } from "../support/stack.ts";
+import { waitFor } from "../support/wait.ts";
 import { connectClient } from "../support/xmpp-client.ts";
 
 describe("start-up and the embedded database", () => {
@@ -84,6 +85,24 @@ describe("start-up and the embedded database", () => {
     const list = await gw2.cli("mailbox", "list");
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /toto@jabber\.test/);
+  });
+
+  it("starts while the XMPP server is down, says it is waiting, and connects once the server is up", async () => {
+    await prosody.stop();
+    const gw = await createGateway({
+      dataDir: mkdtempSync(join(tmpdir(), "passerelle-waiting-")), mailDomains: MAIL_DOMAIN,
+      xmppService: `xmpp://127.0.0.1:${prosody.componentPort}`, xmppDomain: COMPONENT_DOMAIN, xmppSecret: SECRET,
+    });
+    try {
+      await gw.start();
+      assert.match(gw.output(), /waiting for the XMPP server/);
+      assert.equal((await gw.health())?.status, 503);
+      await prosody.start();
+      await waitFor("the link to come up", async () => (await gw.health())?.status === 200, 20_000);
+    } finally {
+      await prosody.start().catch(() => undefined);
+      assert.equal(await gw.stop(), 0);
+    }
   });
 
   it("usage errors exit 2 and every command has --help", async () => {
