@@ -12,7 +12,11 @@ import { createSmtpListener } from "./smtp/server.ts";
 import { openDatabase } from "./store/db.ts";
 import { createDeliveryStore } from "./store/deliveries.ts";
 import { createMailboxStore } from "./store/mailboxes.ts";
-import { createMessageStore, newToken } from "./store/messages.ts";
+import { createMessageStore, createThreadStore, newToken } from "./store/messages.ts";
+import { renderMail } from "./mail/render.ts";
+import { createOutbound, createRelayPass } from "./queue/outbound.ts";
+import { createLoop } from "./queue/loop.ts";
+import { createRelay } from "./smtp/sender.ts";
 import { createXmppLink } from "./xmpp/component.ts";
 
 export const VERSION = "0.1.0";
@@ -33,9 +37,17 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const mailboxes = createMailboxStore(db.knex);
   const messages = createMessageStore(db.knex);
   const deliveries = createDeliveryStore(db.knex);
+  const threads = createThreadStore(db.knex);
+  const relay = config.relayUrl ? createRelay(config.relayUrl) : null;
+  const acceptChat = createOutbound({ componentDomain: config.xmpp.domain }, {
+    ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom", "queue"),
+    render: renderMail, newToken, now: () => new Date(),
+  });
 
   const xmpp = createXmppLink(config.xmpp, {
     log, version: VERSION,
+    onChat: async (chat) => relay ? acceptChat(chat)
+      : { kind: "refused", type: "cancel", condition: "service-unavailable", text: "This gateway has no relay for outgoing mail (SMTP_RELAY); nothing was sent." },
     onBounce: (stanzaId, error) => {
       // RFC 6120 §8.3.2: type "wait" is temporary; cancel/modify/auth will not change by retrying.
       const permanent = error.type !== "wait";
@@ -63,6 +75,21 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     listen: (wake) => db.listen(wake),
   });
   await worker.start();
+  const relayLoop = relay && createLoop({ pollMs: 2000, name: "relay" }, {
+    log, listen: (wake) => db.listen(wake),
+    pass: createRelayPass({ id: `${hostname()}:${process.pid}`, componentDomain: config.xmpp.domain, maxAgeSeconds: MAX_RETRY_AGE_SECONDS }, {
+      log, ...bind(deliveries, "markDelivered", "retryLater", "fail"),
+      claim: (w, n, lease) => deliveries.claim(w, n, lease, "outbound"),
+      load: async (id) => {
+        const [stored, raw] = [(await messages.getMany([id])).get(id), await messages.raw(id)];
+        return stored && raw ? { mailFrom: stored.mailFrom, raw } : undefined;
+      },
+      send: (envelope, raw) => relay.send(envelope, raw),
+      notify: (from, to, text) => xmpp.notify(from, to, text),
+      lateError: (from, to, id, text) => xmpp.sendLateError(from, to, id, "undefined-condition", text),
+    }),
+  });
+  await relayLoop?.start();
 
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {
     log,
@@ -91,6 +118,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     async stop(graceMs = 30_000) {
       await smtp.close(graceMs);
       await worker.stop();
+      await relayLoop?.stop();
+      relay?.close();
       await xmpp.stop();
       await http.close();
       await db.close();

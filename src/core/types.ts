@@ -20,6 +20,8 @@ export interface ParsedMail {
   fromAddress: string | null;
   fromName: string | null;
   messageId: string | null;
+  /** RFC 5322 §3.6.4 References (message ids without angle brackets) */
+  references?: string[];
   date: Date | null;
   text: string;
   /** true when the text was derived from HTML because the mail had no text/plain part */

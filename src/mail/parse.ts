@@ -44,6 +44,8 @@ export async function parseMail(raw: Buffer, timeoutMs = 10_000): Promise<Parsed
       fromAddress: from?.address ? sanitizeLine(from.address) : null,
       fromName: from?.name ? sanitizeLine(from.name) : null,
       messageId: mail.messageId ? sanitizeLine(mail.messageId) : null,
+      references: (Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : [])
+        .map((r) => sanitizeLine(r).replace(/^<|>$/g, "")).filter(Boolean).slice(-20),
       date: headerDate(mail.headerLines),
       text: sanitizeText(fromHtml ? htmlToText(html) : plain),
       fromHtml,

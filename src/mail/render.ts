@@ -1,4 +1,5 @@
 // Writing mail headers: the only place that does (design: rooms). Values come from our own data.
+import MailComposer from "nodemailer/lib/mail-composer";
 
 /** RFC 5321 §4.4 trace field prepended to every accepted mail (and counted for loop detection). */
 export function receivedHeader(input: { helo: string | null; remoteAddress: string | null; by: string;
@@ -13,4 +14,41 @@ export function receivedHeader(input: { helo: string | null; remoteAddress: stri
 /** RFC 5322 §3.3 date-time in UTC. */
 export function rfc5322Date(date: Date): string {
   return date.toUTCString().replace("GMT", "+0000");
+}
+
+export interface OutgoingMail {
+  from: { address: string; name: string | null };
+  to: string;
+  subject: string;
+  text: string;
+  messageId: string;
+  inReplyTo: string | null;
+  references: string[];
+  jabberId: string;
+  date: Date;
+}
+
+/**
+ * RFC 5322 bytes of a reply, built once at queue time so every retry sends the same Message-ID.
+ * Every value comes from our own mapping or is one sanitised line: a CR/LF typed in chat cannot make
+ * a header or a recipient (invariant 5). Jabber-ID: RFC 7259.
+ */
+export async function renderMail(mail: OutgoingMail): Promise<Buffer> {
+  const line = (v: string) => v.replace(/[\r\n\t\u0000-\u001F\u007F]+/g, " ").trim();
+  const id = (v: string) => `<${v.replace(/[<>\s]/g, "")}>`;
+  const composer = new MailComposer({
+    from: { address: mail.from.address, name: line(mail.from.name ?? "") },
+    to: [{ address: mail.to, name: "" }],
+    subject: line(mail.subject),
+    text: mail.text,
+    messageId: id(mail.messageId),
+    date: mail.date,
+    ...(mail.inReplyTo ? { inReplyTo: id(mail.inReplyTo) } : {}),
+    ...(mail.references.length ? { references: mail.references.map(id).join(" ") } : {}),
+    headers: { "Jabber-ID": line(mail.jabberId) },
+    textEncoding: "quoted-printable",
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  return new Promise((resolve, reject) => composer.compile().build((err, raw) => (err ? reject(err) : resolve(raw))));
 }

@@ -12,6 +12,8 @@ export interface ClaimedDelivery {
   stanzaId: string;
   attempts: number;
   createdAt: Date;
+  originStanzaId: string | null;
+  delayNotified: boolean;
 }
 
 export interface DeliveryRow extends ClaimedDelivery {
@@ -23,7 +25,7 @@ export interface DeliveryRow extends ClaimedDelivery {
 }
 
 const columns = `d.id, d.message_id AS "messageId", d.recipient, d.jid, d.stanza_id AS "stanzaId",
-  d.attempts, d.created_at AS "createdAt"`;
+  d.attempts, d.created_at AS "createdAt", d.origin_stanza_id AS "originStanzaId", d.delay_notified AS "delayNotified"`;
 
 export function createDeliveryStore(knex: Knex) {
   const reason = (text: string) => sanitizeText(text).slice(0, 2000);
@@ -32,11 +34,12 @@ export function createDeliveryStore(knex: Knex) {
      * Lease up to `limit` due inbound deliveries, oldest first. A row is due when pending and its time
      * has come, or when a worker's lease ran out (it crashed or lost the database mid-batch).
      */
-    async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
+    async claim(worker: string, limit: number, leaseSeconds: number, direction: "inbound" | "outbound" = "inbound")
+      : Promise<ClaimedDelivery[]> {
       const { rows } = await knex.raw<{ rows: ClaimedDelivery[] }>(`
         WITH due AS (
           SELECT id FROM deliveries
-          WHERE direction = 'inbound'
+          WHERE direction = ?
             AND ((status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND locked_until < now()))
           ORDER BY id
           LIMIT ?
@@ -46,7 +49,7 @@ export function createDeliveryStore(knex: Knex) {
         SET status = 'sending', attempts = d.attempts + 1, locked_by = ?, updated_at = now(),
             locked_until = now() + make_interval(secs => ?)
         FROM due WHERE d.id = due.id
-        RETURNING ${columns}`, [limit, worker, leaseSeconds]);
+        RETURNING ${columns}`, [direction, limit, worker, leaseSeconds]);
       return rows.sort((a, b) => a.id - b.id);
     },
 
@@ -63,6 +66,14 @@ export function createDeliveryStore(knex: Knex) {
       await knex("deliveries").whereIn("id", ids).where({ status: "sending", locked_by: worker }).update({
         status: "pending", attempts: knex.raw("greatest(attempts - 1, 0)"), locked_until: null, locked_by: null,
         updated_at: knex.fn.now(),
+      });
+    },
+
+    /** A temporary failure: try again in `seconds`; `notified` records that the user was told of the delay. */
+    async retryLater(worker: string, id: number, seconds: number, why: string, notified: boolean): Promise<void> {
+      await knex("deliveries").where({ id, locked_by: worker }).update({
+        status: "pending", next_attempt_at: knex.raw("now() + make_interval(secs => ?)", [seconds]),
+        last_error: reason(why), locked_until: null, locked_by: null, delay_notified: notified, updated_at: knex.fn.now(),
       });
     },
 

@@ -20,6 +20,11 @@ export function createMailboxStore(knex: Knex) {
       const row = await knex<Row>("mailboxes").whereRaw("lower(address) = lower(?)", [address]).first();
       return row && toRecord(row);
     },
+    /** The enabled mailboxes a JID owns, oldest first (invariant 5: only these may send). */
+    async ownedBy(jid: string): Promise<MailboxRecord[]> {
+      return (await knex<Row>("mailboxes").whereRaw("lower(jid) = lower(?)", [jid]).where({ enabled: true })
+        .orderBy([{ column: "created_at" }, { column: "address" }])).map(toRecord);
+    },
     async list(): Promise<MailboxRecord[]> {
       return (await knex<Row>("mailboxes").orderBy("address")).map(toRecord);
     },

@@ -48,6 +48,7 @@ export function createMessageStore(knex: Knex) {
           from_address: text(p.fromAddress),
           from_name: text(p.fromName),
           message_id: text(p.messageId),
+          references: (p.references ?? []).map((r) => sanitizeText(r)),
           sent_at: p.date,
           body: text(p.text),
           body_from_html: p.fromHtml,
@@ -107,3 +108,56 @@ function toStored(r: MessageRow): StoredMessage {
 }
 
 export type MessageStore = ReturnType<typeof createMessageStore>;
+
+/** The mail a reply answers: enough to thread it (RFC 5322 §3.6.4). */
+export interface ThreadParent { mailbox: string; subject: string; messageId: string | null; references: string[] }
+
+export interface OutgoingInput {
+  token: string;
+  mailbox: string;
+  to: string;
+  subject: string;
+  body: string;
+  messageId: string;
+  raw: Buffer;
+  jid: string;
+  originStanzaId: string | null;
+}
+
+export function createThreadStore(knex: Knex) {
+  const parentColumns = ["d.recipient AS mailbox", "m.subject", "m.message_id AS messageId", "m.references"];
+  return {
+    /** XEP-0461: the inbound mail whose chat message had this stable id, if it went to one of `mailboxes`. */
+    async byStanzaId(stanzaId: string, mailboxes: string[]): Promise<ThreadParent | undefined> {
+      return knex("deliveries as d").join("messages as m", "m.id", "d.message_id")
+        .where({ "d.stanza_id": stanzaId, "d.direction": "inbound" })
+        .whereRaw("lower(d.recipient) = ANY(?)", [mailboxes.map((a) => a.toLowerCase())])
+        .first(parentColumns);
+    },
+    /** The latest inbound mail from `correspondent` to any of `mailboxes`. */
+    async latestFrom(correspondent: string, mailboxes: string[]): Promise<ThreadParent | undefined> {
+      return knex("messages as m").join("deliveries as d", "d.message_id", "m.id")
+        .where({ "m.direction": "inbound" })
+        .whereRaw("lower(m.from_address) = lower(?)", [correspondent])
+        .whereRaw("lower(d.recipient) = ANY(?)", [mailboxes.map((a) => a.toLowerCase())])
+        .orderBy("m.id", "desc").first(parentColumns);
+    },
+    /** Queue an outgoing mail: its bytes and one outbound delivery, in one transaction. */
+    async queue(input: OutgoingInput): Promise<number> {
+      return knex.transaction(async (trx) => {
+        const [row] = await trx("messages").insert({
+          token: input.token, direction: "outbound", mail_from: input.mailbox, size: input.raw.length, raw: input.raw,
+          subject: sanitizeText(input.subject), from_address: input.mailbox, message_id: input.messageId,
+          body: sanitizeText(input.body), sent_at: new Date(),
+        }).returning("id") as { id: number }[];
+        const [delivery] = await trx("deliveries").insert({
+          message_id: row!.id, direction: "outbound", recipient: input.to, jid: input.jid,
+          stanza_id: `${input.token}.out`, origin_stanza_id: input.originStanzaId,
+        }).returning("id") as { id: number }[];
+        return delivery!.id;
+      });
+    },
+  };
+}
+
+export type ThreadStore = ReturnType<typeof createThreadStore>;

@@ -3,13 +3,23 @@ import xmppComponent, { type Element } from "@xmpp/component";
 import type { Logger } from "../log.ts";
 import type { ChatMessage } from "../core/types.ts";
 import { discoInfo, discoItems, versionInfo } from "./disco.ts";
-import { chatStanza, messageError, NS, pingStanza, readError, type StanzaErrorInfo } from "./stanzas.ts";
+import type { IncomingChat } from "../core/outgoing.ts";
+import { chatStanza, laterError, messageError, noticeStanza, NS, pingStanza, readChat, readError, receiptStanza,
+  type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig { service: string; domain: string; secret: string }
+
+/** What became of a user's message to a contact. */
+export type ChatVerdict =
+  | { kind: "queued" }
+  | { kind: "ignored" }
+  | { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; condition: string; text: string };
 
 export interface XmppDeps {
   log: Logger;
   version: string;
+  /** A user wrote to a contact (chat → mail). Without it, such messages are answered not-implemented. */
+  onChat?(chat: IncomingChat): Promise<ChatVerdict>;
   /** The server answered a stanza we sent with an error (RFC 6120 §8.3). */
   onBounce(stanzaId: string, error: StanzaErrorInfo): void;
 }
@@ -22,6 +32,10 @@ export interface XmppLink {
   /** Resolves when the link is online (at once if it is), or when `signal` aborts. */
   whenOnline(signal: AbortSignal): Promise<void>;
   sendChat(message: ChatMessage): Promise<void>;
+  /** From a contact to a user: a notice, a late error on their message, or a XEP-0184 receipt. */
+  notify(from: string, to: string, text: string): Promise<void>;
+  sendLateError(from: string, to: string, id: string | null, condition: string, text: string): Promise<void>;
+  sendReceipt(from: string, to: string, id: string): Promise<void>;
   /** Resolves once the server has read everything sent before: a ping IQ answered (result or error)
    * after a batch proves it, streams being ordered (RFC 6120 §10.1). */
   flush(to: string, timeoutMs?: number): Promise<void>;
@@ -76,13 +90,27 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   xmpp.on("stanza", (stanza: Element) => {
     if (stanza.is("message") && stanza.attrs.type === "error" && stanza.attrs.id) {
       deps.onBounce(stanza.attrs.id, readError(stanza));
-    } else if (stanza.is("message") && stanza.getChild("body")) {
-      // Chat → mail arrives with part 2; until then say so rather than drop the text silently.
-      const reply = messageError(stanza, "cancel", "feature-not-implemented",
-        "Sending e-mail from chat is not available on this gateway yet; your message was not sent.");
-      if (reply) void xmpp.send(reply).catch(() => undefined);
+    } else if (stanza.is("message") && stanza.attrs.type !== "error" && stanza.attrs.type !== "groupchat") {
+      void onUserMessage(stanza);
     }
   });
+
+  async function onUserMessage(stanza: Element): Promise<void> {
+    const chat = readChat(stanza);
+    // Chat states, receipts and markers carry no body: nothing to mail, nothing to answer.
+    if (chat.body === null && !chat.encrypted) return;
+    let verdict: ChatVerdict;
+    try {
+      verdict = deps.onChat ? await deps.onChat(chat)
+        : { kind: "refused", type: "cancel", condition: "feature-not-implemented", text: "This gateway does not send e-mail." };
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "outgoing message not queued");
+      verdict = { kind: "refused", type: "wait", condition: "internal-server-error", text: "The gateway could not queue your mail; please send it again later." };
+    }
+    if (verdict.kind !== "refused") return;
+    const reply = messageError(stanza, verdict.type, verdict.condition, verdict.text);
+    if (reply) await xmpp.send(reply).catch(() => undefined);
+  }
 
   // Register IQ handlers once; `online` fires again on every reconnect.
   xmpp.iqCallee.get(NS.discoInfo, "query", (ctx) => discoInfo(ctx, config.domain));
@@ -137,6 +165,9 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       signal.addEventListener("abort", wake, { once: true });
     }),
     sendChat: (message) => xmpp.send(chatStanza(message, config.domain)),
+    notify: (from, to, text) => xmpp.send(noticeStanza(from, to, text)),
+    sendLateError: (from, to, id, condition, text) => xmpp.send(laterError(from, to, id, condition, text)),
+    sendReceipt: (from, to, id) => xmpp.send(receiptStanza(from, to, id)),
     flush,
     async stop() {
       clearInterval(keepalive);

@@ -2,6 +2,7 @@
 // markup but writes XML-forbidden characters as they are, and the server then drops the whole stream.
 import xmppComponent, { type Element } from "@xmpp/component";
 import { sanitizeText } from "../core/sanitize.ts";
+import type { IncomingChat } from "../core/outgoing.ts";
 import type { ChatMessage } from "../core/types.ts";
 
 const { xml } = xmppComponent;
@@ -31,6 +32,14 @@ export function chatStanza(message: ChatMessage, componentDomain: string): Eleme
   );
 }
 
+/** RFC 6120 §8.3: an error about a message we received earlier, sent later (the relay refused it). */
+export function laterError(from: string, to: string, id: string | null, condition: string, text: string): Element {
+  return xml("message", { type: "error", id: id ?? undefined, from: s(from), to: s(to) },
+    xml("error", { type: "cancel" },
+      xml(condition, { xmlns: NS.stanzas }),
+      xml("text", { xmlns: NS.stanzas, "xml:lang": "en" }, s(text))));
+}
+
 /** RFC 6120 §8.3: an error reply to a message, with the original id; never in answer to an error. */
 export function messageError(stanza: Element, type: string, condition: string, text: string): Element | null {
   if (stanza.attrs.type === "error") return null;
@@ -55,4 +64,46 @@ export function readError(stanza: Element): StanzaErrorInfo {
     condition: condition ?? "undefined-condition",
     text: error?.getChildText("text", NS.stanzas) ?? "",
   };
+}
+
+const ENCRYPTION: ReadonlyArray<readonly [string, string, string]> = [
+  ["encrypted", "eu.siacs.conversations.axolotl", "OMEMO"], // XEP-0384 (legacy namespace)
+  ["encrypted", "urn:xmpp:omemo:2", "OMEMO"],
+  ["openpgp", "urn:xmpp:openpgp:0", "OpenPGP for XMPP"], // XEP-0373
+  ["x", "jabber:x:encrypted", "legacy OpenPGP"], // XEP-0027
+  ["encryption", "urn:xmpp:eme:0", "end-to-end encryption"], // XEP-0380
+];
+
+/** A user's message to one of our contacts, as plain data for the outgoing side. */
+export function readChat(stanza: Element): IncomingChat {
+  const body = stanza.getChildText("body");
+  const reply = stanza.getChild("reply", "urn:xmpp:reply:0"); // XEP-0461
+  const fallback = stanza.getChildren("fallback", "urn:xmpp:fallback:0") // XEP-0428
+    .filter((f) => f.attrs.for === "urn:xmpp:reply:0")
+    .flatMap((f) => f.getChildren("body"))
+    .map((b) => ({ start: Number(b.attrs.start ?? 0), end: Number(b.attrs.end ?? 0) }))
+    .filter((r) => Number.isInteger(r.start) && Number.isInteger(r.end) && r.end > r.start);
+  const marked = ENCRYPTION.find(([name, ns]) => stanza.getChild(name, ns));
+  const otr = body?.startsWith("?OTR") ? "OTR" : null; // OTR messages are body text
+  return {
+    id: stanza.attrs.id ?? null,
+    from: stanza.attrs.from ?? "",
+    to: stanza.attrs.to ?? "",
+    body,
+    subject: stanza.getChildText("subject"),
+    replyTo: reply?.attrs.id ?? null,
+    fallback,
+    encrypted: marked ? marked[2] : otr,
+    receiptRequested: Boolean(stanza.getChild("request", "urn:xmpp:receipts")), // XEP-0184
+  };
+}
+
+/** XEP-0184 receipt for a message the relay accepted. */
+export function receiptStanza(from: string, to: string, id: string): Element {
+  return xml("message", { from, to, id: `receipt-${id}` }, xml("received", { xmlns: "urn:xmpp:receipts", id }));
+}
+
+/** A short notice from a contact to the user (delays, refusals that are not errors). */
+export function noticeStanza(from: string, to: string, text: string): Element {
+  return xml("message", { type: "chat", from: s(from), to: s(to) }, xml("body", {}, s(text)));
 }

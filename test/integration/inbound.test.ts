@@ -185,9 +185,10 @@ describe("inbound mail reaches the chat client", () => {
     assert.equal(pong.attrs.type, "result");
   });
 
-  it("tells a user who writes to a contact that sending mail is not available yet (no silent drop)", async () => {
+  it("tells a user who writes to a contact that there is no relay for outgoing mail (no silent drop)", async () => {
     await toto.send(xml("message", { type: "chat", to: contactJid("alice@example.com"), id: "out-1" }, xml("body", {}, "hi")));
     const err = await toto.waitForMessage((s) => s.attrs.type === "error" && s.attrs.id === "out-1", "an error reply");
-    assert.ok(err.getChild("error")?.getChild("feature-not-implemented", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+    assert.ok(err.getChild("error")?.getChild("service-unavailable", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+    assert.match(err.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /SMTP_RELAY/);
   });
 });

@@ -1,0 +1,136 @@
+// Chat → mail: a real chat client answers a mail; a real SMTP server on loopback plays the relay.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { simpleParser } from "mailparser";
+import { SMTPServer } from "smtp-server";
+import { sendMail } from "../support/smtp.ts";
+import { contactJid, MAIL_DOMAIN, startStack, type Stack } from "../support/stack.ts";
+import { waitFor } from "../support/wait.ts";
+import { connectClient, xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
+
+interface Relayed { from: string; to: string[]; raw: Buffer }
+
+const STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
+const body = (m: Element) => m.getChildText("body") ?? "";
+
+describe("answers from chat leave as e-mail through the relay", () => {
+  let stack: Stack;
+  let toto: ChatClient;
+  let relay: SMTPServer;
+  const relayed: Relayed[] = [];
+  let refuse: { code: number; text: string } | null = null;
+
+  before(async () => {
+    relay = new SMTPServer({
+      authOptional: true, disabledCommands: ["STARTTLS", "AUTH"], logger: false,
+      onRcptTo(address, _session, callback) {
+        if (refuse) return callback(Object.assign(new Error(refuse.text), { responseCode: refuse.code }));
+        callback();
+      },
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("end", () => {
+          relayed.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+            to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const port = (relay.server.address() as { port: number }).port;
+    stack = await startStack({ gatewayEnv: { SMTP_RELAY: `smtp://127.0.0.1:${port}` } });
+    toto = (await stack.user("toto"))!;
+  });
+  after(async () => {
+    await stack?.close();
+    await new Promise<void>((resolve) => relay?.close(() => resolve()));
+  });
+
+  it("a reply to a mail is threaded under it, from the user's mailbox, with the user's text", async () => {
+    await sendMail(stack.gateway.smtpPort, { from: '"Alice" <alice@example.com>', to: `toto@${MAIL_DOMAIN}`,
+      subject: "Lunch on Friday?", text: "Noon?", headers: { "Message-ID": "<orig-1@example.com>" } });
+    await toto.waitForMessage((m) => body(m).startsWith("Lunch on Friday?"), "the mail");
+    await toto.send(xml("message", { type: "chat", to: contactJid("alice@example.com"), id: "r1" }, xml("body", {}, "Yes, noon works.")));
+    const sent = await waitFor("the reply at the relay", () => relayed.find((r) => r.to.includes("alice@example.com")));
+    assert.equal(sent.from, `toto@${MAIL_DOMAIN}`);
+    assert.deepEqual(sent.to, ["alice@example.com"]);
+    const mail = await simpleParser(sent.raw);
+    assert.equal(mail.from?.value[0]?.address, `toto@${MAIL_DOMAIN}`);
+    assert.equal(mail.subject, "Re: Lunch on Friday?");
+    assert.equal(mail.inReplyTo, "<orig-1@example.com>");
+    assert.deepEqual([mail.references].flat(), ["<orig-1@example.com>"]);
+    assert.match(mail.messageId ?? "", new RegExp(`^<[0-9a-z]+@${MAIL_DOMAIN.replace(".", "\\.")}>$`));
+    assert.equal(mail.headers.get("jabber-id"), "toto@localhost");
+    assert.equal(mail.text?.trim(), "Yes, noon works.");
+  });
+
+  it("writing to a fresh contact in the % form starts a new mail with a subject from the first line", async () => {
+    await toto.send(xml("message", { type: "chat", to: `bob%example.org@${"mail.localhost"}`, id: "n1" },
+      xml("body", {}, "Are you coming to the meeting tomorrow?\nIt starts at nine.")));
+    const sent = await waitFor("the new mail at the relay", () => relayed.find((r) => r.to.includes("bob@example.org")));
+    const mail = await simpleParser(sent.raw);
+    assert.equal(mail.subject, "Are you coming to the meeting tomorrow?");
+    assert.equal(mail.inReplyTo, undefined);
+    assert.equal(mail.text?.trim(), "Are you coming to the meeting tomorrow?\nIt starts at nine.");
+  });
+
+  it("CR/LF and Bcc: in what the user typed cannot add a header or a recipient", async () => {
+    await toto.send(xml("message", { type: "chat", to: contactJid("carol@example.com"), id: "i1" },
+      xml("subject", {}, "Hello\r\nBcc: evil@attacker.example"),
+      xml("body", {}, "line one\r\nBcc: evil@attacker.example\r\n.\r\nMAIL FROM:<x@y>")));
+    const sent = await waitFor("the mail at the relay", () => relayed.find((r) => r.to.includes("carol@example.com")));
+    assert.deepEqual(sent.to, ["carol@example.com"]);
+    const mail = await simpleParser(sent.raw);
+    assert.equal(mail.headers.get("bcc"), undefined);
+    assert.equal(mail.subject, "Hello Bcc: evil@attacker.example");
+    assert.ok(!relayed.some((r) => r.to.includes("evil@attacker.example")));
+  });
+
+  it("a JID without a mailbox is refused with forbidden, and nothing reaches the relay", async () => {
+    await stack.prosody.register("nomail", "secret");
+    const other = await connectClient(stack.prosody.c2sPort, stack.prosody.domain, "nomail", "secret");
+    try {
+      const before = relayed.length;
+      await other.send(xml("message", { type: "chat", to: contactJid("dave@example.com"), id: "f1" }, xml("body", {}, "spam")));
+      const err = await other.waitForMessage((m) => m.attrs.type === "error" && m.attrs.id === "f1", "the forbidden error");
+      assert.ok(err.getChild("error")?.getChild("forbidden", STANZAS));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(relayed.length, before);
+      const rows = await stack.db.query("SELECT 1 FROM deliveries WHERE direction = 'outbound' AND recipient = 'dave@example.com'");
+      assert.equal(rows.length, 0, "nothing queued");
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it("end-to-end encrypted messages are refused with not-acceptable and never mailed", async () => {
+    await toto.send(xml("message", { type: "chat", to: contactJid("erin@example.com"), id: "e1" },
+      xml("encrypted", { xmlns: "eu.siacs.conversations.axolotl" }), xml("body", {}, "I sent you an OMEMO encrypted message")));
+    const err = await toto.waitForMessage((m) => m.attrs.type === "error" && m.attrs.id === "e1", "not-acceptable");
+    assert.ok(err.getChild("error")?.getChild("not-acceptable", STANZAS));
+    assert.ok(!relayed.some((r) => r.to.includes("erin@example.com")));
+  });
+
+  it("a relay 5xx comes back as an error on the user's message, with the relay's words", async () => {
+    refuse = { code: 550, text: "5.1.1 mailbox frank does not exist here" };
+    try {
+      await toto.send(xml("message", { type: "chat", to: contactJid("frank@example.com"), id: "p1" }, xml("body", {}, "hello?")));
+      const err = await toto.waitForMessage((m) => m.attrs.type === "error" && m.attrs.id === "p1", "the late error");
+      assert.equal(err.attrs.from, contactJid("frank@example.com"));
+      assert.match(err.getChild("error")?.getChildText("text", STANZAS) ?? "", /mailbox frank does not exist here/);
+      const [row] = await stack.db.query<{ status: string; last_error: string }>(
+        "SELECT status, last_error FROM deliveries WHERE direction = 'outbound' AND recipient = 'frank@example.com'");
+      assert.equal(row?.status, "failed");
+    } finally {
+      refuse = null;
+    }
+  });
+
+  it("chat states and other body-less messages are ignored silently", async () => {
+    await toto.send(xml("message", { type: "chat", to: contactJid("alice@example.com"), id: "cs1" },
+      xml("composing", { xmlns: "http://jabber.org/protocol/chatstates" })));
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(!toto.messages.some((m) => m.attrs.id === "cs1"), "no error for a chat state");
+  });
+});
