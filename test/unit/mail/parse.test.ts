@@ -34,6 +34,7 @@ see you.
       fromAddress: "alice@example.com",
       fromName: "Alice Example",
       messageId: "<abc@example.com>",
+      references: [],
       date: new Date("2024-01-02T02:04:05.000Z"),
       text: "Hi Toto,\nsee you.\n",
       fromHtml: false,
@@ -223,7 +224,7 @@ xyz
   it("survives empty input and binary garbage", async () => {
     const empty = await parseMail(Buffer.alloc(0));
     assert.deepEqual(empty, {
-      subject: "", fromAddress: null, fromName: null, messageId: null, date: null, text: "", fromHtml: false, attachments: [],
+      subject: "", fromAddress: null, fromName: null, messageId: null, references: [], date: null, text: "", fromHtml: false, attachments: [],
     });
     const garbage = await parseMail(bytes(0xff, 0xfe, 0x00, 0x01, 0x02, 0x1b, 0x0a, 0xc3));
     assertClean(garbage);
