@@ -77,7 +77,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   await worker.start();
   const relayLoop = relay && createLoop({ pollMs: 2000, name: "relay" }, {
     log, listen: (wake) => db.listen(wake),
-    pass: createRelayPass({ id: `${hostname()}:${process.pid}`, componentDomain: config.xmpp.domain, maxAgeSeconds: MAX_RETRY_AGE_SECONDS }, {
+    pass: createRelayPass({ id: `${hostname()}:${process.pid}`, componentDomain: config.xmpp.domain,
+      maxAgeSeconds: config.relayRetry.maxAgeSeconds, schedule: config.relayRetry.schedule }, {
       log, ...bind(deliveries, "markDelivered", "retryLater", "fail"),
       claim: (w, n, lease) => deliveries.claim(w, n, lease, "outbound"),
       load: async (id) => {

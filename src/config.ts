@@ -52,6 +52,10 @@ const schema = z.object({
   XMPP_SECRET: z.string().regex(/^[\x20-\x7E]+$/, "must be printable ASCII").optional(),
   HTTP_LISTEN: listen("127.0.0.1:8080"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  RELAY_RETRY_SCHEDULE: z.string().default("30,60,300,900,1800,3600")
+    .transform((v) => v.split(",").map((x) => Number(x.trim())))
+    .pipe(z.array(z.number().int().positive()).min(1, "comma list of seconds")),
+  RELAY_MAX_AGE: z.coerce.number().int().positive().default(2 * 24 * 3600),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
 });
 
@@ -66,6 +70,8 @@ export interface Config {
     maxSize: number; maxRecipients: number; maxClients: number;
   };
   relayUrl: string | undefined;
+  /** seconds between attempts (the last repeats) and how long to keep trying, for outgoing mail */
+  relayRetry: { schedule: number[]; maxAgeSeconds: number };
   xmpp: { service: string; domain: string; secret: string };
   httpListen: Listen;
   logLevel: Env["LOG_LEVEL"];
@@ -128,6 +134,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"]): Config {
       maxClients: e.SMTP_MAX_CLIENTS,
     },
     relayUrl: e.SMTP_RELAY,
+    relayRetry: { schedule: e.RELAY_RETRY_SCHEDULE, maxAgeSeconds: e.RELAY_MAX_AGE },
     xmpp: { service: e.XMPP_SERVICE, domain: e.XMPP_DOMAIN ?? "", secret: e.XMPP_SECRET ?? "" },
     httpListen: e.HTTP_LISTEN,
     logLevel: e.LOG_LEVEL,

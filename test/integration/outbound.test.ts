@@ -39,7 +39,7 @@ describe("answers from chat leave as e-mail through the relay", () => {
     });
     await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
     const port = (relay.server.address() as { port: number }).port;
-    stack = await startStack({ gatewayEnv: { SMTP_RELAY: `smtp://127.0.0.1:${port}` } });
+    stack = await startStack({ gatewayEnv: { SMTP_RELAY: `smtp://127.0.0.1:${port}`, RELAY_RETRY_SCHEDULE: "1" } });
     toto = (await stack.user("toto"))!;
   });
   after(async () => {
@@ -125,6 +125,27 @@ describe("answers from chat leave as e-mail through the relay", () => {
     } finally {
       refuse = null;
     }
+  });
+
+  it("a relay 4xx delays the mail: the user is told once, and it leaves when the relay accepts again", async () => {
+    refuse = { code: 451, text: "4.3.0 try again later" };
+    try {
+      await toto.send(xml("message", { type: "chat", to: contactJid("gina@example.com"), id: "t1" }, xml("body", {}, "eventually")));
+      const notice = await toto.waitForMessage((m) => m.attrs.from === contactJid("gina@example.com") && /delayed/.test(body(m)), "the delay notice");
+      assert.match(body(notice), /try again later/);
+      await waitFor("a few more attempts", async () => {
+        const rows = await stack.db.query<{ attempts: number }>("SELECT attempts FROM deliveries WHERE recipient = 'gina@example.com'");
+        return (rows[0]?.attempts ?? 0) >= 3;
+      }, 15_000);
+    } finally {
+      refuse = null;
+    }
+    const sent = await waitFor("the mail at the relay once it accepts", () => relayed.find((r) => r.to.includes("gina@example.com")), 15_000);
+    assert.equal((await simpleParser(sent.raw)).text?.trim(), "eventually");
+    const notices = toto.messages.filter((m) => m.attrs.from === contactJid("gina@example.com") && /delayed/.test(body(m)));
+    assert.equal(notices.length, 1, "told once, not at every retry");
+    await waitFor("the delivery marked delivered", async () =>
+      (await stack.db.query("SELECT 1 FROM deliveries WHERE recipient = 'gina@example.com' AND status = 'delivered'")).length === 1);
   });
 
   it("chat states and other body-less messages are ignored silently", async () => {

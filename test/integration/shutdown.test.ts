@@ -82,6 +82,10 @@ describe("SIGTERM during DATA", () => {
     assert.equal((await session.command("DATA")).code, 354);
     const subject = `sigterm during data ${Date.now()}`;
     session.write(`From: Alice <alice@example.com>\r\nTo: toto@${MAIL_DOMAIN}\r\nSubject: ${subject}\r\n\r\nfirst half of the text\r\n`);
+    // A second client, between MAIL and RCPT when the signal comes: not in DATA yet.
+    const { session: other } = await SmtpSession.open(gateway.smtpPort);
+    assert.equal((await other.command("EHLO other.example")).code, 250);
+    assert.equal((await other.command("MAIL FROM:<bob@example.com>")).code, 250);
     await sleep(200); // the first half is at the server before the signal
 
     const offset = gateway.output().length;
@@ -106,6 +110,11 @@ describe("SIGTERM during DATA", () => {
       assert.ok(turnedAway(again), `a later connection got: ${again}`);
     }
     assert.match(logSince(gateway, offset), /"stopping: no new connections/);
+    // The session not yet in DATA is told 421 at its next command and let go, so it cannot hold the stop.
+    const late = await other.command(`RCPT TO:<toto@${MAIL_DOMAIN}>`);
+    assert.equal(late.code, 421, `${late.code} ${late.text}`);
+    await waitFor("the server to close the 421 session", () => other.closed, 5000);
+    other.close();
     // The gateway waits for the open transaction instead of exiting under it.
     assert.equal(exitCode, undefined, `the gateway exited (${exitCode}) with a transaction open`);
     assert.equal(session.closed, false, "the open session is still connected");

@@ -41,6 +41,7 @@ describe("loadConfig defaults", () => {
         maxClients: 1000,
       },
       relayUrl: undefined,
+      relayRetry: { schedule: [30, 60, 300, 900, 1800, 3600], maxAgeSeconds: 2 * 24 * 3600 },
       xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret" },
       httpListen: { host: "127.0.0.1", port: 8080 },
       logLevel: "info",
