@@ -43,8 +43,11 @@ async function checkDatabase(config: Config): Promise<Line> {
  * kick the live session (component_conflict_resolve = kick_old). Otherwise connect and authenticate. */
 async function checkXmpp(config: Config): Promise<Line> {
   const what = `xmpp server (${config.xmpp.service} as ${config.xmpp.domain})`;
-  const health = await fetch(`http://${config.httpListen.host === "0.0.0.0" ? "127.0.0.1" : config.httpListen.host}:${config.httpListen.port}/healthz`,
-    { signal: AbortSignal.timeout(2000) }).then((r) => r.json() as Promise<{ xmpp?: string }>, () => null);
+  // A wildcard listener is reached on loopback; an IPv6 host needs brackets in a URL.
+  const host = { "0.0.0.0": "127.0.0.1", "::": "::1" }[config.httpListen.host] ?? config.httpListen.host;
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${config.httpListen.port}/healthz`;
+  const health = await fetch(url, { signal: AbortSignal.timeout(2000) })
+    .then((r) => r.json() as Promise<{ xmpp?: string }>, () => null).catch(() => ({ xmpp: "unknown (health endpoint failed)" }));
   if (health?.xmpp) {
     return { ok: health.xmpp === "online", what, detail: `serve is running; its link is ${health.xmpp}` };
   }

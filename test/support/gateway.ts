@@ -68,14 +68,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const c = child;
       c.stdout!.on("data", (d: Buffer) => { out += d.toString(); });
       c.stderr!.on("data", (d: Buffer) => { out += d.toString(); });
-      exited = new Promise((resolve) => c.once("exit", (code) => resolve(code)));
-      let started = false;
-      await Promise.race([
-        waitFor("the gateway to listen", () => out.includes('"passerelle started"'), 30_000).then(() => { started = true; }),
-        exited.then((code) => {
-          if (!started) throw new Error(`gateway exited (code ${code}) during start:\n${out}`);
-        }),
-      ]);
+      // "close": after the exit and after stdout/stderr have drained, so the output is complete.
+      let closed = false;
+      exited = new Promise((resolve) => c.once("close", (code) => { closed = true; resolve(code); }));
+      const from = out.length; // output accumulates across restarts: look only at this run's
+      const marker = '"passerelle started"';
+      await waitFor("the gateway to listen", () => closed || out.includes(marker, from), 30_000);
+      if (!out.includes(marker, from)) {
+        throw new Error(`gateway exited (code ${c.exitCode}) during start:\n${out.slice(from)}`);
+      }
     },
     async stop() {
       if (!child || child.exitCode !== null) return child?.exitCode ?? null;

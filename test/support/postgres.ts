@@ -23,6 +23,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  // pool.end() resolves before its sockets close; DROP … WITH (FORCE) may then kill one mid-close.
+  pool.on("error", () => undefined);
   return {
     url: url.toString(),
     name,
