@@ -64,7 +64,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     throw err;
   }
 
-  const worker = createWorker({ id: `${hostname()}:${process.pid}`, batchSize: 100, leaseSeconds: 120, pollMs: 2000 }, {
+  const workerId = `${hostname()}:${process.pid}`;
+  const worker = createWorker({ id: workerId, batchSize: 100, leaseSeconds: 120, pollMs: 2000 }, {
     log, ...bind(deliveries, "claim", "markDelivered", "release", "fail"),
     prepare: createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes },
       { loadMessages: (ids) => messages.getMany(ids), now: () => new Date() }),
@@ -77,14 +78,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   await worker.start();
   const relayLoop = relay && createLoop({ pollMs: 2000, name: "relay" }, {
     log, listen: (wake) => db.listen(wake),
-    pass: createRelayPass({ id: `${hostname()}:${process.pid}`, componentDomain: config.xmpp.domain,
+    pass: createRelayPass({ id: workerId, componentDomain: config.xmpp.domain,
       maxAgeSeconds: config.relayRetry.maxAgeSeconds, schedule: config.relayRetry.schedule }, {
       log, ...bind(deliveries, "markDelivered", "retryLater", "fail"),
       claim: (w, n, lease) => deliveries.claim(w, n, lease, "outbound"),
-      load: async (id) => {
-        const [stored, raw] = [(await messages.getMany([id])).get(id), await messages.raw(id)];
-        return stored && raw ? { mailFrom: stored.mailFrom, raw } : undefined;
-      },
+      load: (id) => messages.forRelay(id),
       send: (envelope, raw) => relay.send(envelope, raw),
       notify: (from, to, text) => xmpp.notify(from, to, text),
       lateError: (from, to, id, text) => xmpp.sendLateError(from, to, id, "undefined-condition", text),

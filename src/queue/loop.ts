@@ -1,36 +1,62 @@
-// Run a pass again and again: at once while it finds work, else after a NOTIFY or the poll interval.
+// Run a pass again and again: at once while it says more work is waiting, else after a NOTIFY or the
+// poll interval (the fallback for a lost LISTEN connection, expired leases and scheduled retries).
 import type { Logger } from "../log.ts";
 
-export function createLoop(config: { pollMs: number; name: string }, deps: {
-  log: Logger; pass(): Promise<number>; listen(wake: () => void): Promise<() => Promise<void>>;
-}) {
+export interface Loop { start(): Promise<void>; stop(): Promise<void> }
+
+export interface LoopDeps {
+  log: Logger;
+  /** One pass; resolves true when more work is waiting. `signal` aborts at stop. */
+  pass(signal: AbortSignal): Promise<boolean>;
+  /** Subscribe to "new work" notifications; returns the unsubscribe. */
+  listen(wake: () => void): Promise<() => Promise<void>>;
+}
+
+export function createLoop(config: { pollMs: number; name: string }, deps: LoopDeps): Loop {
   const abort = new AbortController();
   let wake: (() => void) | null = null;
   let pending = false;
   let running: Promise<void> | null = null;
   let unlisten: (() => Promise<void>) | null = null;
-  const notify = () => { pending = true; wake?.(); };
+
+  const notify = () => {
+    pending = true;
+    wake?.();
+  };
+
   const idle = () => new Promise<void>((resolve) => {
     if (pending || abort.signal.aborted) return resolve();
-    const done = () => { clearTimeout(timer); wake = null; resolve(); };
     const timer = setTimeout(done, config.pollMs);
+    function done() {
+      clearTimeout(timer);
+      wake = null;
+      abort.signal.removeEventListener("abort", done);
+      resolve();
+    }
     wake = done;
     abort.signal.addEventListener("abort", done, { once: true });
   });
-  async function run() {
+
+  async function run(): Promise<void> {
     while (!abort.signal.aborted) {
+      // A notification that arrives during the pass keeps `pending` set: the next idle returns at once.
       pending = false;
       try {
-        if ((await deps.pass()) === 0) await idle();
+        if (!(await deps.pass(abort.signal))) await idle();
       } catch (err) {
-        deps.log.error({ err: (err as Error).message, loop: config.name }, "queue loop error; retrying");
+        deps.log.error({ err: (err as Error).message, loop: config.name }, "queue loop error (database?); retrying");
         await idle();
       }
     }
   }
+
   return {
     async start() {
-      unlisten = await deps.listen(notify).catch(() => null);
+      try {
+        unlisten = await deps.listen(notify);
+      } catch (err) {
+        deps.log.warn({ err: (err as Error).message, loop: config.name }, "no LISTEN/NOTIFY; polling only");
+      }
       running = run();
     },
     async stop() {

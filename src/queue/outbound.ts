@@ -84,10 +84,10 @@ export interface RelayLoopDeps {
 
 export interface RelayLoopConfig { id: string; componentDomain: string; maxAgeSeconds: number; schedule?: readonly number[] }
 
-/** One pass over the due outgoing mail; returns how many were handled. */
+/** One pass over the due outgoing mail; resolves true when it found some (more may be waiting). */
 export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
   const tell = (what: Promise<void>) => what.catch((err: Error) => deps.log.warn({ err: err.message }, "could not tell the user"));
-  return async function relayPass(): Promise<number> {
+  return async function relayPass(): Promise<boolean> {
     const batch = await deps.claim(config.id, 10, 300);
     for (const d of batch) {
       const contact = addressToJid(d.recipient as MailAddress, config.componentDomain);
@@ -119,6 +119,6 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
         }
       }
     }
-    return batch.length;
+    return batch.length > 0;
   };
 }

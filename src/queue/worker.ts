@@ -1,6 +1,7 @@
 // The inbound delivery loop: claim a batch in order, send it, prove the server read it, mark it.
 // At-least-once (invariant 4): a crash anywhere leaves rows pending or leased, and leases expire.
 import type { Logger } from "../log.ts";
+import { createLoop, type Loop } from "./loop.ts";
 
 export interface Claimed { id: number; jid: string; stanzaId: string; attempts: number }
 
@@ -34,36 +35,10 @@ export interface WorkerConfig {
   pollMs: number;
 }
 
-export interface Worker { start(): Promise<void>; stop(): Promise<void> }
-
-export function createWorker<T extends Claimed, M>(config: WorkerConfig, deps: WorkerDeps<T, M>): Worker {
+export function createWorker<T extends Claimed, M>(config: WorkerConfig, deps: WorkerDeps<T, M>): Loop {
   const { log } = deps;
-  const abort = new AbortController();
-  let wake: (() => void) | null = null;
-  let pending = false;
-  let unlisten: (() => Promise<void>) | null = null;
-  let loop: Promise<void> | null = null;
-
-  const notify = () => {
-    pending = true;
-    wake?.();
-  };
-
-  const idle = (ms: number) => new Promise<void>((resolve) => {
-    if (pending || abort.signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      wake = null;
-      abort.signal.removeEventListener("abort", done);
-      resolve();
-    }
-    wake = done;
-    abort.signal.addEventListener("abort", done, { once: true });
-  });
 
   async function runOnce(): Promise<number> {
-    pending = false;
     const batch = await deps.claim(config.id, config.batchSize, config.leaseSeconds);
     if (batch.length === 0) return 0;
     const sent: T[] = [];
@@ -90,35 +65,16 @@ export function createWorker<T extends Claimed, M>(config: WorkerConfig, deps: W
     return batch.length;
   }
 
-  async function run(): Promise<void> {
-    while (!abort.signal.aborted) {
+  return createLoop({ pollMs: config.pollMs, name: "xmpp delivery" }, {
+    log,
+    listen: deps.listen,
+    async pass(signal) {
+      // Nothing is claimed while the link is down: the rows wait, in order, without spending attempts.
       if (!deps.isOnline()) {
-        await deps.whenOnline(abort.signal);
-        continue;
+        await deps.whenOnline(signal);
+        return true;
       }
-      try {
-        const n = await runOnce();
-        if (n < config.batchSize) await idle(config.pollMs);
-      } catch (err) {
-        log.error({ err: (err as Error).message }, "delivery loop error (database?); retrying");
-        await idle(config.pollMs);
-      }
-    }
-  }
-
-  return {
-    async start() {
-      try {
-        unlisten = await deps.listen(notify);
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, "no LISTEN/NOTIFY; polling only");
-      }
-      loop = run();
+      return (await runOnce()) >= config.batchSize;
     },
-    async stop() {
-      abort.abort();
-      await loop;
-      await unlisten?.().catch(() => undefined);
-    },
-  };
+  });
 }

@@ -4,7 +4,7 @@ import knexFactory, { type Knex } from "knex";
 import pg from "pg";
 import type { Logger } from "../log.ts";
 import { migrationSource } from "./migrations.ts";
-import { connectEmbedded, embeddedSocketDir, openEmbedded, type Embedded } from "./embedded.ts";
+import { connectEmbedded, openEmbedded, type Embedded } from "./embedded.ts";
 
 export const NOTIFY_CHANNEL = "passerelle_deliveries";
 
@@ -36,9 +36,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   mkdirSync(options.dataDir, { recursive: true });
   if (options.role === "cli") {
     // serve holds the embedded database: talk to it over its socket rather than open the files twice.
-    const url = await connectEmbedded(options.dataDir);
+    const running = await connectEmbedded(options.dataDir);
     // One session: PGlite runs one transaction at a time for all its socket clients.
-    if (url) return openPostgres(url, `psql -h ${embeddedSocketDir(options.dataDir)} -U postgres postgres`, options.log, false);
+    if (running) return openPostgres(running.url, running.psql, options.log, false);
   }
   return openPglite(await openEmbedded(options.dataDir, options.role === "serve", options.log));
 }

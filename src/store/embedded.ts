@@ -20,14 +20,10 @@ const SOCKET_NAME = ".s.PGSQL.5432";
 // sockaddr_un.sun_path is 108 bytes on Linux; past that, fall back to a loopback TCP port.
 const MAX_SOCKET_PATH = 100;
 
-export function embeddedSocketDir(dataDir: string): string {
-  return dataDir;
-}
-
 const infoFile = (dataDir: string) => join(dataDir, "embedded.json");
 const lockFile = (dataDir: string) => join(dataDir, "embedded.pid");
 
-interface Info { url: string; psql: string; pid: number }
+export interface EmbeddedInfo { url: string; psql: string; pid: number }
 
 /** Open PGlite in this process. With `share`, also serve it on a socket and record how to reach it. */
 export async function openEmbedded(dataDir: string, share: boolean, log: Logger): Promise<Embedded> {
@@ -45,7 +41,7 @@ export async function openEmbedded(dataDir: string, share: boolean, log: Logger)
       : new PGLiteSocketServer({ db: pglite, host: "127.0.0.1", port: 0, maxConnections: 16 });
     await server.start();
     const tcp = useSocket ? null : server.getServerConn();
-    const info: Info = useSocket
+    const info: EmbeddedInfo = useSocket
       ? { url: `postgres://postgres@localhost/postgres?host=${encodeURIComponent(dataDir)}`, psql: `psql -h ${dataDir} -U postgres postgres`, pid: process.pid }
       : { url: `postgres://postgres@${tcp}/postgres`, psql: `psql postgres://postgres@${tcp}/postgres`, pid: process.pid };
     writeFileSync(infoFile(dataDir), JSON.stringify(info));
@@ -66,14 +62,14 @@ export async function openEmbedded(dataDir: string, share: boolean, log: Logger)
   };
 }
 
-/** When `serve` runs, the URL of its socket; null when no serve answers. */
-export async function connectEmbedded(dataDir: string): Promise<string | null> {
+/** When `serve` runs, how to reach its socket; null when no serve answers. */
+export async function connectEmbedded(dataDir: string): Promise<EmbeddedInfo | null> {
   if (!existsSync(infoFile(dataDir))) return null;
-  const info = JSON.parse(readFileSync(infoFile(dataDir), "utf8")) as Info;
+  const info = JSON.parse(readFileSync(infoFile(dataDir), "utf8")) as EmbeddedInfo;
   const client = new pg.Client({ connectionString: info.url, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
-    return info.url;
+    return info;
   } catch {
     return null;
   } finally {

@@ -76,8 +76,9 @@ export function createMessageStore(knex: Knex) {
       return new Map(rows.map((r) => [r.id, toStored(r)]));
     },
 
-    async raw(id: number): Promise<Buffer | undefined> {
-      return (await knex("messages").where({ id }).first("raw"))?.raw;
+    /** What the relay needs of a stored mail: its envelope sender and its bytes, in one read. */
+    async forRelay(id: number): Promise<{ mailFrom: string; raw: Buffer } | undefined> {
+      return knex("messages").where({ id }).first("mail_from AS mailFrom", "raw");
     },
   };
 }
