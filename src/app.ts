@@ -10,7 +10,7 @@ import { retryDelaySeconds } from "./queue/retry.ts";
 import { createWorker } from "./queue/worker.ts";
 import { createSmtpListener } from "./smtp/server.ts";
 import { openDatabase } from "./store/db.ts";
-import { createDeliveryStore } from "./store/deliveries.ts";
+import { createDeliveryStore, type ClaimedDelivery } from "./store/deliveries.ts";
 import { createMailboxStore } from "./store/mailboxes.ts";
 import { createMessageStore, createThreadStore, newToken } from "./store/messages.ts";
 import { renderMail } from "./mail/render.ts";
@@ -18,6 +18,11 @@ import { createOutbound, createRelayPass } from "./queue/outbound.ts";
 import { createLoop } from "./queue/loop.ts";
 import { createRelay } from "./smtp/sender.ts";
 import { createXmppLink } from "./xmpp/component.ts";
+import { createSigner } from "./mail/dkim.ts";
+import { readDeliveryReport } from "./mail/dsn.ts";
+import { createReportPreparer, planDeliveries, type ReportStanzas } from "./queue/reports.ts";
+import { readBounceAddress } from "./core/verp.ts";
+import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
@@ -39,9 +44,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const deliveries = createDeliveryStore(db.knex);
   const threads = createThreadStore(db.knex);
   const relay = config.relayUrl ? createRelay(config.relayUrl) : null;
-  const acceptChat = createOutbound({ componentDomain: config.xmpp.domain }, {
+  const sign = createSigner(config.dkim);
+  const acceptChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit }, {
     ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom", "queue"),
-    render: renderMail, newToken, now: () => new Date(),
+    render: async (mail) => sign(await renderMail(mail), mail.from.address.slice(mail.from.address.lastIndexOf("@") + 1)),
+    newToken, now: () => new Date(),
   });
 
   const xmpp = createXmppLink(config.xmpp, {
@@ -65,11 +72,19 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }
 
   const workerId = `${hostname()}:${process.pid}`;
-  const worker = createWorker({ id: workerId, batchSize: 100, leaseSeconds: 120, pollMs: 2000 }, {
+  const prepareMail = createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes },
+    { loadMessages: (ids) => messages.getMany(ids), now: () => new Date() });
+  const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain }, { loadReports: (ids) => messages.getMany(ids) });
+  const worker = createWorker<ClaimedDelivery, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: 120, pollMs: 2000 }, {
     log, ...bind(deliveries, "claim", "markDelivered", "release", "fail"),
-    prepare: createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes },
-      { loadMessages: (ids) => messages.getMany(ids), now: () => new Date() }),
-    send: (message) => xmpp.sendChat(message),
+    // Order within the batch does not matter across kinds: each kind keeps its own order.
+    prepare: async (batch) => [...await prepareMail(batch.filter((d) => d.kind === "mail")),
+      ...await prepareReports(batch.filter((d) => d.kind === "report"))],
+    send: async (m) => {
+      if (!("kind" in m)) return xmpp.sendChat(m);
+      if (m.error) await xmpp.sendLateError(m.error.from, m.error.to, m.error.id, "recipient-unavailable", m.error.text);
+      await xmpp.sendChat(m.notice);
+    },
     flush: (domain) => xmpp.flush(domain),
     isOnline: () => xmpp.isOnline(),
     whenOnline: (signal) => xmpp.whenOnline(signal),
@@ -86,18 +101,27 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       send: (envelope, raw) => relay.send(envelope, raw),
       notify: (from, to, text) => xmpp.notify(from, to, text),
       lateError: (from, to, id, text) => xmpp.sendLateError(from, to, id, "undefined-condition", text),
+      receipt: (from, to, id) => xmpp.sendReceipt(from, to, id),
     }),
   });
   await relayLoop?.start();
 
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {
     log,
-    findMailbox: (address) => mailboxes.find(address),
+    findRecipient: async (address): Promise<Recipient | undefined> => {
+      const token = readBounceAddress(address as MailAddress);
+      if (!token) return mailboxes.find(address);
+      const found = await threads.bounceTarget(token);
+      return found && { address: found.mailbox as MailAddress, jid: found.target.userJid.split("/")[0] as Recipient["jid"],
+        enabled: true, bounceOf: found.target };
+    },
     accept: async (envelope, raw) => {
       const trace = receivedHeader({ ...envelope, by: config.smtp.hostname, id: newToken().slice(0, 12),
         recipient: envelope.recipients.length === 1 ? envelope.recipients[0]!.address : null, date: new Date() });
       const full = Buffer.concat([Buffer.from(trace, "latin1"), raw]);
-      return messages.accept({ ...envelope, raw: full, parsed: await parseMail(full) });
+      const report = envelope.recipients.some((r) => r.bounceOf) ? await readDeliveryReport(raw) : null;
+      return messages.accept({ ...envelope, raw: full, parsed: await parseMail(full), report,
+        ...planDeliveries(envelope.recipients, report) });
     },
   });
   const http = createHttpServer(config.httpListen, {

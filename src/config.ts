@@ -1,4 +1,5 @@
 // Typed configuration from the environment (design: Configuration). One message names every problem.
+import { createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
@@ -56,6 +57,12 @@ const schema = z.object({
     .transform((v) => v.split(",").map((x) => Number(x.trim())))
     .pipe(z.array(z.number().int().positive()).min(1, "comma list of seconds")),
   RELAY_MAX_AGE: z.coerce.number().int().positive().default(2 * 24 * 3600),
+  // Outgoing mail per mailbox; 0 turns a limit off.
+  SEND_LIMIT_PER_MINUTE: z.coerce.number().int().nonnegative().default(10),
+  SEND_LIMIT_PER_DAY: z.coerce.number().int().nonnegative().default(200),
+  DKIM_SELECTOR: z.string().trim().regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/, "expected a DNS label such as mail2026").optional(),
+  DKIM_PRIVATE_KEY: z.string().optional(),
+  DKIM_PRIVATE_KEY_FILE: z.string().optional(),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
 });
 
@@ -76,6 +83,10 @@ export interface Config {
   httpListen: Listen;
   logLevel: Env["LOG_LEVEL"];
   chatMaxBytes: number;
+  /** outgoing mail a mailbox may send; 0 = no limit */
+  sendLimit: { perMinute: number; perDay: number };
+  /** DKIM signing of outgoing mail (RFC 6376), off when null */
+  dkim: { selector: string; privateKey: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -114,13 +125,43 @@ export function loadConfig(env: NodeJS.ProcessEnv, scope: ConfigScope = "all"): 
       issues.push(`SMTP_TLS_CERT/SMTP_TLS_KEY: cannot read: ${(err as Error).message}`);
     }
   }
+  const dkim = scope === "all" && result.success ? readDkim(given, issues) : null;
   if (issues.length > 0 || !result.success) {
     throw new ConfigError(`configuration is not valid:\n  ${issues.join("\n  ")}`);
   }
-  return toConfig(result.data, tls);
+  return toConfig(result.data, tls, dkim);
 }
 
-function toConfig(e: Env, tls: Config["smtp"]["tls"]): Config {
+/** DKIM_SELECTOR with the key given inline or as a file (Docker/Kubernetes secrets); the key must parse. */
+function readDkim(given: Record<string, string | undefined>, issues: string[]): Config["dkim"] {
+  const { DKIM_SELECTOR: selector, DKIM_PRIVATE_KEY: inline, DKIM_PRIVATE_KEY_FILE: file } = given;
+  if (!selector && !inline && !file) return null;
+  if (inline && file) {
+    issues.push("DKIM_PRIVATE_KEY and DKIM_PRIVATE_KEY_FILE: set one, not both");
+    return null;
+  }
+  if (!selector || (!inline && !file)) {
+    issues.push("DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE): set both to sign, or neither");
+    return null;
+  }
+  let privateKey: string;
+  try {
+    // A PEM passed through an environment variable often arrives with literal "\n".
+    privateKey = file ? readFileSync(file, "utf8") : inline!.replace(/\\n/g, "\n");
+  } catch (err) {
+    issues.push(`DKIM_PRIVATE_KEY_FILE: cannot read: ${(err as Error).message}`);
+    return null;
+  }
+  try {
+    createPrivateKey(privateKey);
+  } catch (err) {
+    issues.push(`DKIM_PRIVATE_KEY${file ? "_FILE" : ""}: not a usable private key (${(err as Error).message})`);
+    return null;
+  }
+  return { selector, privateKey };
+}
+
+function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Config {
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: resolve(e.DATA_DIR),
@@ -139,5 +180,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"]): Config {
     httpListen: e.HTTP_LISTEN,
     logLevel: e.LOG_LEVEL,
     chatMaxBytes: e.CHAT_MAX_BYTES,
+    sendLimit: { perMinute: e.SEND_LIMIT_PER_MINUTE, perDay: e.SEND_LIMIT_PER_DAY },
+    dkim,
   };
 }

@@ -16,6 +16,8 @@ export interface IncomingChat {
   /** OMEMO, OpenPGP for XMPP, OTR or XEP-0380 marked: its text is a fallback, never to be mailed */
   encrypted: string | null;
   receiptRequested: boolean;
+  /** XEP-0172 nickname the user sent along: the From display name */
+  nick: string | null;
 }
 
 /** RFC 5322 §3.6.5: "Re: " once, whatever prefix the original already had. */

@@ -14,6 +14,21 @@ export interface Mailbox {
   enabled: boolean;
 }
 
+/** The outgoing mail a VERP bounce address names (core/verp.ts): what a report about it refers to. */
+export interface BounceTarget {
+  /** the outbound delivery of that mail */
+  deliveryId: number;
+  /** the address it was sent to */
+  correspondent: string;
+  /** the user's full JID that sent it, and the id of their chat message */
+  userJid: string;
+  originStanzaId: string | null;
+}
+
+/** A recipient the SMTP listener accepted: a mailbox, or a bounce address standing for the mail it names
+ * (then `address` and `jid` are the sending mailbox's). */
+export interface Recipient extends Mailbox { bounceOf?: BounceTarget }
+
 /** What the parser extracted from a mail; everything already free of NUL and XML-forbidden characters. */
 export interface ParsedMail {
   subject: string;
@@ -38,4 +53,16 @@ export interface ChatMessage {
   nick: string | null;
   /** XEP-0203 delay stamp when the mail is delivered late */
   delay: Date | null;
+}
+
+/** Outgoing mail a mailbox may send per minute and per day; 0 = no limit. */
+export interface SendLimit { perMinute: number; perDay: number }
+
+/** One delivery row to write with an accepted mail (queue/reports.ts plans them). */
+export interface PlannedDelivery {
+  kind: "mail" | "report";
+  /** the mailbox for mail; the correspondent of the failed outgoing mail for a report */
+  recipient: string;
+  jid: string;
+  originStanzaId: string | null;
 }

@@ -16,7 +16,7 @@ export interface InboundDeps {
 }
 
 export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) {
-  return async (batch: InboundDelivery[]): Promise<Prepared<InboundDelivery, ChatMessage>[]> => {
+  return async <T extends InboundDelivery>(batch: T[]): Promise<Prepared<T, ChatMessage>[]> => {
     const messages = await deps.loadMessages(batch.map((d) => d.messageId));
     return batch.map((delivery) => {
       const stored = messages.get(delivery.messageId);

@@ -2,33 +2,46 @@
 // for the user (issue #3). No SQL here: the stores come in as plain functions.
 import { addressToJid, domainOf, jidToAddress } from "../core/addresses.ts";
 import { mailText, replySubject, subjectFromText, type IncomingChat } from "../core/outgoing.ts";
+import { bounceAddress } from "../core/verp.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
-import type { MailAddress } from "../core/types.ts";
+import type { MailAddress, SendLimit } from "../core/types.ts";
 import type { Logger } from "../log.ts";
 import type { OutgoingMail } from "../mail/render.ts";
 import { retryDelaySeconds } from "./retry.ts";
 
 type Verdict =
   | { kind: "queued" } | { kind: "ignored" }
-  | { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; condition: string; text: string };
+  | { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; condition: string; text: string; notice?: string };
+
+export interface QueueInput {
+  token: string; mailbox: string; mailFrom: string; to: string; subject: string; body: string; messageId: string;
+  raw: Buffer; jid: string; originStanzaId: string | null; receiptRequested: boolean;
+}
 
 interface Parent { mailbox: string; subject: string; messageId: string | null; references: string[] }
 
 export interface OutboundDeps {
-  ownedBy(jid: string): Promise<{ address: string }[]>;
+  ownedBy(jid: string): Promise<{ address: string; displayName: string | null }[]>;
   byStanzaId(id: string, mailboxes: string[]): Promise<Parent | undefined>;
   latestFrom(correspondent: string, mailboxes: string[]): Promise<Parent | undefined>;
   render(mail: OutgoingMail): Promise<Buffer>;
-  queue(input: { token: string; mailbox: string; to: string; subject: string; body: string; messageId: string;
-    raw: Buffer; jid: string; originStanzaId: string | null }): Promise<number>;
+  /** Queue it unless the mailbox is over a limit: the count and the insert are one atomic step. */
+  queue(input: QueueInput, limit: SendLimit): Promise<{ queued: number } | { over: "minute" | "day" }>;
   newToken(): string;
   now(): Date;
 }
 
-const refuse = (type: "cancel" | "modify" | "auth", condition: string, text: string): Verdict =>
+const refuse = (type: "cancel" | "modify" | "auth" | "wait", condition: string, text: string): Verdict =>
   ({ kind: "refused", type, condition, text });
 
-export function createOutbound(config: { componentDomain: string }, deps: OutboundDeps) {
+/** A display name is one line a person reads as identity: bounded, no invisible formatting. */
+const displayName = (nick: string | null | undefined) => (nick ? sanitizeLine(nick).slice(0, 64) || null : null);
+
+/** The chat notice about a limit is said at most this often per mailbox; the stanza error every time. */
+const LIMIT_NOTICE_MS = 10 * 60_000;
+
+export function createOutbound(config: { componentDomain: string; sendLimit: SendLimit }, deps: OutboundDeps) {
+  const noticed = new Map<string, number>();
   return async function acceptChat(chat: IncomingChat): Promise<Verdict> {
     if (chat.encrypted) {
       // Its body is a fallback ("I sent you an OMEMO message…"): mailing it would mislead both sides.
@@ -53,7 +66,7 @@ export function createOutbound(config: { componentDomain: string }, deps: Outbou
     const token = deps.newToken();
     const messageId = `${token}@${domainOf(mailbox.address as MailAddress)}`;
     const raw = await deps.render({
-      from: { address: mailbox.address, name: null },
+      from: { address: mailbox.address, name: displayName(chat.nick) ?? displayName(mailbox.displayName) },
       to,
       subject,
       text,
@@ -63,16 +76,33 @@ export function createOutbound(config: { componentDomain: string }, deps: Outbou
       jabberId: sender,
       date: deps.now(),
     });
-    await deps.queue({ token, mailbox: mailbox.address, to, subject, body: text, messageId, raw, jid: chat.from,
-      originStanzaId: chat.id });
-    return { kind: "queued" };
+    const result = await deps.queue({ token, mailbox: mailbox.address, to, subject, body: text, messageId, raw,
+      // VERP: a report about this mail comes back to an address that names it.
+      mailFrom: bounceAddress(token, mailbox.address as MailAddress),
+      jid: chat.from, originStanzaId: chat.id, receiptRequested: chat.receiptRequested }, config.sendLimit);
+    if ("queued" in result) return { kind: "queued" };
+    const why = result.over === "minute"
+      ? `Not sent: ${mailbox.address} may send ${config.sendLimit.perMinute} mails a minute. Wait a minute and send it again.`
+      : `Not sent: ${mailbox.address} may send ${config.sendLimit.perDay} mails a day. Send it again tomorrow.`;
+    // RFC 6120 §8.3.3.12 policy-violation; type wait: the same message may go through later.
+    const verdict = { kind: "refused", type: "wait", condition: "policy-violation", text: why } as const;
+    const key = mailbox.address.toLowerCase();
+    const last = noticed.get(key);
+    const now = deps.now().getTime();
+    if (last === undefined || now - last > LIMIT_NOTICE_MS) {
+      noticed.set(key, now);
+      if (noticed.size > 10_000) noticed.clear(); // bounded memory; at worst one extra notice
+      return { ...verdict, notice: why };
+    }
+    return verdict;
   };
 }
 
 export interface RelayLoopDeps {
   log: Logger;
   claim(worker: string, limit: number, leaseSeconds: number): Promise<{ id: number; messageId: number; recipient: string;
-    jid: string; attempts: number; createdAt: Date; originStanzaId: string | null; delayNotified: boolean }[]>;
+    jid: string; attempts: number; createdAt: Date; originStanzaId: string | null; delayNotified: boolean;
+    receiptRequested: boolean }[]>;
   load(messageId: number): Promise<{ mailFrom: string; raw: Buffer } | undefined>;
   send(envelope: { from: string; to: string }, raw: Buffer): Promise<string>;
   markDelivered(worker: string, ids: number[]): Promise<unknown>;
@@ -80,6 +110,7 @@ export interface RelayLoopDeps {
   fail(id: number, why: string): Promise<void>;
   notify(from: string, to: string, text: string): Promise<void>;
   lateError(from: string, to: string, id: string | null, text: string): Promise<void>;
+  receipt(from: string, to: string, id: string): Promise<void>;
 }
 
 export interface RelayLoopConfig { id: string; componentDomain: string; maxAgeSeconds: number; schedule?: readonly number[] }
@@ -100,6 +131,8 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
         const reply = await deps.send({ from: message.mailFrom, to: d.recipient }, message.raw);
         await deps.markDelivered(config.id, [d.id]);
         deps.log.info({ delivery: d.id, to: d.recipient, reply }, "mail sent through the relay");
+        // XEP-0184 §5.1: "received" once the mail has left our hands, i.e. the relay took it.
+        if (d.receiptRequested && d.originStanzaId) await tell(deps.receipt(contact, d.jid, d.originStanzaId));
       } catch (err) {
         const failure = err as Error & { permanent?: boolean; text?: string };
         const text = failure.text ?? failure.message;

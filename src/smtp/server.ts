@@ -2,7 +2,7 @@
 import type { AddressInfo } from "node:net";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
 import type { Logger } from "../log.ts";
-import type { Mailbox } from "../core/types.ts";
+import type { Recipient } from "../core/types.ts";
 import { domainOf, parseMailAddress } from "../core/addresses.ts";
 import { queuedAs, replies, SmtpReply } from "./replies.ts";
 
@@ -18,15 +18,16 @@ export interface SmtpConfig {
 
 export interface Envelope {
   mailFrom: string;
-  recipients: Mailbox[];
+  recipients: Recipient[];
   remoteAddress: string | null;
   helo: string | null;
 }
 
 export interface SmtpDeps {
   log: Logger;
-  /** The enabled-or-not mailbox for an address; throws when the database cannot answer. */
-  findMailbox(address: string): Promise<Mailbox | undefined>;
+  /** The enabled-or-not mailbox (or the bounce address, core/verp.ts) for an address; throws when the
+   * database cannot answer. */
+  findRecipient(address: string): Promise<Recipient | undefined>;
   /** Store the mail durably; resolves with the queue id once committed. */
   accept(envelope: Envelope, raw: Buffer): Promise<{ token: string }>;
 }
@@ -43,7 +44,9 @@ const CONTROL = /[\u0000-\u001F\u007F]/;
 export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpListener {
   const { log } = deps;
   const domains = new Set(config.mailDomains);
-  const recipients = new WeakMap<object, Mailbox[]>();
+  const recipients = new WeakMap<object, Recipient[]>();
+  // One delivery per mailbox however often it is named; each bounce address stands for its own mail.
+  const key = (r: Recipient) => (r.bounceOf ? `bounce:${r.bounceOf.deliveryId}` : r.address.toLowerCase());
   const inFlight = new Set<Promise<unknown>>();
   let closing = false;
 
@@ -88,9 +91,9 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
       if (!rcpt) return refuse(replies.badRecipient(), "syntax");
       if (!domains.has(domainOf(rcpt))) return refuse(replies.relayDenied(), "foreign domain");
       if (accepted.length >= config.maxRecipients) return refuse(replies.tooManyRecipients(config.maxRecipients), "limit");
-      deps.findMailbox(rcpt).then((mailbox) => {
+      deps.findRecipient(rcpt).then((mailbox) => {
         if (!mailbox || !mailbox.enabled) return refuse(replies.noMailbox(), mailbox ? "disabled" : "unknown");
-        if (!accepted.some((m) => m.address.toLowerCase() === mailbox.address.toLowerCase())) accepted.push(mailbox);
+        if (!accepted.some((m) => key(m) === key(mailbox))) accepted.push(mailbox);
         recipients.set(session.envelope, accepted);
         callback();
       }, (err: Error) => {

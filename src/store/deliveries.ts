@@ -14,6 +14,9 @@ export interface ClaimedDelivery {
   createdAt: Date;
   originStanzaId: string | null;
   delayNotified: boolean;
+  receiptRequested: boolean;
+  /** "mail", or "report": an error about an outgoing mail, from a delivery status notification */
+  kind: "mail" | "report";
 }
 
 export interface DeliveryRow extends ClaimedDelivery {
@@ -25,7 +28,8 @@ export interface DeliveryRow extends ClaimedDelivery {
 }
 
 const columns = `d.id, d.message_id AS "messageId", d.recipient, d.jid, d.stanza_id AS "stanzaId",
-  d.attempts, d.created_at AS "createdAt", d.origin_stanza_id AS "originStanzaId", d.delay_notified AS "delayNotified"`;
+  d.attempts, d.created_at AS "createdAt", d.origin_stanza_id AS "originStanzaId", d.delay_notified AS "delayNotified",
+  d.receipt_requested AS "receiptRequested", d.kind`;
 
 export function createDeliveryStore(knex: Knex) {
   const reason = (text: string) => sanitizeText(text).slice(0, 2000);

@@ -2,15 +2,16 @@
 import type { Knex } from "knex";
 import type { BareJid, MailAddress, Mailbox } from "../core/types.ts";
 
-interface Row { address: string; jid: string; enabled: boolean; created_at: Date }
+interface Row { address: string; jid: string; enabled: boolean; created_at: Date; display_name: string | null }
 
-export interface MailboxRecord extends Mailbox { createdAt: Date }
+export interface MailboxRecord extends Mailbox { createdAt: Date; displayName: string | null }
 
 const toRecord = (r: Row): MailboxRecord => ({
   address: r.address as MailAddress,
   jid: r.jid as BareJid,
   enabled: r.enabled,
   createdAt: r.created_at,
+  displayName: r.display_name ?? null,
 });
 
 export function createMailboxStore(knex: Knex) {

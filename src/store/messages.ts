@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";
-import type { Mailbox, ParsedMail } from "../core/types.ts";
+import type { BounceTarget, ParsedMail, PlannedDelivery, SendLimit } from "../core/types.ts";
 
 export interface AcceptInput {
   mailFrom: string;
@@ -11,7 +11,11 @@ export interface AcceptInput {
   helo: string | null;
   raw: Buffer;
   parsed: ParsedMail;
-  recipients: Mailbox[];
+  deliveries: PlannedDelivery[];
+  /** RFC 3464 fields when the mail is a delivery status notification about our mail */
+  report?: unknown;
+  /** outgoing deliveries a failure report proves failed, with the words to record */
+  failOutbound?: { id: number; why: string }[];
 }
 
 export interface StoredMessage {
@@ -20,6 +24,7 @@ export interface StoredMessage {
   receivedAt: Date;
   mailFrom: string;
   parsed: ParsedMail;
+  report: unknown;
 }
 
 /** Message tokens: 80 random bits in Crockford-like base32, lower case, safe in ids and URLs. */
@@ -53,16 +58,25 @@ export function createMessageStore(knex: Knex) {
           body: text(p.text),
           body_from_html: p.fromHtml,
           attachments: JSON.stringify(p.attachments),
+          report: input.report === undefined || input.report === null ? null : JSON.stringify(input.report),
         }).returning("id") as { id: number }[];
         const id = row!.id;
-        await trx("deliveries").insert(input.recipients.map((r, i) => ({
-          message_id: id,
-          direction: "inbound",
-          recipient: r.address,
-          jid: r.jid,
-          // Stable across retries and restarts: receipts, replies and errors refer to it (design).
-          stanza_id: `${token}.${i}`,
-        })));
+        if (input.deliveries.length > 0) {
+          await trx("deliveries").insert(input.deliveries.map((d, i) => ({
+            message_id: id,
+            direction: "inbound",
+            kind: d.kind,
+            recipient: d.recipient,
+            jid: d.jid,
+            origin_stanza_id: d.originStanzaId,
+            // Stable across retries and restarts: receipts, replies and errors refer to it (design).
+            stanza_id: `${token}.${i}`,
+          })));
+        }
+        for (const f of input.failOutbound ?? []) {
+          await trx("deliveries").where({ id: f.id, direction: "outbound" })
+            .update({ status: "failed", last_error: sanitizeText(f.why).slice(0, 2000), locked_until: null, updated_at: trx.fn.now() });
+        }
         return { id, token };
       });
     },
@@ -71,7 +85,7 @@ export function createMessageStore(knex: Knex) {
     async getMany(ids: number[]): Promise<Map<number, StoredMessage>> {
       const rows: MessageRow[] = await knex("messages").whereIn("id", [...new Set(ids)]).select(
         "id", "token", "received_at", "mail_from", "subject", "from_address", "from_name", "message_id",
-        "sent_at", "body", "body_from_html", "attachments",
+        "sent_at", "body", "body_from_html", "attachments", "report",
       );
       return new Map(rows.map((r) => [r.id, toStored(r)]));
     },
@@ -86,7 +100,7 @@ export function createMessageStore(knex: Knex) {
 interface MessageRow {
   id: number; token: string; received_at: Date; mail_from: string; subject: string;
   from_address: string | null; from_name: string | null; message_id: string | null; sent_at: Date | null;
-  body: string; body_from_html: boolean; attachments: ParsedMail["attachments"];
+  body: string; body_from_html: boolean; attachments: ParsedMail["attachments"]; report: unknown;
 }
 
 function toStored(r: MessageRow): StoredMessage {
@@ -95,6 +109,7 @@ function toStored(r: MessageRow): StoredMessage {
     token: r.token,
     receivedAt: r.received_at,
     mailFrom: r.mail_from,
+    report: r.report ?? null,
     parsed: {
       subject: r.subject,
       fromAddress: r.from_address,
@@ -116,6 +131,8 @@ export interface ThreadParent { mailbox: string; subject: string; messageId: str
 export interface OutgoingInput {
   token: string;
   mailbox: string;
+  /** the envelope sender: the mail's own bounce address (core/verp.ts) */
+  mailFrom: string;
   to: string;
   subject: string;
   body: string;
@@ -123,6 +140,7 @@ export interface OutgoingInput {
   raw: Buffer;
   jid: string;
   originStanzaId: string | null;
+  receiptRequested: boolean;
 }
 
 export function createThreadStore(knex: Knex) {
@@ -143,20 +161,50 @@ export function createThreadStore(knex: Knex) {
         .whereRaw("lower(d.recipient) = ANY(?)", [mailboxes.map((a) => a.toLowerCase())])
         .orderBy("m.id", "desc").first(parentColumns);
     },
-    /** Queue an outgoing mail: its bytes and one outbound delivery, in one transaction. */
-    async queue(input: OutgoingInput): Promise<number> {
+    /**
+     * Queue an outgoing mail (its bytes and one outbound delivery) unless its mailbox is over a limit.
+     * A per-mailbox transaction lock makes count-then-insert atomic across gateway instances: no burst
+     * of concurrent messages can slip past the limit.
+     */
+    async queue(input: OutgoingInput, limit: SendLimit): Promise<{ queued: number } | { over: "minute" | "day" }> {
       return knex.transaction(async (trx) => {
+        if (limit.perMinute > 0 || limit.perDay > 0) {
+          await trx.raw("SELECT pg_advisory_xact_lock(hashtext('passerelle.send:' || lower(?)))", [input.mailbox]);
+          const { rows: [sent] } = await trx.raw<{ rows: { minute: number; day: number }[] }>(`
+            SELECT count(*) FILTER (WHERE received_at > clock_timestamp() - interval '1 minute')::int AS minute,
+                   count(*)::int AS day
+            FROM messages
+            WHERE direction = 'outbound' AND lower(from_address) = lower(?)
+              AND received_at > clock_timestamp() - interval '1 day'`, [input.mailbox]);
+          if (limit.perMinute > 0 && sent!.minute >= limit.perMinute) return { over: "minute" as const };
+          if (limit.perDay > 0 && sent!.day >= limit.perDay) return { over: "day" as const };
+        }
         const [row] = await trx("messages").insert({
-          token: input.token, direction: "outbound", mail_from: input.mailbox, size: input.raw.length, raw: input.raw,
+          // clock_timestamp(), not now(): a transaction that waited for the lock counts at its real time.
+          received_at: trx.raw("clock_timestamp()"),
+          token: input.token, direction: "outbound", mail_from: input.mailFrom, size: input.raw.length, raw: input.raw,
           subject: sanitizeText(input.subject), from_address: input.mailbox, message_id: input.messageId,
           body: sanitizeText(input.body), sent_at: new Date(),
         }).returning("id") as { id: number }[];
         const [delivery] = await trx("deliveries").insert({
           message_id: row!.id, direction: "outbound", recipient: input.to, jid: input.jid,
           stanza_id: `${input.token}.out`, origin_stanza_id: input.originStanzaId,
+          receipt_requested: input.receiptRequested,
         }).returning("id") as { id: number }[];
-        return delivery!.id;
+        return { queued: delivery!.id };
       });
+    },
+
+    /** The outgoing mail a VERP bounce address names (core/verp.ts), while its row exists. */
+    async bounceTarget(token: string): Promise<{ mailbox: string; target: BounceTarget } | undefined> {
+      const row = await knex("messages as m").join("deliveries as d", "d.message_id", "m.id")
+        .where({ "m.token": token, "m.direction": "outbound", "d.direction": "outbound" })
+        .first<{ mailbox: string; deliveryId: number; correspondent: string; userJid: string; originStanzaId: string | null }>(
+          "m.from_address AS mailbox", "d.id AS deliveryId", "d.recipient AS correspondent", "d.jid AS userJid",
+          "d.origin_stanza_id AS originStanzaId");
+      if (!row) return undefined;
+      const { mailbox, ...target } = row;
+      return { mailbox, target };
     },
   };
 }

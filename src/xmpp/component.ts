@@ -13,7 +13,9 @@ export interface XmppConfig { service: string; domain: string; secret: string }
 export type ChatVerdict =
   | { kind: "queued" }
   | { kind: "ignored" }
-  | { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; condition: string; text: string };
+  | { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; condition: string; text: string;
+      /** also said as a chat message from the contact, for clients that hide stanza error texts */
+      notice?: string };
 
 export interface XmppDeps {
   log: Logger;
@@ -110,6 +112,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     if (verdict.kind !== "refused") return;
     const reply = messageError(stanza, verdict.type, verdict.condition, verdict.text);
     if (reply) await xmpp.send(reply).catch(() => undefined);
+    if (verdict.notice && chat.from && chat.to) await xmpp.send(noticeStanza(chat.to, chat.from, verdict.notice)).catch(() => undefined);
   }
 
   // Register IQ handlers once; `online` fires again on every reconnect.

@@ -95,6 +95,7 @@ export function readChat(stanza: Element): IncomingChat {
     fallback,
     encrypted: marked ? marked[2] : otr,
     receiptRequested: Boolean(stanza.getChild("request", "urn:xmpp:receipts")), // XEP-0184
+    nick: stanza.getChildText("nick", NS.nick),
   };
 }
 

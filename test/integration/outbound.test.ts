@@ -2,13 +2,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
+import { startRelaySink, type RelaySink } from "../support/relay.ts";
 import { sendMail } from "../support/smtp.ts";
 import { contactJid, MAIL_DOMAIN, startStack, type Stack } from "../support/stack.ts";
 import { waitFor } from "../support/wait.ts";
 import { connectClient, xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
-
-interface Relayed { from: string; to: string[]; raw: Buffer }
 
 const STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 const body = (m: Element) => m.getChildText("body") ?? "";
@@ -16,35 +14,19 @@ const body = (m: Element) => m.getChildText("body") ?? "";
 describe("answers from chat leave as e-mail through the relay", () => {
   let stack: Stack;
   let toto: ChatClient;
-  let relay: SMTPServer;
-  const relayed: Relayed[] = [];
-  let refuse: { code: number; text: string } | null = null;
+  let relay: RelaySink;
+  let relayed: RelaySink["relayed"];
 
   before(async () => {
-    relay = new SMTPServer({
-      authOptional: true, disabledCommands: ["STARTTLS", "AUTH"], logger: false,
-      onRcptTo(address, _session, callback) {
-        if (refuse) return callback(Object.assign(new Error(refuse.text), { responseCode: refuse.code }));
-        callback();
-      },
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on("data", (c: Buffer) => chunks.push(c));
-        stream.on("end", () => {
-          relayed.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
-            to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
-    const port = (relay.server.address() as { port: number }).port;
-    stack = await startStack({ gatewayEnv: { SMTP_RELAY: `smtp://127.0.0.1:${port}`, RELAY_RETRY_SCHEDULE: "1" } });
+    relay = await startRelaySink();
+    relayed = relay.relayed;
+    stack = await startStack({ gatewayEnv: { SMTP_RELAY: `smtp://127.0.0.1:${relay.port}`, RELAY_RETRY_SCHEDULE: "1",
+      SEND_LIMIT_PER_MINUTE: "0" } });
     toto = (await stack.user("toto"))!;
   });
   after(async () => {
     await stack?.close();
-    await new Promise<void>((resolve) => relay?.close(() => resolve()));
+    await relay?.stop();
   });
 
   it("a reply to a mail is threaded under it, from the user's mailbox, with the user's text", async () => {
@@ -53,14 +35,16 @@ describe("answers from chat leave as e-mail through the relay", () => {
     await toto.waitForMessage((m) => body(m).startsWith("Lunch on Friday?"), "the mail");
     await toto.send(xml("message", { type: "chat", to: contactJid("alice@example.com"), id: "r1" }, xml("body", {}, "Yes, noon works.")));
     const sent = await waitFor("the reply at the relay", () => relayed.find((r) => r.to.includes("alice@example.com")));
-    assert.equal(sent.from, `toto@${MAIL_DOMAIN}`);
+    // VERP (issue #3): the envelope sender names this mail, on the mailbox's domain.
+    const token = /^bounces\+([0-9a-z]{16})@jabber\.test$/.exec(sent.from)?.[1];
+    assert.ok(token, sent.from);
     assert.deepEqual(sent.to, ["alice@example.com"]);
     const mail = await simpleParser(sent.raw);
     assert.equal(mail.from?.value[0]?.address, `toto@${MAIL_DOMAIN}`);
     assert.equal(mail.subject, "Re: Lunch on Friday?");
     assert.equal(mail.inReplyTo, "<orig-1@example.com>");
     assert.deepEqual([mail.references].flat(), ["<orig-1@example.com>"]);
-    assert.match(mail.messageId ?? "", new RegExp(`^<[0-9a-z]+@${MAIL_DOMAIN.replace(".", "\\.")}>$`));
+    assert.equal(mail.messageId, `<${token}@${MAIL_DOMAIN}>`);
     assert.equal(mail.headers.get("jabber-id"), "toto@localhost");
     assert.equal(mail.text?.trim(), "Yes, noon works.");
   });
@@ -113,7 +97,7 @@ describe("answers from chat leave as e-mail through the relay", () => {
   });
 
   it("a relay 5xx comes back as an error on the user's message, with the relay's words", async () => {
-    refuse = { code: 550, text: "5.1.1 mailbox frank does not exist here" };
+    relay.refuse = { code: 550, text: "5.1.1 mailbox frank does not exist here" };
     try {
       await toto.send(xml("message", { type: "chat", to: contactJid("frank@example.com"), id: "p1" }, xml("body", {}, "hello?")));
       const err = await toto.waitForMessage((m) => m.attrs.type === "error" && m.attrs.id === "p1", "the late error");
@@ -123,12 +107,12 @@ describe("answers from chat leave as e-mail through the relay", () => {
         "SELECT status, last_error FROM deliveries WHERE direction = 'outbound' AND recipient = 'frank@example.com'");
       assert.equal(row?.status, "failed");
     } finally {
-      refuse = null;
+      relay.refuse = null;
     }
   });
 
   it("a relay 4xx delays the mail: the user is told once, and it leaves when the relay accepts again", async () => {
-    refuse = { code: 451, text: "4.3.0 try again later" };
+    relay.refuse = { code: 451, text: "4.3.0 try again later" };
     try {
       await toto.send(xml("message", { type: "chat", to: contactJid("gina@example.com"), id: "t1" }, xml("body", {}, "eventually")));
       const notice = await toto.waitForMessage((m) => m.attrs.from === contactJid("gina@example.com") && /delayed/.test(body(m)), "the delay notice");
@@ -138,7 +122,7 @@ describe("answers from chat leave as e-mail through the relay", () => {
         return (rows[0]?.attempts ?? 0) >= 3;
       }, 15_000);
     } finally {
-      refuse = null;
+      relay.refuse = null;
     }
     const sent = await waitFor("the mail at the relay once it accepts", () => relayed.find((r) => r.to.includes("gina@example.com")), 15_000);
     assert.equal((await simpleParser(sent.raw)).text?.trim(), "eventually");

@@ -13,7 +13,7 @@ import { waitFor } from "../support/wait.ts";
 
 const parsed: ParsedMail = { subject: "s", fromAddress: "a@example.com", fromName: null, messageId: null, date: null,
   text: "t", fromHtml: false, attachments: [] };
-const mailbox = (n: number) => ({ address: `u${n}@jabber.test` as MailAddress, jid: `u${n}@localhost` as BareJid, enabled: true });
+const mailbox = (n: number) => ({ kind: "mail" as const, recipient: `u${n}@jabber.test`, jid: `u${n}@localhost`, originStanzaId: null });
 
 describe("the delivery queue on PostgreSQL", () => {
   let pgdb: TestDatabase;
@@ -33,7 +33,7 @@ describe("the delivery queue on PostgreSQL", () => {
 
   async function accept(recipients: number): Promise<void> {
     await createMessageStore(db.knex).accept({ mailFrom: "a@example.com", remoteAddress: null, helo: null,
-      raw: Buffer.from("Subject: s\r\n\r\nt\r\n"), parsed, recipients: Array.from({ length: recipients }, (_, i) => mailbox(i)) });
+      raw: Buffer.from("Subject: s\r\n\r\nt\r\n"), parsed, deliveries: Array.from({ length: recipients }, (_, i) => mailbox(i)) });
   }
 
   it("applies migrations once, however many instances start together", async () => {

@@ -46,6 +46,8 @@ describe("loadConfig defaults", () => {
       httpListen: { host: "127.0.0.1", port: 8080 },
       logLevel: "info",
       chatMaxBytes: 16 * 1024,
+      sendLimit: { perMinute: 10, perDay: 200 },
+      dkim: null,
     };
     assert.deepEqual(loadConfig(MINIMAL), expected);
   });

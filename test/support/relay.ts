@@ -1,0 +1,55 @@
+// A real SMTP server on loopback playing the relay (SMTP_RELAY): records what it is given, can refuse
+// with a chosen reply, and can be stopped and started again on the same port.
+import { SMTPServer } from "smtp-server";
+
+export interface Relayed { from: string; to: string[]; raw: Buffer }
+
+export interface RelaySink {
+  port: number;
+  relayed: Relayed[];
+  /** refuse every recipient with this reply until set back to null */
+  refuse: { code: number; text: string } | null;
+  stop(): Promise<void>;
+  /** listen again on the same port */
+  start(): Promise<void>;
+}
+
+export async function startRelaySink(): Promise<RelaySink> {
+  let server: SMTPServer | null = null;
+  const sink: RelaySink = {
+    port: 0,
+    relayed: [],
+    refuse: null,
+    async start() {
+      server = new SMTPServer({
+        authOptional: true, disabledCommands: ["STARTTLS", "AUTH"], logger: false,
+        onRcptTo(_address, _session, callback) {
+          if (sink.refuse) return callback(Object.assign(new Error(sink.refuse.text), { responseCode: sink.refuse.code }));
+          callback();
+        },
+        onData(stream, session, callback) {
+          const chunks: Buffer[] = [];
+          stream.on("data", (c: Buffer) => chunks.push(c));
+          stream.on("end", () => {
+            sink.relayed.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+              to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
+            callback();
+          });
+        },
+      });
+      const s = server;
+      await new Promise<void>((resolve, reject) => {
+        s.server.once("error", reject);
+        s.listen(sink.port, "127.0.0.1", () => resolve());
+      });
+      sink.port = (s.server.address() as { port: number }).port;
+    },
+    async stop() {
+      const s = server;
+      server = null;
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+  };
+  await sink.start();
+  return sink;
+}
