@@ -2,6 +2,7 @@
 import { createTransport } from "nodemailer";
 import { ConfigError, loadConfig, type Config } from "./config.ts";
 import { createLogger } from "./log.ts";
+import { dkimRecord } from "./mail/dkim.ts";
 import { openDatabase } from "./store/db.ts";
 import { createXmppLink, XmppConfigError } from "./xmpp/component.ts";
 
@@ -20,6 +21,7 @@ export async function runCheck(env: NodeJS.ProcessEnv): Promise<number> {
   }
   const lines: Line[] = [{ ok: true, what: "configuration", detail: `mail for ${config.mailDomains.join(", ")}` }];
   lines.push(await checkDatabase(config), await checkXmpp(config), await checkRelay(config));
+  if (config.dkim) lines.push(dkimLine(config.dkim, config.mailDomains));
   for (const l of lines) console.log(`${l.ok ? "✓" : "✗"} ${l.what}: ${l.detail}`);
   return lines.every((l) => l.ok) ? 0 : 1;
 }
@@ -75,4 +77,11 @@ async function checkRelay(config: Config): Promise<Line> {
   } finally {
     transport.close();
   }
+}
+
+/** What to publish in DNS for DKIM; the key itself was validated with the configuration. */
+function dkimLine(dkim: NonNullable<Config["dkim"]>, domains: string[]): Line {
+  const record = dkimRecord(dkim.privateKey);
+  const names = domains.map((d) => `  ${dkim.selector}._domainkey.${d}. IN TXT "${record}"`).join("\n");
+  return { ok: true, what: "dkim", detail: `outgoing mail is signed; publish (long values split in 255-character strings):\n${names}` };
 }

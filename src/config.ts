@@ -152,10 +152,14 @@ function readDkim(given: Record<string, string | undefined>, issues: string[]): 
     issues.push(`DKIM_PRIVATE_KEY_FILE: cannot read: ${(err as Error).message}`);
     return null;
   }
+  const name = `DKIM_PRIVATE_KEY${file ? "_FILE" : ""}`;
   try {
-    createPrivateKey(privateKey);
+    // nodemailer signs rsa-sha256 only (RFC 6376 §3.3); RFC 8301 wants at least 1024 bits, 2048 advised.
+    const key = createPrivateKey(privateKey);
+    if (key.asymmetricKeyType !== "rsa") issues.push(`${name}: an RSA key is needed, this is ${key.asymmetricKeyType}`);
+    else if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 1024) issues.push(`${name}: RSA keys under 1024 bits are refused by verifiers (RFC 8301)`);
   } catch (err) {
-    issues.push(`DKIM_PRIVATE_KEY${file ? "_FILE" : ""}: not a usable private key (${(err as Error).message})`);
+    issues.push(`${name}: not a usable private key (${(err as Error).message})`);
     return null;
   }
   return { selector, privateKey };

@@ -1,5 +1,6 @@
 // DKIM signing of outgoing mail (RFC 6376) with nodemailer's signer, once, at queue time: every retry
 // sends the same signed bytes.
+import { createPublicKey } from "node:crypto";
 import DKIM from "nodemailer/lib/dkim";
 
 export interface DkimConfig { selector: string; privateKey: string }
@@ -18,4 +19,10 @@ export function createSigner(config: DkimConfig | null): Signer {
     stream.on("end", () => resolve(Buffer.concat(out)));
     stream.on("error", reject);
   });
+}
+
+/** The TXT record to publish at `<selector>._domainkey.<domain>` (RFC 6376 §3.6.1) for this key. */
+export function dkimRecord(privateKey: string): string {
+  const p = createPublicKey(privateKey).export({ type: "spki", format: "der" }).toString("base64");
+  return `v=DKIM1; k=rsa; p=${p}`;
 }

@@ -197,7 +197,9 @@ export function createThreadStore(knex: Knex) {
 
     /** The outgoing mail a VERP bounce address names (core/verp.ts), while its row exists. */
     async bounceTarget(token: string): Promise<{ mailbox: string; target: BounceTarget } | undefined> {
+      // Only while the sending mailbox is enabled: a disabled mailbox receives nothing, reports included.
       const row = await knex("messages as m").join("deliveries as d", "d.message_id", "m.id")
+        .joinRaw("JOIN mailboxes mb ON lower(mb.address) = lower(m.from_address) AND mb.enabled")
         .where({ "m.token": token, "m.direction": "outbound", "d.direction": "outbound" })
         .first<{ mailbox: string; deliveryId: number; correspondent: string; userJid: string; originStanzaId: string | null }>(
           "m.from_address AS mailbox", "d.id AS deliveryId", "d.recipient AS correspondent", "d.jid AS userJid",

@@ -93,9 +93,21 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     if (stanza.is("message") && stanza.attrs.type === "error" && stanza.attrs.id) {
       deps.onBounce(stanza.attrs.id, readError(stanza));
     } else if (stanza.is("message") && stanza.attrs.type !== "error" && stanza.attrs.type !== "groupchat") {
-      void onUserMessage(stanza);
+      inOrder(stanza.attrs.from ?? "", () => onUserMessage(stanza));
     }
   });
+
+  // RFC 6120 §10.1: stanzas from one entity arrive in order; handle them in that order too, so two
+  // quick messages become two mails in the order written (and a limit refuses the later ones).
+  const chains = new Map<string, Promise<void>>();
+  function inOrder(key: string, task: () => Promise<void>): void {
+    const next = (chains.get(key) ?? Promise.resolve()).then(task).catch((err: Error) =>
+      log.error({ err: err.message }, "message from a user not handled"));
+    chains.set(key, next);
+    void next.finally(() => {
+      if (chains.get(key) === next) chains.delete(key);
+    });
+  }
 
   async function onUserMessage(stanza: Element): Promise<void> {
     const chat = readChat(stanza);

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { SMTPServer } from "smtp-server";
+import { generateDkimKey } from "../support/dns.ts";
 import { createGateway, type Gateway } from "../support/gateway.ts";
 import { freePort } from "../support/ports.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
@@ -61,6 +62,15 @@ describe("passerelle check", () => {
       new RegExp(`^✓ xmpp server \\(xmpp://127\\.0\\.0\\.1:${prosody.componentPort} as ${COMPONENT_DOMAIN.replace(".", "\\.")}\\): connected and authenticated$`));
     assert.match(line(r.stdout, "smtp relay") ?? "", /^✓ smtp relay: SMTP_RELAY not set/);
     assert.match(line(r.stdout, "database")!, new RegExp(db.name));
+  });
+
+  it("with DKIM set: says what TXT record to publish for each mail domain, derived from the key", async () => {
+    const key = generateDkimKey();
+    const gw = await gatewayWith({ DKIM_SELECTOR: "s2026", DKIM_PRIVATE_KEY: key.privateKey });
+    const r = await gw.cli("check");
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(line(r.stdout, "dkim") ?? "", /^✓ dkim: outgoing mail is signed/);
+    assert.ok(r.stdout.includes(`s2026._domainkey.${MAIL_DOMAIN}. IN TXT "${key.txt}"`), r.stdout);
   });
 
   it("shows where the database is without its password", async () => {

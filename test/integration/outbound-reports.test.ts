@@ -135,7 +135,10 @@ describe("outgoing mail: names, signatures, receipts, reports, limits", () => {
     }
     await waitFor("three mails at the relay", () => relay.relayed.filter((r) => r.to.includes("limit@example.com")).length === 3);
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(relay.relayed.filter((r) => r.to.includes("limit@example.com")).length, 3);
+    const mails = relay.relayed.filter((r) => r.to.includes("limit@example.com"));
+    assert.equal(mails.length, 3);
+    // Handled in the order written (RFC 6120 §10.1): the first three leave, in order; the last two are refused.
+    assert.deepEqual(await Promise.all(mails.map(async (m) => (await simpleParser(m.raw)).text?.trim())), ["message 1", "message 2", "message 3"]);
     const notices = rita.messages.filter((m) => m.attrs.type === "chat" && /may send 3 mails a minute/.test(body(m)));
     assert.equal(notices.length, 1, "one chat notice, not one per refused message");
     const queued = await stack.db.query("SELECT 1 FROM deliveries WHERE direction = 'outbound' AND recipient = 'limit@example.com'");

@@ -1,6 +1,7 @@
 // Configuration from the environment (design: Configuration): defaults from the table, one error naming every problem.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -244,5 +245,47 @@ describe("readEnvironment", () => {
     assert.equal(env.MAIL_DOMAINS, "real.org");
     assert.equal(env.XMPP_SECRET, "quoted secret");
     assert.equal(env.LOG_LEVEL, "warn");
+  });
+});
+
+describe("loadConfig DKIM and sending limits", () => {
+  const pem = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "passerelle-dkim-"));
+    writeFileSync(join(dir, "dkim.pem"), pem);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("takes the key inline, with literal \\n as compose files pass it, or from a file", () => {
+    assert.deepEqual(loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s1", DKIM_PRIVATE_KEY: pem }).dkim, { selector: "s1", privateKey: pem });
+    assert.deepEqual(loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s1", DKIM_PRIVATE_KEY: pem.replace(/\n/g, "\\n") }).dkim,
+      { selector: "s1", privateKey: pem });
+    assert.deepEqual(loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s1", DKIM_PRIVATE_KEY_FILE: join(dir, "dkim.pem") }).dkim,
+      { selector: "s1", privateKey: pem });
+  });
+
+  it("names a half-set pair, both key sources, a bad key, an unreadable file and a bad selector", () => {
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s1" }))), ["DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE)"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, DKIM_PRIVATE_KEY: pem }))), ["DKIM_SELECTOR and DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE)"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s1", DKIM_PRIVATE_KEY: pem,
+      DKIM_PRIVATE_KEY_FILE: join(dir, "dkim.pem") }))), ["DKIM_PRIVATE_KEY and DKIM_PRIVATE_KEY_FILE"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s1", DKIM_PRIVATE_KEY: "not a key" }))), ["DKIM_PRIVATE_KEY"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s1", DKIM_PRIVATE_KEY_FILE: join(dir, "missing.pem") }))), ["DKIM_PRIVATE_KEY_FILE"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, DKIM_SELECTOR: "bad selector", DKIM_PRIVATE_KEY: pem }))), ["DKIM_SELECTOR"]);
+  });
+
+  it("reads the sending limits; 0 turns one off; negative is refused", () => {
+    assert.deepEqual(loadConfig({ ...MINIMAL, SEND_LIMIT_PER_MINUTE: "0", SEND_LIMIT_PER_DAY: "50" }).sendLimit, { perMinute: 0, perDay: 50 });
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, SEND_LIMIT_PER_DAY: "-1" }))), ["SEND_LIMIT_PER_DAY"]);
+  });
+});
+
+describe("loadConfig DKIM key types", () => {
+  it("refuses keys nodemailer cannot sign with (not RSA) and short RSA keys (RFC 8301)", () => {
+    const ed = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    assert.match(configError(() => loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s", DKIM_PRIVATE_KEY: ed })).message, /DKIM_PRIVATE_KEY: an RSA key is needed, this is ed25519/);
+    const short = generateKeyPairSync("rsa", { modulusLength: 512 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    assert.match(configError(() => loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s", DKIM_PRIVATE_KEY: short })).message, /under 1024 bits/);
   });
 });

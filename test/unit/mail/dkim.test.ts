@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { dkimVerify } from "mailauth";
-import { createSigner } from "../../../src/mail/dkim.ts";
+import { createSigner, dkimRecord } from "../../../src/mail/dkim.ts";
 import { renderMail } from "../../../src/mail/render.ts";
 import { generateDkimKey, staticResolver } from "../../support/dns.ts";
 
@@ -34,6 +34,10 @@ describe("createSigner", () => {
     const status = result.results[0]!.status;
     assert.notEqual(status.result, "pass");
     assert.match(String(status.comment), /body hash/i);
+  });
+
+  it("derives the TXT record to publish from the private key", () => {
+    assert.equal(dkimRecord(key.privateKey), key.txt);
   });
 
   it("signs nothing without a configuration", async () => {

@@ -1,0 +1,152 @@
+// Chat → mail decisions (who may send, as whom, under which limit) and delivery reports, with the stores
+// replaced by plain functions: the SQL side is covered by the integration tests.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createOutbound, type OutboundDeps, type QueueInput } from "../../../src/queue/outbound.ts";
+import { createReportPreparer, planDeliveries } from "../../../src/queue/reports.ts";
+import type { IncomingChat } from "../../../src/core/outgoing.ts";
+import type { BareJid, MailAddress, Recipient } from "../../../src/core/types.ts";
+import type { OutgoingMail } from "../../../src/mail/render.ts";
+import type { DeliveryReport } from "../../../src/mail/dsn.ts";
+
+const GW = "mail.jabber.example.org";
+const chat = (over: Partial<IncomingChat> = {}): IncomingChat => ({
+  id: "c1", from: "toto@jabber.example.org/phone", to: `alice\\40example.com@${GW}`, body: "Hello Alice",
+  subject: null, replyTo: null, fallback: [], encrypted: null, receiptRequested: false, nick: null, ...over,
+});
+
+function harness(options: { owned?: { address: string; displayName: string | null }[]; over?: "minute" | "day"; clock?: () => Date } = {}) {
+  const rendered: OutgoingMail[] = [];
+  const queued: QueueInput[] = [];
+  let n = 0;
+  const deps: OutboundDeps = {
+    ownedBy: async (jid) => (jid === "toto@jabber.example.org" ? options.owned ?? [{ address: "toto@jabber.example.org", displayName: null }] : []),
+    byStanzaId: async () => undefined,
+    latestFrom: async () => undefined,
+    render: async (mail) => {
+      rendered.push(mail);
+      return Buffer.from("raw");
+    },
+    queue: async (input) => {
+      if (options.over) return { over: options.over };
+      queued.push(input);
+      return { queued: queued.length };
+    },
+    newToken: () => `token${String(++n).padStart(11, "0")}`,
+    now: options.clock ?? (() => new Date("2026-11-25T12:00:00Z")),
+  };
+  const accept = createOutbound({ componentDomain: GW, sendLimit: { perMinute: 3, perDay: 100 } }, deps);
+  return { accept, rendered, queued };
+}
+
+describe("createOutbound", () => {
+  it("queues with the mail's own bounce address as envelope sender and the receipt request", async () => {
+    const h = harness();
+    assert.deepEqual(await h.accept(chat({ receiptRequested: true })), { kind: "queued" });
+    assert.equal(h.queued[0]!.mailFrom, "bounces+token00000000001@jabber.example.org");
+    assert.equal(h.queued[0]!.receiptRequested, true);
+    assert.equal(h.queued[0]!.originStanzaId, "c1");
+    assert.equal(h.queued[0]!.jid, "toto@jabber.example.org/phone", "errors and receipts go back to the sending resource");
+  });
+
+  it("names the sender by the <nick> sent, else the mailbox's display_name, else nobody; one bounded line", async () => {
+    const h = harness({ owned: [{ address: "toto@jabber.example.org", displayName: "Toto from SQL" }] });
+    await h.accept(chat({ nick: "Toto\u202E\r\nBcc: evil@x" }));
+    await h.accept(chat());
+    await h.accept(chat({ nick: "x".repeat(300) }));
+    await h.accept(chat({ nick: " \u200B " }));
+    assert.deepEqual(h.rendered.map((m) => m.from.name), ["Toto Bcc: evil@x", "Toto from SQL", "x".repeat(64), "Toto from SQL"]);
+    const plain = harness();
+    await plain.accept(chat());
+    assert.equal(plain.rendered[0]!.from.name, null);
+  });
+
+  it("over a limit: policy-violation (type wait) every time, the chat notice at most once in ten minutes", async () => {
+    let now = new Date("2026-11-25T12:00:00Z").getTime();
+    const h = harness({ over: "minute", clock: () => new Date(now) });
+    const first = await h.accept(chat());
+    assert.deepEqual(first, { kind: "refused", type: "wait", condition: "policy-violation",
+      text: "Not sent: toto@jabber.example.org may send 3 mails a minute. Wait a minute and send it again.",
+      notice: "Not sent: toto@jabber.example.org may send 3 mails a minute. Wait a minute and send it again." });
+    now += 60_000;
+    const second = await h.accept(chat());
+    assert.equal(second.kind, "refused");
+    assert.ok(!("notice" in second), "no second notice within ten minutes");
+    now += 10 * 60_000;
+    assert.ok("notice" in (await h.accept(chat())), "a notice again after ten minutes");
+    const daily = await harness({ over: "day" }).accept(chat());
+    assert.match(daily.kind === "refused" ? daily.text : "", /may send 100 mails a day\. Send it again tomorrow\./);
+    assert.equal(h.queued.length, 0);
+  });
+
+  it("refuses a JID without a mailbox before rendering anything", async () => {
+    const h = harness();
+    const verdict = await h.accept(chat({ from: "mallory@elsewhere.example/x" }));
+    assert.equal(verdict.kind === "refused" && verdict.condition, "forbidden");
+    assert.equal(h.rendered.length, 0);
+  });
+});
+
+const target = { deliveryId: 7, correspondent: "alice@example.com", userJid: "toto@jabber.example.org/phone", originStanzaId: "c1" };
+const mailbox = { address: "toto@jabber.example.org" as MailAddress, jid: "toto@jabber.example.org" as BareJid, enabled: true };
+const bounce: Recipient = { ...mailbox, bounceOf: target };
+const report = (action: "failed" | "delayed" | "delivered"): DeliveryReport => ({
+  reportingMta: "mx.example.com",
+  recipients: [{ action, status: action === "failed" ? "5.1.1" : "4.4.1", diagnostic: action === "failed" ? "550 5.1.1 no such user" : null, recipient: "alice@example.com" }],
+});
+
+describe("planDeliveries", () => {
+  it("a failure report to a bounce address: one report delivery and the outgoing delivery failed with the words", () => {
+    assert.deepEqual(planDeliveries([bounce], report("failed")), {
+      deliveries: [{ kind: "report", recipient: "alice@example.com", jid: "toto@jabber.example.org/phone", originStanzaId: "c1" }],
+      failOutbound: [{ id: 7, why: "bounced: 550 5.1.1 no such user (reported by mx.example.com)" }],
+    });
+  });
+
+  it("a delay report tells the user without failing the mail; a success report is kept without a delivery", () => {
+    assert.deepEqual(planDeliveries([bounce], report("delayed")).failOutbound, []);
+    assert.equal(planDeliveries([bounce], report("delayed")).deliveries[0]!.kind, "report");
+    assert.deepEqual(planDeliveries([bounce], report("delivered")), { deliveries: [], failOutbound: [] });
+  });
+
+  it("anything else to a bounce address is mail for the sending mailbox; mailbox recipients always get mail", () => {
+    assert.deepEqual(planDeliveries([bounce, mailbox], null).deliveries, [
+      { kind: "mail", recipient: "toto@jabber.example.org", jid: "toto@jabber.example.org", originStanzaId: null },
+      { kind: "mail", recipient: "toto@jabber.example.org", jid: "toto@jabber.example.org", originStanzaId: null },
+    ]);
+    assert.equal(planDeliveries([mailbox], report("failed")).deliveries[0]!.kind, "mail", "a DSN to a mailbox is just mail");
+  });
+});
+
+describe("createReportPreparer", () => {
+  const delivery = { id: 1, messageId: 9, recipient: "alice@example.com", jid: "toto@jabber.example.org/phone", stanzaId: "tok.0",
+    attempts: 1, originStanzaId: "c1" };
+  const prepare = (r: unknown, over: Partial<typeof delivery> = {}) =>
+    createReportPreparer({ componentDomain: GW }, { loadReports: async () => new Map([[9, { report: r }]]) })([{ ...delivery, ...over }]);
+
+  it("a failure: an error on the original message to the sending resource, and a notice to the bare JID", async () => {
+    const [item] = await prepare(report("failed"));
+    assert.ok(item && "message" in item);
+    const text = "Your mail to alice@example.com could not be delivered: 550 5.1.1 no such user (reported by mx.example.com)";
+    assert.deepEqual(item.message, {
+      kind: "report",
+      error: { from: `alice\\40example.com@${GW}`, to: "toto@jabber.example.org/phone", id: "c1", text },
+      notice: { id: "tok.0", from: `alice\\40example.com@${GW}`, to: "toto@jabber.example.org", body: text, nick: null, delay: null },
+    });
+  });
+
+  it("a delay: only the notice; no error without a resource or an original id", async () => {
+    const [delayed] = await prepare(report("delayed"));
+    assert.ok(delayed && "message" in delayed && delayed.message.error === null);
+    assert.match(delayed.message.notice.body, /is delayed: 4\.4\.1 \(reported by mx\.example\.com\)\. The remote server keeps trying\.$/);
+    const [bare] = await prepare(report("failed"), { jid: "toto@jabber.example.org" });
+    assert.ok(bare && "message" in bare && bare.message.error === null);
+    const [noId] = await prepare(report("failed"), { originStanzaId: null as unknown as string });
+    assert.ok(noId && "message" in noId && noId.message.error === null);
+  });
+
+  it("a missing or unreadable report fails that delivery alone", async () => {
+    assert.deepEqual(await prepare(null), [{ delivery: { ...delivery }, error: "delivery report is missing or unreadable" }]);
+    assert.ok("error" in (await prepare({ reportingMta: null, recipients: [] }))[0]!);
+  });
+});
