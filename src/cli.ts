@@ -162,7 +162,7 @@ async function queue(config: Config, args: string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unknown queue action "${positionals[0]}"`);
     const rows = await store.list(values.failed ? ["failed"] : ["pending", "sending"]);
     for (const d of rows) {
-      console.log([d.id, d.status, d.direction, d.recipient, d.jid, `attempts=${d.attempts}`,
+      console.log([d.id, d.status, d.kind === "report" ? "report" : d.direction, d.recipient, d.jid, `attempts=${d.attempts}`,
         `next=${d.nextAttemptAt.toISOString()}`, d.lastError ?? ""].join("\t"));
     }
     if (rows.length === 0) console.log(values.failed ? "no failed deliveries" : "queue is empty");

@@ -141,7 +141,11 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
           const why = failure.permanent ? `the relay refused it: ${text}` : `gave up after ${Math.round(config.maxAgeSeconds / 3600)} h: ${text}`;
           await deps.fail(d.id, why);
           deps.log.warn({ delivery: d.id, to: d.recipient, reason: why }, "outgoing mail failed");
-          await tell(deps.lateError(contact, d.jid, d.originStanzaId, `Your mail to ${d.recipient} was not sent: ${why}`));
+          const words = `Your mail to ${d.recipient} was not sent: ${why}`;
+          // The error marks the message in the client that wrote it (RFC 6120 §8.3; servers drop errors to
+          // absent resources); the same words as a chat message reach the user's other and later sessions.
+          await tell(deps.lateError(contact, d.jid, d.originStanzaId, words));
+          await tell(deps.notify(contact, d.jid.split("/")[0]!, words));
         } else {
           const delay = retryDelaySeconds(d.attempts, config.schedule);
           await deps.retryLater(config.id, d.id, delay, text, true);

@@ -103,6 +103,8 @@ describe("answers from chat leave as e-mail through the relay", () => {
       const err = await toto.waitForMessage((m) => m.attrs.type === "error" && m.attrs.id === "p1", "the late error");
       assert.equal(err.attrs.from, contactJid("frank@example.com"));
       assert.match(err.getChild("error")?.getChildText("text", STANZAS) ?? "", /mailbox frank does not exist here/);
+      const notice = await toto.waitForMessage((m) => m.attrs.type === "chat" && /was not sent: .*mailbox frank does not exist here/.test(body(m)), "the notice");
+      assert.equal(notice.attrs.from, contactJid("frank@example.com"));
       const [row] = await stack.db.query<{ status: string; last_error: string }>(
         "SELECT status, last_error FROM deliveries WHERE direction = 'outbound' AND recipient = 'frank@example.com'");
       assert.equal(row?.status, "failed");
