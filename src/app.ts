@@ -23,6 +23,9 @@ import { readDeliveryReport } from "./mail/dsn.ts";
 import { createReportPreparer, planDeliveries, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
 import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
+import { createAccountServices } from "./accounts.ts";
+import { createAccountStore } from "./store/accounts.ts";
+import { createSubscriptionStore } from "./store/subscriptions.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
@@ -45,16 +48,23 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const threads = createThreadStore(db.knex);
   const relay = config.relayUrl ? createRelay(config.relayUrl) : null;
   const sign = createSigner(config.dkim);
-  const acceptChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit }, {
+  const queueChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit }, {
     ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom", "queue"),
     render: async (mail) => sign(await renderMail(mail), mail.from.address.slice(mail.from.address.lastIndexOf("@") + 1)),
     newToken, now: () => new Date(),
   });
 
+  const acceptChat: typeof queueChat = async (chat) => relay ? queueChat(chat)
+    : { kind: "refused", type: "cancel", condition: "service-unavailable", text: "This gateway has no relay for outgoing mail (SMTP_RELAY); nothing was sent." };
+  const accounts = createAccountStore(db.knex);
+  const services = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
+    mailboxes, accounts, deliveries, subscriptions: createSubscriptionStore(db.knex), acceptChat,
+  });
   const xmpp = createXmppLink(config.xmpp, {
-    log, version: VERSION,
-    onChat: async (chat) => relay ? acceptChat(chat)
-      : { kind: "refused", type: "cancel", condition: "service-unavailable", text: "This gateway has no relay for outgoing mail (SMTP_RELAY); nothing was sent." },
+    log, version: VERSION, services,
+    onReceipt: (user, stanzaId) => void accounts.receipt(user, stanzaId).catch((err: Error) =>
+      log.warn({ err: err.message, stanzaId }, "could not record a receipt")),
+    onChat: acceptChat,
     onBounce: (stanzaId, error) => {
       // RFC 6120 §8.3.2: type "wait" is temporary; cancel/modify/auth will not change by retrying.
       const permanent = error.type !== "wait";

@@ -63,6 +63,14 @@ const schema = z.object({
   DKIM_SELECTOR: z.string().trim().regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/, "expected a DNS label such as mail2026").optional(),
   DKIM_PRIVATE_KEY: z.string().optional(),
   DKIM_PRIVATE_KEY_FILE: z.string().optional(),
+  // XEP-0077 self-service mailboxes for accounts of these XMPP domains; unset: off.
+  SELF_SERVICE_DOMAINS: z.string().default("")
+    .transform((v) => v.split(",").map((d) => d.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(domain)),
+  // Bare JIDs allowed to run the admin commands (XEP-0050).
+  ADMIN_JIDS: z.string().default("")
+    .transform((v) => v.split(",").map((d) => d.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "expected bare JIDs such as admin@example.org"))),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
 });
 
@@ -85,6 +93,9 @@ export interface Config {
   chatMaxBytes: number;
   /** outgoing mail a mailbox may send; 0 = no limit */
   sendLimit: { perMinute: number; perDay: number };
+  /** XMPP domains whose accounts may register a mailbox (XEP-0077); empty: registration off */
+  selfServiceDomains: string[];
+  adminJids: string[];
   /** DKIM signing of outgoing mail (RFC 6376), off when null */
   dkim: { selector: string; privateKey: string } | null;
 }
@@ -185,6 +196,8 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     logLevel: e.LOG_LEVEL,
     chatMaxBytes: e.CHAT_MAX_BYTES,
     sendLimit: { perMinute: e.SEND_LIMIT_PER_MINUTE, perDay: e.SEND_LIMIT_PER_DAY },
+    selfServiceDomains: e.SELF_SERVICE_DOMAINS,
+    adminJids: e.ADMIN_JIDS,
     dkim,
   };
 }

@@ -18,6 +18,8 @@ export interface IncomingChat {
   receiptRequested: boolean;
   /** XEP-0172 nickname the user sent along: the From display name */
   nick: string | null;
+  /** a new conversation (the "new mail" command): never threaded under an earlier mail */
+  fresh?: boolean;
 }
 
 /** RFC 5322 §3.6.5: "Re: " once, whatever prefix the original already had. */

@@ -66,3 +66,23 @@ export interface PlannedDelivery {
   jid: string;
   originStanzaId: string | null;
 }
+
+/** A XEP-0004 data form as plain data: what a command asks for or shows. */
+export interface Form {
+  title: string;
+  instructions?: string;
+  fields: FormField[];
+}
+
+export interface FormField {
+  var: string;
+  type: "text-single" | "text-multi" | "boolean" | "list-single" | "jid-single" | "fixed" | "hidden";
+  label?: string;
+  /** one value per line for text-multi */
+  value?: string;
+  required?: boolean;
+  options?: { label: string; value: string }[];
+}
+
+/** Rows for a result form: XEP-0004 §3.4 reported fields and items. */
+export interface Table { title: string; columns: { var: string; label: string }[]; rows: Record<string, string>[] }

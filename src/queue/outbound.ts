@@ -57,7 +57,7 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
     const text = mailText(chat);
     if (!text) return { kind: "ignored" };
     const addresses = owned.map((m) => m.address);
-    const parent = (chat.replyTo ? await deps.byStanzaId(chat.replyTo, addresses) : undefined)
+    const parent = chat.fresh ? undefined : (chat.replyTo ? await deps.byStanzaId(chat.replyTo, addresses) : undefined)
       ?? await deps.latestFrom(to, addresses);
     // The mailbox the conversation was addressed to, else the oldest (issue #3).
     const mailbox = owned.find((m) => parent && m.address.toLowerCase() === parent.mailbox.toLowerCase()) ?? owned[0]!;

@@ -45,6 +45,10 @@ export function createDeliveryStore(knex: Knex) {
           SELECT id FROM deliveries
           WHERE direction = ?
             AND ((status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND locked_until < now()))
+            -- A mailbox whose user paused delivery keeps its mail waiting, in order (issue #5 settings).
+            AND NOT EXISTS (SELECT 1 FROM mailboxes mb
+                            WHERE deliveries.direction = 'inbound' AND deliveries.kind = 'mail'
+                              AND lower(mb.address) = lower(deliveries.recipient) AND mb.paused)
           ORDER BY id
           LIMIT ?
           FOR UPDATE SKIP LOCKED

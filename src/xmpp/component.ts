@@ -2,7 +2,7 @@
 import xmppComponent, { type Element } from "@xmpp/component";
 import type { Logger } from "../log.ts";
 import type { ChatMessage } from "../core/types.ts";
-import { discoInfo, discoItems, versionInfo } from "./disco.ts";
+import { bareOf, installGateway, type GatewayServices } from "./gateway.ts";
 import type { IncomingChat } from "../core/outgoing.ts";
 import { chatStanza, laterError, messageError, noticeStanza, NS, pingStanza, readChat, readError, receiptStanza,
   type StanzaErrorInfo } from "./stanzas.ts";
@@ -24,7 +24,21 @@ export interface XmppDeps {
   onChat?(chat: IncomingChat): Promise<ChatVerdict>;
   /** The server answered a stanza we sent with an error (RFC 6120 §8.3). */
   onBounce(stanzaId: string, error: StanzaErrorInfo): void;
+  /** Registration, commands, subscriptions, names (issue #5); without them only discovery answers. */
+  services?: GatewayServices;
+  /** XEP-0184: the user's client acknowledged one of our chat messages. */
+  onReceipt?(user: string, stanzaId: string): void;
 }
+
+/** Without services (the check command): discovery and ping only, nothing remembered. */
+const BASIC: GatewayServices = {
+  contactName: async () => null,
+  getSubscription: async () => ({ fromUser: false, toUser: false }),
+  setSubscription: async () => undefined,
+  registration: null,
+  commands: [],
+  isAdmin: () => false,
+};
 
 export interface XmppLink {
   /** Connect. Resolves "online", or "waiting" while the server cannot be reached (retrying in the
@@ -89,11 +103,20 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     }
   });
 
+  // Register IQ handlers once; `online` fires again on every reconnect.
+  const gateway = installGateway({ domain: config.domain, version: deps.version }, xmpp.iqCallee,
+    (stanza) => xmpp.send(stanza), deps.services ?? BASIC, log);
+
   xmpp.on("stanza", (stanza: Element) => {
     if (stanza.is("message") && stanza.attrs.type === "error" && stanza.attrs.id) {
       deps.onBounce(stanza.attrs.id, readError(stanza));
     } else if (stanza.is("message") && stanza.attrs.type !== "error" && stanza.attrs.type !== "groupchat") {
+      const receipt = stanza.getChild("received", NS.receipts)?.attrs.id;
+      const user = bareOf(stanza.attrs.from);
+      if (typeof receipt === "string" && user) deps.onReceipt?.(user, receipt);
       inOrder(stanza.attrs.from ?? "", () => onUserMessage(stanza));
+    } else if (stanza.is("presence")) {
+      inOrder(stanza.attrs.from ?? "", () => gateway.onPresence(stanza));
     }
   });
 
@@ -127,11 +150,6 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     if (verdict.notice && chat.from && chat.to) await xmpp.send(noticeStanza(chat.to, chat.from, verdict.notice)).catch(() => undefined);
   }
 
-  // Register IQ handlers once; `online` fires again on every reconnect.
-  xmpp.iqCallee.get(NS.discoInfo, "query", (ctx) => discoInfo(ctx, config.domain));
-  xmpp.iqCallee.get(NS.discoItems, "query", () => discoItems());
-  xmpp.iqCallee.get(NS.ping, "ping", () => true);
-  xmpp.iqCallee.get(NS.version, "query", () => versionInfo(deps.version));
 
   const flush = async (to: string, timeoutMs = 10_000): Promise<void> => {
     try {

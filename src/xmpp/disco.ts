@@ -1,23 +1,26 @@
-// XEP-0030 service discovery and XEP-0092 version for the component domain.
-import xmppComponent, { type Element, type IqContext } from "@xmpp/component";
+// XEP-0030 service discovery and XEP-0092 version for the component domain and its contacts.
+import xmppComponent, { type Element } from "@xmpp/component";
 import { NS } from "./stanzas.ts";
 
 const { xml } = xmppComponent;
 
-const DOMAIN_FEATURES = [NS.discoInfo, NS.ping, NS.version, "jid\\20escaping"];
-const CONTACT_FEATURES = [NS.discoInfo];
+/** What the gateway JID really supports; XEP-0077 only when self-service registration is on. */
+export function domainFeatures(registration: boolean): string[] {
+  return [NS.discoInfo, NS.discoItems, NS.ping, NS.version, NS.gateway, "jid\\20escaping", NS.commands,
+    NS.receipts, NS.vcard, ...(registration ? [NS.register] : [])];
+}
 
-/** disco#info: the domain is a `gateway/smtp` (XEP-0030 registry); contacts stand for mail correspondents. */
-export function discoInfo(ctx: IqContext, componentDomain: string): Element {
-  const to = String(ctx.stanza.attrs.to ?? "");
-  const isDomain = to.toLowerCase() === componentDomain.toLowerCase();
-  const features = isDomain ? DOMAIN_FEATURES : CONTACT_FEATURES;
-  return xml("query", { xmlns: NS.discoInfo, node: ctx.element.attrs.node },
+/** A contact stands for a mail correspondent: it answers disco and vCard, and sends receipts for mail. */
+export const CONTACT_FEATURES = [NS.discoInfo, NS.receipts, NS.vcard];
+
+/** disco#info: the domain is a `gateway/smtp` (XEP-0030 registry); contacts are correspondents. */
+export function discoInfo(isDomain: boolean, registration: boolean, node?: string): Element {
+  return xml("query", { xmlns: NS.discoInfo, node },
     // XEP-0030 §3.1: every disco#info result carries at least one identity.
     isDomain
-      ? xml("identity", { category: "gateway", type: "smtp", name: "Passerelle mail gateway" })
+      ? xml("identity", { category: "gateway", type: "smtp", name: "E-mail (Passerelle)" })
       : xml("identity", { category: "account", type: "registered", name: "e-mail correspondent" }),
-    ...features.map((v) => xml("feature", { var: v })));
+    ...(isDomain ? domainFeatures(registration) : CONTACT_FEATURES).map((v) => xml("feature", { var: v })));
 }
 
 export function discoItems(): Element {

@@ -1,5 +1,6 @@
 // Building stanzas. Every string passes sanitizeText here, at the assignment (invariant 3): ltx escapes
 // markup but writes XML-forbidden characters as they are, and the server then drops the whole stream.
+import { randomUUID } from "node:crypto";
 import xmppComponent, { type Element } from "@xmpp/component";
 import { sanitizeText } from "../core/sanitize.ts";
 import type { IncomingChat } from "../core/outgoing.ts";
@@ -18,6 +19,11 @@ export const NS = {
   discoInfo: "http://jabber.org/protocol/disco#info", // XEP-0030
   discoItems: "http://jabber.org/protocol/disco#items",
   version: "jabber:iq:version", // XEP-0092
+  gateway: "jabber:iq:gateway", // XEP-0100
+  register: "jabber:iq:register", // XEP-0077
+  commands: "http://jabber.org/protocol/commands", // XEP-0050
+  receipts: "urn:xmpp:receipts", // XEP-0184
+  vcard: "vcard-temp", // XEP-0054
 } as const;
 
 /** A mail as a `type="chat"` message (design: Messages to XMPP). */
@@ -27,6 +33,8 @@ export function chatStanza(message: ChatMessage, componentDomain: string): Eleme
     message.nick ? xml("nick", { xmlns: NS.nick }, s(message.nick)) : null,
     message.delay ? xml("delay", { xmlns: NS.delay, from: componentDomain, stamp: message.delay.toISOString() }) : null,
     xml("origin-id", { xmlns: NS.sid, id: s(message.id) }),
+    // XEP-0184 §5.1: ask the client to acknowledge; its receipt is recorded (deliveries.receipt_at).
+    xml("request", { xmlns: NS.receipts }),
     // XEP-0334: ask the server to keep it (offline storage, archive) like any chat message.
     xml("store", { xmlns: NS.hints }),
   );
@@ -106,5 +114,8 @@ export function receiptStanza(from: string, to: string, id: string): Element {
 
 /** A short notice from a contact to the user (delays, refusals that are not errors). */
 export function noticeStanza(from: string, to: string, text: string): Element {
-  return xml("message", { type: "chat", from: s(from), to: s(to) }, xml("body", {}, s(text)));
+  // XEP-0359: an origin-id on everything we originate, so clients and archives can refer to it.
+  const id = `notice-${randomUUID()}`;
+  return xml("message", { type: "chat", id, from: s(from), to: s(to) }, xml("body", {}, s(text)),
+    xml("origin-id", { xmlns: NS.sid, id }));
 }

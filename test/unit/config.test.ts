@@ -48,6 +48,8 @@ describe("loadConfig defaults", () => {
       logLevel: "info",
       chatMaxBytes: 16 * 1024,
       sendLimit: { perMinute: 10, perDay: 200 },
+      selfServiceDomains: [],
+      adminJids: [],
       dkim: null,
     };
     assert.deepEqual(loadConfig(MINIMAL), expected);
