@@ -42,6 +42,7 @@ describe("chatStanza", () => {
       `<message type="chat" id="pm-42-1" from="alice\\40example.com@${GW}" to="toto@jabber.example.org">` +
       "<body>hi</body>" +
       '<origin-id xmlns="urn:xmpp:sid:0" id="pm-42-1"/>' +
+      '<request xmlns="urn:xmpp:receipts"/>' +
       '<store xmlns="urn:xmpp:hints"/>' +
       "</message>");
   });
