@@ -68,7 +68,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const worker = createWorker({ id: workerId, batchSize: 100, leaseSeconds: 120, pollMs: 2000 }, {
     log, ...bind(deliveries, "claim", "markDelivered", "release", "fail"),
     prepare: createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes },
-      { loadMessages: (ids) => messages.getMany(ids), now: () => new Date() }),
+      { loadMessages: (ids) => messages.getMany(ids), loadSettings: (a) => mailboxes.settings(a), now: () => new Date() }),
     send: (message) => xmpp.sendChat(message),
     flush: (domain) => xmpp.flush(domain),
     isOnline: () => xmpp.isOnline(),

@@ -12,12 +12,15 @@ export interface InboundConfig { componentDomain: string; chatMaxBytes: number }
 
 export interface InboundDeps {
   loadMessages(ids: number[]): Promise<Map<number, StoredMail>>;
+  /** Settings of the recipients' mailboxes, keyed by lower-cased address; a missing one gets the defaults. */
+  loadSettings?(addresses: string[]): Promise<Map<string, { collapseQuotes: boolean }>>;
   now(): Date;
 }
 
 export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) {
   return async (batch: InboundDelivery[]): Promise<Prepared<InboundDelivery, ChatMessage>[]> => {
     const messages = await deps.loadMessages(batch.map((d) => d.messageId));
+    const settings = await deps.loadSettings?.(batch.map((d) => d.recipient)) ?? new Map();
     return batch.map((delivery) => {
       const stored = messages.get(delivery.messageId);
       if (!stored) return { delivery, error: "message row is missing" };
@@ -31,6 +34,8 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
           acceptedAt: stored.receivedAt,
           now: deps.now(),
           maxBodyBytes: config.chatMaxBytes,
+          collapseQuotes: settings.get(delivery.recipient.toLowerCase())?.collapseQuotes ?? true,
+          nullSender: stored.mailFrom === "",
         }),
       };
     });

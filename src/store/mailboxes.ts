@@ -2,15 +2,19 @@
 import type { Knex } from "knex";
 import type { BareJid, MailAddress, Mailbox } from "../core/types.ts";
 
-interface Row { address: string; jid: string; enabled: boolean; created_at: Date }
+interface Row { address: string; jid: string; enabled: boolean; created_at: Date; collapse_quotes: boolean }
 
-export interface MailboxRecord extends Mailbox { createdAt: Date }
+export interface MailboxRecord extends Mailbox { createdAt: Date; collapseQuotes: boolean }
+
+/** Per-mailbox settings that shape the chat message (issue #4). */
+export interface MailboxSettings { collapseQuotes: boolean }
 
 const toRecord = (r: Row): MailboxRecord => ({
   address: r.address as MailAddress,
   jid: r.jid as BareJid,
   enabled: r.enabled,
   createdAt: r.created_at,
+  collapseQuotes: r.collapse_quotes,
 });
 
 export function createMailboxStore(knex: Knex) {
@@ -24,6 +28,13 @@ export function createMailboxStore(knex: Knex) {
     async ownedBy(jid: string): Promise<MailboxRecord[]> {
       return (await knex<Row>("mailboxes").whereRaw("lower(jid) = lower(?)", [jid]).where({ enabled: true })
         .orderBy([{ column: "created_at" }, { column: "address" }])).map(toRecord);
+    },
+    /** Settings of several mailboxes, keyed by lower-cased address; read at every delivery (no restart). */
+    async settings(addresses: string[]): Promise<Map<string, MailboxSettings>> {
+      const lower = [...new Set(addresses.map((a) => a.toLowerCase()))];
+      const rows: Pick<Row, "address" | "collapse_quotes">[] = await knex<Row>("mailboxes")
+        .whereRaw("lower(address) = ANY(?)", [lower]).select("address", "collapse_quotes");
+      return new Map(rows.map((r) => [r.address.toLowerCase(), { collapseQuotes: r.collapse_quotes }]));
     },
     async list(): Promise<MailboxRecord[]> {
       return (await knex<Row>("mailboxes").orderBy("address")).map(toRecord);

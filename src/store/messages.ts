@@ -53,6 +53,8 @@ export function createMessageStore(knex: Knex) {
           body: text(p.text),
           body_from_html: p.fromHtml,
           attachments: JSON.stringify(p.attachments),
+          automatic: p.automatic ?? false,
+          list_id: text(p.listId ?? null),
         }).returning("id") as { id: number }[];
         const id = row!.id;
         await trx("deliveries").insert(input.recipients.map((r, i) => ({
@@ -71,7 +73,7 @@ export function createMessageStore(knex: Knex) {
     async getMany(ids: number[]): Promise<Map<number, StoredMessage>> {
       const rows: MessageRow[] = await knex("messages").whereIn("id", [...new Set(ids)]).select(
         "id", "token", "received_at", "mail_from", "subject", "from_address", "from_name", "message_id",
-        "sent_at", "body", "body_from_html", "attachments",
+        "sent_at", "body", "body_from_html", "attachments", "automatic", "list_id",
       );
       return new Map(rows.map((r) => [r.id, toStored(r)]));
     },
@@ -87,6 +89,7 @@ interface MessageRow {
   id: number; token: string; received_at: Date; mail_from: string; subject: string;
   from_address: string | null; from_name: string | null; message_id: string | null; sent_at: Date | null;
   body: string; body_from_html: boolean; attachments: ParsedMail["attachments"];
+  automatic: boolean; list_id: string | null;
 }
 
 function toStored(r: MessageRow): StoredMessage {
@@ -104,6 +107,8 @@ function toStored(r: MessageRow): StoredMessage {
       text: r.body,
       fromHtml: r.body_from_html,
       attachments: r.attachments,
+      automatic: r.automatic,
+      listId: r.list_id,
     },
   };
 }

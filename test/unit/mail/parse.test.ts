@@ -39,6 +39,8 @@ see you.
       text: "Hi Toto,\nsee you.\n",
       fromHtml: false,
       attachments: [],
+      automatic: false,
+      listId: null,
     });
   });
 
@@ -225,6 +227,7 @@ xyz
     const empty = await parseMail(Buffer.alloc(0));
     assert.deepEqual(empty, {
       subject: "", fromAddress: null, fromName: null, messageId: null, references: [], date: null, text: "", fromHtml: false, attachments: [],
+      automatic: false, listId: null,
     });
     const garbage = await parseMail(bytes(0xff, 0xfe, 0x00, 0x01, 0x02, 0x1b, 0x0a, 0xc3));
     assertClean(garbage);
