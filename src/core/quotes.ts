@@ -67,7 +67,7 @@ export function collapseQuotes(text: string, options: CollapseOptions = {}): str
       const hidden = j - i;
       const interleaved = quotedLines <= KEEP_INTERLEAVED_LINES && hasTextAfter(lines, j, end);
       if (interleaved) out.push(...lines.slice(i, j));
-      else out.push(hiddenLine(countNonBlank(lines, i, j) || hidden));
+      else out.push(hiddenLine(countText(lines, i, j) || hidden));
       i = j;
       continue;
     }
@@ -76,7 +76,7 @@ export function collapseQuotes(text: string, options: CollapseOptions = {}): str
   }
   if (historyAt !== -1) {
     while (out.length && out[out.length - 1]!.trim() === "") out.pop();
-    const hidden = countNonBlank(lines, historyAt, lines.length);
+    const hidden = countText(lines, historyAt, lines.length);
     if (out.length) out.push("");
     out.push(hiddenLine(hidden));
   }
@@ -126,8 +126,9 @@ function hasTextAfter(lines: string[], i: number, end: number): boolean {
   return false;
 }
 
-function countNonBlank(lines: string[], from: number, to: number): number {
+/** Lines with text in them: empty lines and lines that are only quote markers (">", "> >") do not count. */
+function countText(lines: string[], from: number, to: number): number {
   let n = 0;
-  for (let i = from; i < to; i++) if (lines[i]!.trim() !== "") n++;
+  for (let i = from; i < to; i++) if (/[^\s>]/.test(lines[i]!)) n++;
   return n;
 }

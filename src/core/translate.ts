@@ -85,9 +85,10 @@ export function automaticMarker(mail: ParsedMail, nullSender: boolean): string {
   return mail.automatic || nullSender ? "[automatic]" : "";
 }
 
-/** CRLF and lone CR to LF, no trailing blank lines, at most two consecutive empty lines. */
+/** CRLF and lone CR to LF, no trailing blanks, at most one empty line in a row (HTML conversion and
+ * mail clients leave runs of them; in a chat bubble they are only noise). */
 function normaliseText(text: string): string {
-  return sanitizeText(text).replace(/\r\n?/g, "\n").replace(/[ \t]+$/gm, "").replace(/\n{4,}/g, "\n\n\n").trim();
+  return sanitizeText(text).replace(/\r\n?/g, "\n").replace(/[ \t]+$/gm, "").replace(/\n{3,}/g, "\n\n").trim();
 }
 
 function describeAttachment(a: ParsedMail["attachments"][number]): string {

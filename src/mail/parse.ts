@@ -20,7 +20,11 @@ export function htmlToText(html: string): string {
       { selector: "img", format: "skip" },
       { selector: "a", options: { hideLinkHrefIfSameAsText: true, ignoreHref: false } },
       ...["h1", "h2", "h3", "h4", "h5", "h6"].map((selector) => ({ selector, options: { uppercase: false } })),
-      { selector: "table", format: "dataTable", options: { uppercaseHeaderCells: false } },
+      // Data tables as aligned rows, never wrapped (chat clients wrap); layout tables (newsletters mark
+      // them role="presentation", WAI-ARIA §5.3) are plain blocks, or their cells would be wrapped at 60.
+      { selector: "table", format: "dataTable", options: { uppercaseHeaderCells: false, maxColumnWidth: 100_000 } },
+      { selector: "table[role=presentation]", format: "block" },
+      { selector: "table[role=none]", format: "block" },
     ],
   });
 }
@@ -65,7 +69,9 @@ async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
     .filter((a) => a.contentType.toLowerCase() === "message/rfc822").slice(0, FORWARD_MAX)
     .map((a) => read(a.content, depth + 1).then(forwardedText, () => "")));
   const body = fromHtml ? htmlToText(html) : plain;
-  const text = [...calendars, body.trim() ? body : "", ...forwarded].filter(Boolean).join("\n\n");
+  // The same invitation often comes twice (text/calendar alternative and invite.ics): show it once.
+  const extras = calendars.length + forwarded.length > 0;
+  const text = !extras ? body : [...new Set(calendars), body, ...forwarded].map((s) => s.trim()).filter(Boolean).join("\n\n");
   return {
     subject: sanitizeLine(mail.subject ?? ""),
     fromAddress: from?.address ? sanitizeLine(from.address) : null,

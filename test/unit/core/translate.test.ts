@@ -61,9 +61,9 @@ describe("mailToChat", () => {
     assert.equal(body, "Re: invoicefdp.exe continued\n\nx");
   });
 
-  it("normalises line ends, trailing blanks and runs of empty lines in the text", () => {
+  it("normalises line ends, trailing blanks and runs of empty lines (at most one) in the text", () => {
     const text = "\r\n\r\nfirst line   \r\nsecond\t\rthird\n\n\n\n\n\nfourth\n\n\n";
-    assert.equal(mailToChat(input({ mail: mail({ text }) })).body, "Lunch tomorrow?\n\nfirst line\nsecond\nthird\n\n\nfourth");
+    assert.equal(mailToChat(input({ mail: mail({ text }) })).body, "Lunch tomorrow?\n\nfirst line\nsecond\nthird\n\nfourth");
   });
 
   it("removes XML-forbidden characters from the text even if the parser let them through", () => {
