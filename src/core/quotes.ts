@@ -18,6 +18,9 @@ const KEEP_INTERLEAVED_LINES = 3;
 const ATTRIBUTION_MAX_LINES = 3;
 
 const QUOTED = /^[ \t]?>/;
+/** Attributions, separators and header lines are short; longer lines are never tested against the
+ * patterns below (a backtracking regex over a 10 MB line overflows the stack). */
+const SHORT = 300;
 
 /** "On … wrote:" and its translations; tested on the attribution joined into one line. */
 const ATTRIBUTION = [
@@ -61,8 +64,13 @@ export function collapseQuotes(text: string, options: CollapseOptions = {}): str
     const start = attribution ? attribution.quoteStart : i;
     if (start < end && QUOTED.test(lines[start]!)) {
       let j = start;
-      // A quoted block runs over blank lines only when more quoted lines follow them.
-      while (j < end && (QUOTED.test(lines[j]!) || (lines[j]!.trim() === "" && nextNonBlankIsQuoted(lines, j, end)))) j++;
+      // A quoted block runs over blank lines only when more quoted lines follow them (one scan per run).
+      while (j < end) {
+        if (QUOTED.test(lines[j]!)) { j++; continue; }
+        const next = nextNonBlank(lines, j, end);
+        if (next === j || next === end || !QUOTED.test(lines[next]!)) break;
+        j = next;
+      }
       const quotedLines = j - start;
       const hidden = j - i;
       const interleaved = quotedLines <= KEEP_INTERLEAVED_LINES && hasTextAfter(lines, j, end);
@@ -89,6 +97,7 @@ function attributionAt(lines: string[], i: number, end: number): { quoteStart: n
   for (let n = 1; n <= ATTRIBUTION_MAX_LINES && i + n <= end; n++) {
     // A wrapped attribution has no blank or quoted line inside it.
     if (n > 1 && (lines[i + n - 1]!.trim() === "" || QUOTED.test(lines[i + n - 1]!))) return null;
+    if (lines[i + n - 1]!.length > SHORT) return null;
     const joined = lines.slice(i, i + n).map((l) => l.trim()).join(" ");
     if (!ATTRIBUTION.some((re) => re.test(joined)) && !(n === 1 && ATTRIBUTION_ONE_LINE.test(joined))) continue;
     let q = i + n;
@@ -102,6 +111,7 @@ function attributionAt(lines: string[], i: number, end: number): { quoteStart: n
 function outlookHistoryStart(lines: string[]): number {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
+    if (line.length > SHORT) continue;
     if (SEPARATOR.test(line)) return i;
     if (FORWARD_SEPARATOR.test(line)) { i += 6; continue; }
     const at = RULE.test(line) ? i + 1 : i;
@@ -112,18 +122,17 @@ function outlookHistoryStart(lines: string[]): number {
 
 /** A From: line followed, within the next five lines, by a sent/date line and a subject line. */
 function isHeaderBlock(lines: string[], from: number): boolean {
-  const next = lines.slice(from + 1, from + 6);
+  const next = lines.slice(from + 1, from + 6).filter((l) => l.length <= SHORT);
   return next.some((l) => HEADER_SENT.test(l)) && next.some((l) => HEADER_SUBJECT.test(l));
 }
 
-function nextNonBlankIsQuoted(lines: string[], i: number, end: number): boolean {
+function nextNonBlank(lines: string[], i: number, end: number): number {
   while (i < end && lines[i]!.trim() === "") i++;
-  return i < end && QUOTED.test(lines[i]!);
+  return i;
 }
 
 function hasTextAfter(lines: string[], i: number, end: number): boolean {
-  for (; i < end; i++) if (lines[i]!.trim() !== "") return true;
-  return false;
+  return nextNonBlank(lines, i, end) < end;
 }
 
 /** Lines with text in them: empty lines and lines that are only quote markers (">", "> >") do not count. */

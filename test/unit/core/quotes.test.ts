@@ -84,6 +84,15 @@ describe("collapseQuotes", () => {
     assert.equal(collapseQuotes(t), t);
   });
 
+  it("stays fast and never throws on huge lines and long runs (a backtracking regex would overflow the stack)", () => {
+    const started = performance.now();
+    for (const t of ["On " + "x".repeat(5_000_000), "Am " + "schrieb ".repeat(500_000), `> x\n${"\n".repeat(100_000)}> y`,
+      "-".repeat(1_000_000), "From: a\n".repeat(50_000), "> q\nanswer\n".repeat(50_000)]) {
+      assert.equal(typeof collapseQuotes(t), "string");
+    }
+    assert.ok(performance.now() - started < 5_000, "bounded time");
+  });
+
   it("is only the hidden line when the whole text is quoted", () => {
     assert.equal(collapseQuotes(text("> a", "> b", "> c", "> d")), "[quoted text hidden: 4 lines]");
   });
