@@ -24,20 +24,24 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
     return batch.map((delivery) => {
       const stored = messages.get(delivery.messageId);
       if (!stored) return { delivery, error: "message row is missing" };
-      return {
-        delivery,
-        message: mailToChat({
-          mail: stored.parsed,
-          id: delivery.stanzaId,
-          fromJid: addressToJid(correspondent(stored, delivery.recipient), config.componentDomain),
-          toJid: delivery.jid,
-          acceptedAt: stored.receivedAt,
-          now: deps.now(),
-          maxBodyBytes: config.chatMaxBytes,
-          collapseQuotes: settings.get(delivery.recipient.toLowerCase())?.collapseQuotes ?? true,
-          nullSender: stored.mailFrom === "",
-        }),
+      const input = {
+        mail: stored.parsed,
+        id: delivery.stanzaId,
+        fromJid: addressToJid(correspondent(stored, delivery.recipient), config.componentDomain),
+        toJid: delivery.jid,
+        acceptedAt: stored.receivedAt,
+        now: deps.now(),
+        maxBodyBytes: config.chatMaxBytes,
+        collapseQuotes: settings.get(delivery.recipient.toLowerCase())?.collapseQuotes ?? true,
+        nullSender: stored.mailFrom === "",
       };
+      // Translation is pure and should never throw; if some text still defeats it, that one delivery
+      // fails with the reason (the raw mail stays stored) instead of the whole batch coming back forever.
+      try {
+        return { delivery, message: mailToChat(input) };
+      } catch (err) {
+        return { delivery, error: `could not translate the mail: ${(err as Error).message}` };
+      }
     });
   };
 }

@@ -112,6 +112,17 @@ describe("createInboundPreparer", () => {
     ]);
   });
 
+  it("fails only the delivery whose mail cannot be translated, with the reason", async () => {
+    const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 1024 }, {
+      loadMessages: async () => new Map([[10, stored({ text: undefined as unknown as string })], [11, stored()]]),
+      now: () => RECEIVED,
+    });
+    const [bad, good] = await prepare([delivery(1, 10), delivery(2, 11)]);
+    assert.ok(bad && "error" in bad);
+    assert.match(bad.error, /^could not translate the mail: /);
+    assert.ok(good && "message" in good);
+  });
+
   it("lets a database error escape so that the batch is given back", async () => {
     const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 1024 }, {
       loadMessages: async () => { throw new Error("connection terminated"); },
