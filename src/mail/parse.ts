@@ -5,6 +5,7 @@ import { sanitizeLine, sanitizeText } from "../core/sanitize.ts";
 import type { ParsedMail } from "../core/types.ts";
 import { classifyHeaders } from "./automatic.ts";
 import { summariseCalendar } from "./calendar.ts";
+import { repairHeaderBytes } from "./header-bytes.ts";
 
 export class ParseTimeoutError extends Error {
   override name = "ParseTimeoutError";
@@ -55,7 +56,7 @@ export async function parseMail(raw: Buffer, timeoutMs = 10_000): Promise<Parsed
 }
 
 async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
-  const mail = await simpleParser(raw, PARSER_OPTIONS);
+  const mail = await simpleParser(repairHeaderBytes(raw), PARSER_OPTIONS);
   const from = firstAddress(mail.from);
   const html = typeof mail.html === "string" ? mail.html : "";
   const plain = mail.text ?? "";
