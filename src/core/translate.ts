@@ -85,10 +85,11 @@ export function automaticMarker(mail: ParsedMail, nullSender: boolean): string {
   return mail.automatic || nullSender ? "[automatic]" : "";
 }
 
-/** CRLF and lone CR to LF, no trailing blanks, at most one empty line in a row (HTML conversion and
+/** CRLF and lone CR to LF, no trailing blanks (but "-- "), at most one empty line in a row (HTML conversion and
  * mail clients leave runs of them; in a chat bubble they are only noise). */
 function normaliseText(text: string): string {
-  return sanitizeText(text).replace(/\r\n?/g, "\n").replace(/[ \t]+$/gm, "").replace(/\n{3,}/g, "\n\n").trim();
+  return sanitizeText(text).replace(/\r\n?/g, "\n").replace(/[ \t]+$/gm, "").replace(/\n{3,}/g, "\n\n").trim()
+    .replace(/^--$/gm, "-- "); // the signature separator keeps its space (RFC 3676 §4.3)
 }
 
 function describeAttachment(a: ParsedMail["attachments"][number]): string {

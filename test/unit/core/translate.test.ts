@@ -66,6 +66,10 @@ describe("mailToChat", () => {
     assert.equal(mailToChat(input({ mail: mail({ text }) })).body, "Lunch tomorrow?\n\nfirst line\nsecond\nthird\n\nfourth");
   });
 
+  it("keeps the space of the signature separator \"-- \" (RFC 3676 §4.3)", () => {
+    assert.equal(mailToChat(input({ mail: mail({ subject: "S", text: "Hi\n\n-- \nBob\n" }) })).body, "S\n\nHi\n\n-- \nBob");
+  });
+
   it("removes XML-forbidden characters from the text even if the parser let them through", () => {
     const text = `a${ch(0)}b${ch(0x1b)}c${ch(0xfffe)}d\uD800e\uD83D\uDE00`;
     assert.equal(mailToChat(input({ mail: mail({ text, subject: `s${ch(1)}` }) })).body, "s\n\nabcde\uD83D\uDE00");
