@@ -1,5 +1,6 @@
-// Mail → chat translation: pure, no I/O (design: Messages to XMPP).
-import { sanitizeLine, sanitizeText, truncateUtf8 } from "./sanitize.ts";
+// Mail → chat translation: pure, no I/O (design: Messages to XMPP; issue #4, Text).
+import { collapseQuotes } from "./quotes.ts";
+import { neutraliseText, sanitizeLine, sanitizeText, truncateUtf8 } from "./sanitize.ts";
 import type { ChatMessage, ParsedMail } from "./types.ts";
 
 export interface MailToChatInput {
@@ -8,47 +9,87 @@ export interface MailToChatInput {
   id: string;
   fromJid: string;
   toJid: string;
-  /** when the gateway accepted the mail; becomes a XEP-0203 delay when delivery is late */
+  /** when the gateway accepted the mail; delivery later than a minute after it carries a XEP-0203 delay */
   acceptedAt: Date;
   now: Date;
   /** upper bound for the body in UTF-8 bytes, kept well below the server's stanza limit */
   maxBodyBytes: number;
+  /** the mailbox's `collapse_quotes` setting: quoted history becomes one line (default true) */
+  collapseQuotes?: boolean;
+  /** the envelope sender was null (`MAIL FROM:<>`, RFC 5321 §4.5.5): a bounce or other automatic mail */
+  nullSender?: boolean;
+  /** a `Date:` older than this before acceptance makes the message late too (default one day) */
+  lateDateMs?: number;
+  /** where the whole mail can be read; the truncation notice links to it (later: PUBLIC_URL /m/<token>) */
+  fullMailUrl?: string;
 }
 
 /** Delivery later than this after acceptance carries a XEP-0203 <delay/>. */
 const LATE_MS = 60_000;
-/** Bytes kept free for the "[… N more not shown]" line. */
-const NOTICE_ROOM = 40;
+const LATE_DATE_MS = 24 * 3600_000;
+/** Dates before RFC 822 (August 1982) are not believed: a broken clock or a forged header. */
+const EARLIEST_CREDIBLE = Date.UTC(1982, 7, 13);
+/** Forward subjects (en, fr "TR", de "WG", es/pt "RV"/"ENC"): their header blocks are content, not history. */
+const FORWARD_SUBJECT = /^\s*(fwd?|tr|wg|rv|enc)\s*:/i;
 
 export function mailToChat(input: MailToChatInput): ChatMessage {
   const { mail } = input;
-  const subject = truncateUtf8(sanitizeLine(mail.subject) || "(no subject)", 1024).text;
+  const marker = automaticMarker(mail, input.nullSender ?? false);
+  const subjectLine = (marker ? `${marker} ` : "") + (sanitizeLine(mail.subject) || "(no subject)");
+  const subject = truncateUtf8(subjectLine, 1024).text;
   const attachments = mail.attachments.slice(0, 50)
     .map((a) => `[attachment not forwarded: ${describeAttachment(a)}]`).join("\n");
   // The subject and the attachment list always show; the text gets what is left of the budget,
   // keeping room for the notice so the whole body stays within maxBodyBytes.
   const fixed = Buffer.byteLength(subject) + 2 + (attachments ? Buffer.byteLength(attachments) + 2 : 0);
-  const text = normaliseText(sanitizeText(mail.text));
+  const normalised = normaliseText(neutraliseText(mail.text));
+  const text = input.collapseQuotes === false ? normalised
+    : collapseQuotes(normalised, { forwarded: FORWARD_SUBJECT.test(mail.subject) }).trim();
   const room = Math.max(0, input.maxBodyBytes - fixed);
+  const url = input.fullMailUrl ? sanitizeLine(input.fullMailUrl) : "";
+  const noticeRoom = 40 + (url ? Buffer.byteLength(url) + 20 : 0);
   const { text: kept, omittedBytes } = Buffer.byteLength(text) <= room
-    ? { text, omittedBytes: 0 } : truncateUtf8(text, Math.max(0, room - NOTICE_ROOM));
-  const notice = `[… ${formatSize(omittedBytes)} more not shown]`;
+    ? { text, omittedBytes: 0 } : truncateUtf8(text, Math.max(0, room - noticeRoom));
+  const notice = `[… ${formatSize(omittedBytes)} more not shown${url ? `; full mail: ${url}` : ""}]`;
   const shown = omittedBytes === 0 ? kept : kept ? `${kept}\n\n${notice}` : notice;
   const body = [subject, shown, attachments].filter(Boolean).join("\n\n");
-  const late = input.now.getTime() - input.acceptedAt.getTime() > LATE_MS;
   return {
     id: input.id,
     from: input.fromJid,
     to: input.toJid,
     body,
     nick: mail.fromName ? sanitizeLine(mail.fromName) || null : null,
-    delay: late ? input.acceptedAt : null,
+    delay: delayStamp(input),
   };
 }
 
-/** CRLF and lone CR to LF, no trailing blank lines, at most two consecutive empty lines. */
+/**
+ * XEP-0203: a message delivered late carries the time it was originally sent. It is late when it reaches
+ * the user more than a minute after acceptance (queued while XMPP was down), or when its `Date:` is far
+ * older than acceptance (it sat in some queue on the way). The stamp is the mail's `Date:` when that is
+ * credible (after 1982, not after acceptance: a sender's clock ahead of ours is clamped), else acceptance.
+ */
+export function delayStamp(input: Pick<MailToChatInput, "mail" | "acceptedAt" | "now" | "lateDateMs">): Date | null {
+  const accepted = input.acceptedAt.getTime();
+  const sent = input.mail.date?.getTime();
+  const credible = sent !== undefined && Number.isFinite(sent) && sent >= EARLIEST_CREDIBLE ? Math.min(sent, accepted) : null;
+  const lateDelivery = input.now.getTime() - accepted > LATE_MS;
+  const lateDate = credible !== null && accepted - credible > (input.lateDateMs ?? LATE_DATE_MS);
+  if (!lateDelivery && !lateDate) return null;
+  return credible === null ? input.acceptedAt : new Date(credible);
+}
+
+/** One short marker in front of the subject for list and automatic mail (RFC 2919, RFC 3834). */
+export function automaticMarker(mail: ParsedMail, nullSender: boolean): string {
+  if (mail.listId) return `[list: ${sanitizeLine(mail.listId)}]`;
+  return mail.automatic || nullSender ? "[automatic]" : "";
+}
+
+/** CRLF and lone CR to LF, no trailing blanks (but "-- "), at most one empty line in a row (HTML conversion and
+ * mail clients leave runs of them; in a chat bubble they are only noise). */
 function normaliseText(text: string): string {
-  return text.replace(/\r\n?/g, "\n").replace(/[ \t]+$/gm, "").replace(/\n{4,}/g, "\n\n\n").trim();
+  return sanitizeText(text).replace(/\r\n?/g, "\n").replace(/[ \t]+$/gm, "").replace(/\n{3,}/g, "\n\n").trim()
+    .replace(/^--$/gm, "-- "); // the signature separator keeps its space (RFC 3676 §4.3)
 }
 
 function describeAttachment(a: ParsedMail["attachments"][number]): string {

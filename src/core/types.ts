@@ -42,6 +42,11 @@ export interface ParsedMail {
   /** true when the text was derived from HTML because the mail had no text/plain part */
   fromHtml: boolean;
   attachments: { filename: string | null; contentType: string; size: number }[];
+  /** Automatic mail (RFC 3834 Auto-Submitted other than "no", Precedence bulk/list/junk, a delivery or
+   * disposition report, list mail): nothing automatic may ever answer it. Absent means false. */
+  automatic?: boolean;
+  /** RFC 2919 List-Id identifier (the part in angle brackets), when the mail came through a list */
+  listId?: string | null;
 }
 
 /** A chat message ready to become a stanza: pure data, no XML. */

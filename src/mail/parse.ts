@@ -1,14 +1,19 @@
 // RFC 5322 / MIME parsing with mailparser. Never throws on content: undecodable bytes become U+FFFD.
 import { convert } from "html-to-text";
-import { simpleParser, type AddressObject } from "mailparser";
+import { simpleParser, type AddressObject, type Attachment } from "mailparser";
 import { sanitizeLine, sanitizeText } from "../core/sanitize.ts";
 import type { ParsedMail } from "../core/types.ts";
+import { classifyHeaders } from "./automatic.ts";
+import { summariseCalendar } from "./calendar.ts";
+import { repairHeaderBytes } from "./header-bytes.ts";
 
 export class ParseTimeoutError extends Error {
   override name = "ParseTimeoutError";
 }
 
-/** html-to-text for HTML-only mail: links kept once, images and tracking pixels dropped, no shouting headings. */
+/** html-to-text for HTML-only mail: links kept once as "text [url]", images and tracking pixels dropped,
+ * tables as aligned rows, blockquotes as "> " lines, no shouting headings or header cells (html-to-text
+ * upper-cases both by default: that is markup the text did not have). */
 export function htmlToText(html: string): string {
   return convert(html, {
     wordwrap: false,
@@ -16,10 +21,19 @@ export function htmlToText(html: string): string {
       { selector: "img", format: "skip" },
       { selector: "a", options: { hideLinkHrefIfSameAsText: true, ignoreHref: false } },
       ...["h1", "h2", "h3", "h4", "h5", "h6"].map((selector) => ({ selector, options: { uppercase: false } })),
-      { selector: "table", format: "dataTable" },
+      // Data tables as aligned rows, never wrapped (chat clients wrap); layout tables (newsletters mark
+      // them role="presentation", WAI-ARIA §5.3) are plain blocks, or their cells would be wrapped at 60.
+      { selector: "table", format: "dataTable", options: { uppercaseHeaderCells: false, maxColumnWidth: 100_000 } },
+      { selector: "table[role=presentation]", format: "block" },
+      { selector: "table[role=none]", format: "block" },
     ],
   });
 }
+
+/** How deep forwarded messages (message/rfc822 parts) are read into the text, and how many. */
+const FORWARD_DEPTH = 2;
+const FORWARD_MAX = 3;
+const PARSER_OPTIONS = { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true } as const;
 
 /**
  * Parse a raw mail. A parser that runs past `timeoutMs` raises ParseTimeoutError (the caller answers 451:
@@ -31,30 +45,7 @@ export async function parseMail(raw: Buffer, timeoutMs = 10_000): Promise<Parsed
     timer = setTimeout(() => reject(new ParseTimeoutError(`mail parsing took longer than ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    const mail = await Promise.race([
-      simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true }),
-      timeout,
-    ]);
-    const from = firstAddress(mail.from);
-    const html = typeof mail.html === "string" ? mail.html : "";
-    const plain = mail.text ?? "";
-    const fromHtml = plain.trim() === "" && html !== "";
-    return {
-      subject: sanitizeLine(mail.subject ?? ""),
-      fromAddress: from?.address ? sanitizeLine(from.address) : null,
-      fromName: from?.name ? sanitizeLine(from.name) : null,
-      messageId: mail.messageId ? sanitizeLine(mail.messageId) : null,
-      references: (Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : [])
-        .map((r) => sanitizeLine(r).replace(/^<|>$/g, "")).filter(Boolean).slice(-20),
-      date: headerDate(mail.headerLines),
-      text: sanitizeText(fromHtml ? htmlToText(html) : plain),
-      fromHtml,
-      attachments: mail.attachments.map((a) => ({
-        filename: a.filename ? sanitizeLine(a.filename) : null,
-        contentType: sanitizeLine(a.contentType || "application/octet-stream"),
-        size: a.size ?? a.content.length,
-      })),
-    };
+    return await Promise.race([read(raw, 0), timeout]);
   } catch (err) {
     if (err instanceof ParseTimeoutError) throw err;
     // mailparser gave up on broken MIME: keep what a person can still read, the raw mail stays stored.
@@ -62,6 +53,61 @@ export async function parseMail(raw: Buffer, timeoutMs = 10_000): Promise<Parsed
   } finally {
     clearTimeout(timer);
   }
+}
+
+async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
+  const mail = await simpleParser(repairHeaderBytes(raw), PARSER_OPTIONS);
+  const from = firstAddress(mail.from);
+  const html = typeof mail.html === "string" ? mail.html : "";
+  const plain = mail.text ?? "";
+  const fromHtml = plain.trim() === "" && html !== "";
+  const report = (mail.headers.get("content-type") as { value?: string } | undefined)?.value?.toLowerCase() === "multipart/report";
+  const calendars = mail.attachments.filter(isCalendar).slice(0, 2)
+    .map((a) => summariseCalendar(a.content.toString("utf8"))).filter((s): s is string => s !== null);
+  // A forwarded mail is read into the text; a report's returned message (RFC 6522 §3) is not: it is
+  // the sender's own mail, the report's text says what happened to it.
+  const forwarded = report || depth >= FORWARD_DEPTH ? [] : await Promise.all(mail.attachments
+    .filter((a) => a.contentType.toLowerCase() === "message/rfc822").slice(0, FORWARD_MAX)
+    .map((a) => read(a.content, depth + 1).then(forwardedText, () => "")));
+  const body = fromHtml ? htmlToText(html) : plain;
+  // The same invitation often comes twice (text/calendar alternative and invite.ics): show it once.
+  const extras = calendars.length + forwarded.length > 0;
+  const text = !extras ? body : [...new Set(calendars), body, ...forwarded].map((s) => s.trim()).filter(Boolean).join("\n\n");
+  return {
+    subject: sanitizeLine(mail.subject ?? ""),
+    fromAddress: from?.address ? sanitizeLine(from.address) : null,
+    fromName: from?.name ? sanitizeLine(from.name) : null,
+    messageId: mail.messageId ? sanitizeLine(mail.messageId) : null,
+    references: (Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : [])
+      .map((r) => sanitizeLine(r).replace(/^<|>$/g, "")).filter(Boolean).slice(-20),
+    date: headerDate(mail.headerLines),
+    text: sanitizeText(text),
+    fromHtml,
+    attachments: mail.attachments.map((a) => ({
+      filename: a.filename ? sanitizeLine(a.filename) : null,
+      contentType: sanitizeLine(a.contentType || "application/octet-stream"),
+      size: a.size ?? a.content.length,
+    })),
+    ...classifyHeaders(mail.headerLines),
+  };
+}
+
+/** RFC 5545 §8.1 registers text/calendar; application/ics and a .ics name are seen in the wild. */
+function isCalendar(a: Attachment): boolean {
+  const type = a.contentType.toLowerCase();
+  return type === "text/calendar" || type === "application/ics" || /\.ics$/i.test(a.filename ?? "");
+}
+
+/** A forwarded message as Gmail and Thunderbird show one inline. */
+function forwardedText(inner: ParsedMail): string {
+  const from = inner.fromAddress ? (inner.fromName ? `${inner.fromName} <${inner.fromAddress}>` : inner.fromAddress) : "";
+  const head = [
+    "---------- Forwarded message ----------",
+    from && `From: ${from}`,
+    inner.date && `Date: ${inner.date.toUTCString()}`,
+    `Subject: ${inner.subject}`,
+  ].filter(Boolean);
+  return [head.join("\n"), inner.text.trim()].filter(Boolean).join("\n\n");
 }
 
 /** mailparser replaces an unreadable Date: with the time of parsing; read the header ourselves
@@ -90,5 +136,7 @@ function unreadable(raw: Buffer, err: Error): ParsedMail {
     text: `[this mail could not be decoded (${sanitizeLine(err.message)}); the original is kept by the gateway]`,
     fromHtml: false,
     attachments: [],
+    automatic: false,
+    listId: null,
   };
 }

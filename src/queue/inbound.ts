@@ -12,27 +12,36 @@ export interface InboundConfig { componentDomain: string; chatMaxBytes: number }
 
 export interface InboundDeps {
   loadMessages(ids: number[]): Promise<Map<number, StoredMail>>;
+  /** Settings of the recipients' mailboxes, keyed by lower-cased address; a missing one gets the defaults. */
+  loadSettings?(addresses: string[]): Promise<Map<string, { collapseQuotes: boolean }>>;
   now(): Date;
 }
 
 export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) {
   return async <T extends InboundDelivery>(batch: T[]): Promise<Prepared<T, ChatMessage>[]> => {
     const messages = await deps.loadMessages(batch.map((d) => d.messageId));
+    const settings = await deps.loadSettings?.(batch.map((d) => d.recipient)) ?? new Map();
     return batch.map((delivery) => {
       const stored = messages.get(delivery.messageId);
       if (!stored) return { delivery, error: "message row is missing" };
-      return {
-        delivery,
-        message: mailToChat({
-          mail: stored.parsed,
-          id: delivery.stanzaId,
-          fromJid: addressToJid(correspondent(stored, delivery.recipient), config.componentDomain),
-          toJid: delivery.jid,
-          acceptedAt: stored.receivedAt,
-          now: deps.now(),
-          maxBodyBytes: config.chatMaxBytes,
-        }),
+      const input = {
+        mail: stored.parsed,
+        id: delivery.stanzaId,
+        fromJid: addressToJid(correspondent(stored, delivery.recipient), config.componentDomain),
+        toJid: delivery.jid,
+        acceptedAt: stored.receivedAt,
+        now: deps.now(),
+        maxBodyBytes: config.chatMaxBytes,
+        collapseQuotes: settings.get(delivery.recipient.toLowerCase())?.collapseQuotes ?? true,
+        nullSender: stored.mailFrom === "",
       };
+      // Translation is pure and should never throw; if some text still defeats it, that one delivery
+      // fails with the reason (the raw mail stays stored) instead of the whole batch coming back forever.
+      try {
+        return { delivery, message: mailToChat(input) };
+      } catch (err) {
+        return { delivery, error: `could not translate the mail: ${(err as Error).message}` };
+      }
     });
   };
 }

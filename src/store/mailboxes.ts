@@ -2,9 +2,12 @@
 import type { Knex } from "knex";
 import type { BareJid, MailAddress, Mailbox } from "../core/types.ts";
 
-interface Row { address: string; jid: string; enabled: boolean; created_at: Date; display_name: string | null }
+interface Row { address: string; jid: string; enabled: boolean; created_at: Date; display_name: string | null; collapse_quotes: boolean }
 
-export interface MailboxRecord extends Mailbox { createdAt: Date; displayName: string | null }
+export interface MailboxRecord extends Mailbox { createdAt: Date; displayName: string | null; collapseQuotes: boolean }
+
+/** Per-mailbox settings that shape the chat message (issue #4). */
+export interface MailboxSettings { collapseQuotes: boolean }
 
 const toRecord = (r: Row): MailboxRecord => ({
   address: r.address as MailAddress,
@@ -12,6 +15,7 @@ const toRecord = (r: Row): MailboxRecord => ({
   enabled: r.enabled,
   createdAt: r.created_at,
   displayName: r.display_name ?? null,
+  collapseQuotes: r.collapse_quotes,
 });
 
 export function createMailboxStore(knex: Knex) {
@@ -25,6 +29,13 @@ export function createMailboxStore(knex: Knex) {
     async ownedBy(jid: string): Promise<MailboxRecord[]> {
       return (await knex<Row>("mailboxes").whereRaw("lower(jid) = lower(?)", [jid]).where({ enabled: true })
         .orderBy([{ column: "created_at" }, { column: "address" }])).map(toRecord);
+    },
+    /** Settings of several mailboxes, keyed by lower-cased address; read at every delivery (no restart). */
+    async settings(addresses: string[]): Promise<Map<string, MailboxSettings>> {
+      const lower = [...new Set(addresses.map((a) => a.toLowerCase()))];
+      const rows: Pick<Row, "address" | "collapse_quotes">[] = await knex<Row>("mailboxes")
+        .whereRaw("lower(address) = ANY(?)", [lower]).select("address", "collapse_quotes");
+      return new Map(rows.map((r) => [r.address.toLowerCase(), { collapseQuotes: r.collapse_quotes }]));
     },
     async list(): Promise<MailboxRecord[]> {
       return (await knex<Row>("mailboxes").orderBy("address")).map(toRecord);

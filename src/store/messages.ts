@@ -58,6 +58,8 @@ export function createMessageStore(knex: Knex) {
           body: text(p.text),
           body_from_html: p.fromHtml,
           attachments: JSON.stringify(p.attachments),
+          automatic: p.automatic ?? false,
+          list_id: text(p.listId ?? null),
           report: input.report === undefined || input.report === null ? null : JSON.stringify(input.report),
         }).returning("id") as { id: number }[];
         const id = row!.id;
@@ -85,7 +87,7 @@ export function createMessageStore(knex: Knex) {
     async getMany(ids: number[]): Promise<Map<number, StoredMessage>> {
       const rows: MessageRow[] = await knex("messages").whereIn("id", [...new Set(ids)]).select(
         "id", "token", "received_at", "mail_from", "subject", "from_address", "from_name", "message_id",
-        "sent_at", "body", "body_from_html", "attachments", "report",
+        "sent_at", "body", "body_from_html", "attachments", "automatic", "list_id", "report",
       );
       return new Map(rows.map((r) => [r.id, toStored(r)]));
     },
@@ -100,7 +102,8 @@ export function createMessageStore(knex: Knex) {
 interface MessageRow {
   id: number; token: string; received_at: Date; mail_from: string; subject: string;
   from_address: string | null; from_name: string | null; message_id: string | null; sent_at: Date | null;
-  body: string; body_from_html: boolean; attachments: ParsedMail["attachments"]; report: unknown;
+  body: string; body_from_html: boolean; attachments: ParsedMail["attachments"];
+  automatic: boolean; list_id: string | null; report: unknown;
 }
 
 function toStored(r: MessageRow): StoredMessage {
@@ -119,6 +122,8 @@ function toStored(r: MessageRow): StoredMessage {
       text: r.body,
       fromHtml: r.body_from_html,
       attachments: r.attachments,
+      automatic: r.automatic,
+      listId: r.list_id,
     },
   };
 }

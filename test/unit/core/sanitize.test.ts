@@ -1,7 +1,7 @@
 // The one sanitizer (design invariant 3): XML 1.0 §2.2 Char, no NUL for Postgres, invisible characters in identity lines.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { sanitizeLine, sanitizeText, truncateUtf8 } from "../../../src/core/sanitize.ts";
+import { neutraliseText, sanitizeLine, sanitizeText, truncateUtf8 } from "../../../src/core/sanitize.ts";
 
 const ch = (...codes: number[]) => String.fromCharCode(...codes);
 const NUL = ch(0);
@@ -102,6 +102,29 @@ describe("sanitizeLine", () => {
   });
 });
 
+describe("neutraliseText", () => {
+  it("removes bidi embeddings, overrides and isolates (Trojan Source) and zero-width hiding characters", () => {
+    const text = "access: \u2066user\u2069 \u202Enimda\u202C \u202A\u202B\u202D\u2067\u2068pay\u200Bpal\u2060\u2061\u2062\u2063\u2064\uFEFF";
+    assert.equal(neutraliseText(text), "access: user nimda paypal");
+  });
+
+  it("keeps what scripts need: ZWJ in emoji, ZWNJ in Persian, LRM/RLM/ALM next to right-to-left text", () => {
+    for (const text of ["👨\u200D👩\u200D👧", "می\u200Cخواهم", "שלום\u200F (Toto)", "\u200Eabc", "مرحبا\u061C 1"]) {
+      assert.equal(neutraliseText(text), text);
+    }
+  });
+
+  it("also applies sanitizeText and keeps line structure", () => {
+    assert.equal(neutraliseText("a\u0000b\n\u202Ec\r\n"), "ab\nc\r\n");
+  });
+});
+
+describe("sanitizeLine (more invisible characters)", () => {
+  it("removes soft hyphens, Hangul fillers, the Mongolian vowel separator and ALM from identity lines", () => {
+    assert.equal(sanitizeLine("pay\u00ADpal\u3164\u115F\u1160\uFFA0\u180E\u061C support"), "paypal support");
+  });
+});
+
 describe("truncateUtf8", () => {
   const bytes = (s: string) => Buffer.byteLength(s, "utf8");
 
@@ -139,6 +162,14 @@ describe("truncateUtf8", () => {
     assert.deepEqual(truncateUtf8("aaaaaaaaaaaaaaaaaaa bbbb", 21), { text: "aaaaaaaaaaaaaaaaaaa", omittedBytes: 5 });
     // A space further back than the last tenth is not worth losing that much text: hard cut.
     assert.deepEqual(truncateUtf8("aaaaaaaaaaaaaaaaaaa bbbb", 22), { text: "aaaaaaaaaaaaaaaaaaa bb", omittedBytes: 2 });
+  });
+
+  it("prefers a paragraph end in the last quarter over a later line or word", () => {
+    const text = `${"a".repeat(80)}\n\n${"b".repeat(10)}\n${"c ".repeat(20)}`;
+    assert.deepEqual(truncateUtf8(text, 100).text, "a".repeat(80));
+    // A paragraph end too far back: the last line break in the last fifth wins.
+    const far = `${"a".repeat(10)}\n\n${"b".repeat(80)}\n${"c ".repeat(20)}`;
+    assert.deepEqual(truncateUtf8(far, 100).text, `${"a".repeat(10)}\n\n${"b".repeat(80)}`);
   });
 
   it("drops trailing whitespace of the kept part", () => {

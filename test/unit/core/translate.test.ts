@@ -61,9 +61,13 @@ describe("mailToChat", () => {
     assert.equal(body, "Re: invoicefdp.exe continued\n\nx");
   });
 
-  it("normalises line ends, trailing blanks and runs of empty lines in the text", () => {
+  it("normalises line ends, trailing blanks and runs of empty lines (at most one) in the text", () => {
     const text = "\r\n\r\nfirst line   \r\nsecond\t\rthird\n\n\n\n\n\nfourth\n\n\n";
-    assert.equal(mailToChat(input({ mail: mail({ text }) })).body, "Lunch tomorrow?\n\nfirst line\nsecond\nthird\n\n\nfourth");
+    assert.equal(mailToChat(input({ mail: mail({ text }) })).body, "Lunch tomorrow?\n\nfirst line\nsecond\nthird\n\nfourth");
+  });
+
+  it("keeps the space of the signature separator \"-- \" (RFC 3676 §4.3)", () => {
+    assert.equal(mailToChat(input({ mail: mail({ subject: "S", text: "Hi\n\n-- \nBob\n" }) })).body, "S\n\nHi\n\n-- \nBob");
   });
 
   it("removes XML-forbidden characters from the text even if the parser let them through", () => {
@@ -84,6 +88,65 @@ describe("mailToChat", () => {
     assert.equal(at(60_000), null);
     assert.deepEqual(at(60_001), ACCEPTED);
     assert.deepEqual(at(3 * 24 * 3600_000), ACCEPTED);
+  });
+
+  it("stamps a late delivery with the mail's Date when that is credible, else with acceptance", () => {
+    const sent = new Date(ACCEPTED.getTime() - 5 * 60_000);
+    const late = new Date(ACCEPTED.getTime() + 3600_000);
+    assert.deepEqual(mailToChat(input({ mail: mail({ date: sent }), now: late })).delay, sent);
+    assert.deepEqual(mailToChat(input({ mail: mail({ date: null }), now: late })).delay, ACCEPTED);
+    // A sender's clock ahead of ours is clamped to acceptance; a date before 1982 is not believed.
+    assert.deepEqual(mailToChat(input({ mail: mail({ date: new Date(ACCEPTED.getTime() + 600_000) }), now: late })).delay, ACCEPTED);
+    assert.deepEqual(mailToChat(input({ mail: mail({ date: new Date("1901-12-13T20:45:52Z") }), now: late })).delay, ACCEPTED);
+  });
+
+  it("marks mail whose Date is more than a day (or lateDateMs) before acceptance as late, even when delivered at once", () => {
+    const at = (ms: number, lateDateMs?: number) =>
+      mailToChat(input({ mail: mail({ date: new Date(ACCEPTED.getTime() - ms) }), lateDateMs })).delay;
+    assert.equal(at(24 * 3600_000), null);
+    assert.deepEqual(at(24 * 3600_000 + 1), new Date(ACCEPTED.getTime() - 24 * 3600_000 - 1));
+    assert.deepEqual(at(11 * 24 * 3600_000), new Date(ACCEPTED.getTime() - 11 * 24 * 3600_000));
+    assert.deepEqual(at(3600_001, 3600_000), new Date(ACCEPTED.getTime() - 3600_001));
+    // Future, absurd or invalid dates never make a message late by themselves.
+    assert.equal(mailToChat(input({ mail: mail({ date: new Date("2031-01-01T00:00:00Z") }) })).delay, null);
+    assert.equal(mailToChat(input({ mail: mail({ date: new Date("1901-12-13T20:45:52Z") }) })).delay, null);
+    assert.equal(mailToChat(input({ mail: mail({ date: new Date(Number.NaN) }) })).delay, null);
+  });
+
+  it("marks list mail with its List-Id and automatic mail or a null sender with [automatic]", () => {
+    const first = (over: Partial<MailToChatInput>) => mailToChat(input(over)).body.split("\n")[0];
+    assert.equal(first({ mail: mail({ listId: "dev.lists.example.org", automatic: true }) }), "[list: dev.lists.example.org] Lunch tomorrow?");
+    assert.equal(first({ mail: mail({ automatic: true }) }), "[automatic] Lunch tomorrow?");
+    assert.equal(first({ nullSender: true }), "[automatic] Lunch tomorrow?");
+    assert.equal(first({ mail: mail({ automatic: false, listId: null }) }), "Lunch tomorrow?");
+    assert.equal(first({ mail: mail({ subject: "", automatic: true }) }), "[automatic] (no subject)");
+  });
+
+  it("collapses quoted history by default, keeps it when the mailbox turned that off", () => {
+    const text = "Fine.\n\nOn Mon, 1 Jan 2024, Bob wrote:\n> a\n> b\n> c\n> d\n";
+    assert.equal(mailToChat(input({ mail: mail({ subject: "S", text }) })).body, "S\n\nFine.\n\n[quoted text hidden: 5 lines]");
+    assert.equal(mailToChat(input({ mail: mail({ subject: "S", text }), collapseQuotes: false })).body, `S\n\n${text.trim()}`);
+  });
+
+  it("keeps an Outlook header block in a forward (Fwd:, TR:, WG:)", () => {
+    const text = "FYI\n\nFrom: A <a@x.example>\nSent: Tuesday\nSubject: Booking\n\nBooking 88412";
+    for (const subject of ["Fwd: Booking", "FW: Booking", "TR: Booking", "WG: Booking"]) {
+      assert.equal(mailToChat(input({ mail: mail({ subject, text }) })).body, `${subject}\n\n${text}`);
+    }
+    assert.equal(mailToChat(input({ mail: mail({ subject: "RE: Booking", text }) })).body, "RE: Booking\n\nFYI\n\n[quoted text hidden: 4 lines]");
+  });
+
+  it("removes bidi overrides and zero-width characters from the text as well", () => {
+    const text = `Your account is ${ch(0x202e)}dednepsus${ch(0x202c)}; pay${ch(0x200b)}pal`;
+    assert.equal(mailToChat(input({ mail: mail({ subject: "S", text }) })).body, "S\n\nYour account is dednepsus; paypal");
+  });
+
+  it("links the full mail in the truncation notice when its URL is given, within the budget", () => {
+    const url = "https://gw.example.org/m/0123456789abcdefghjkmnpqrstvwxyz";
+    const message = mailToChat(input({ mail: mail({ subject: "S", text: "word ".repeat(100) }), maxBodyBytes: 200, fullMailUrl: url }));
+    assert.match(message.body, /^S\n\n(word )+word\n\n\[… \d+ bytes more not shown; full mail: https:\/\/gw\.example\.org\/m\/0123456789abcdefghjkmnpqrstvwxyz\]$/);
+    assert.ok(Buffer.byteLength(message.body) <= 200, `${Buffer.byteLength(message.body)} bytes`);
+    assert.doesNotMatch(mailToChat(input({ fullMailUrl: url })).body, /full mail/, "no link when nothing was cut");
   });
 
   it("lists attachments that are not forwarded, after the text", () => {

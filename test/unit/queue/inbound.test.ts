@@ -76,7 +76,7 @@ describe("createInboundPreparer", () => {
         delivery: batch[1],
         message: {
           id: "pm-11-2", from: `MAILER-DAEMON\\40jabber.example.org@${GW}`, to: "titi@jabber.example.org",
-          body: "Undelivered Mail Returned to Sender\n\nHi", nick: null, delay: null,
+          body: "[automatic] Undelivered Mail Returned to Sender\n\nHi", nick: null, delay: null,
         },
       },
       { delivery: batch[2], error: "message row is missing" },
@@ -92,6 +92,35 @@ describe("createInboundPreparer", () => {
     assert.ok(result && "message" in result);
     assert.deepEqual(result.message.delay, RECEIVED);
     assert.equal(result.message.body, `S\n\n${"x".repeat(37)}\n\n[… 63 bytes more not shown]`);
+  });
+
+  it("collapses quoted history unless the recipient's mailbox turned it off, reading settings once per batch", async () => {
+    const text = "Yes.\n\nOn Mon, 1 Jan 2024, Bob wrote:\n> one\n> two\n> three\n> four";
+    const asked: string[][] = [];
+    const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 1024 }, {
+      loadMessages: async () => new Map([[10, stored({ subject: "S", text })]]),
+      loadSettings: async (addresses) => { asked.push(addresses); return new Map([["raw@jabber.example.org", { collapseQuotes: false }]]); },
+      now: () => RECEIVED,
+    });
+    const results = await prepare([delivery(1, 10), delivery(2, 10, { recipient: "Raw@Jabber.example.org" }), delivery(3, 10, { recipient: "gone@jabber.example.org" })]);
+    assert.deepEqual(asked, [["toto@jabber.example.org", "Raw@Jabber.example.org", "gone@jabber.example.org"]]);
+    const bodies = results.map((r) => ("message" in r ? r.message.body : r.error));
+    assert.deepEqual(bodies, [
+      "S\n\nYes.\n\n[quoted text hidden: 5 lines]",
+      `S\n\n${text}`,
+      "S\n\nYes.\n\n[quoted text hidden: 5 lines]",
+    ]);
+  });
+
+  it("fails only the delivery whose mail cannot be translated, with the reason", async () => {
+    const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 1024 }, {
+      loadMessages: async () => new Map([[10, stored({ text: undefined as unknown as string })], [11, stored()]]),
+      now: () => RECEIVED,
+    });
+    const [bad, good] = await prepare([delivery(1, 10), delivery(2, 11)]);
+    assert.ok(bad && "error" in bad);
+    assert.match(bad.error, /^could not translate the mail: /);
+    assert.ok(good && "message" in good);
   });
 
   it("lets a database error escape so that the batch is given back", async () => {
