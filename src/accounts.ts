@@ -41,6 +41,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
           title: `Settings for ${mailbox?.address ?? "your mailbox"}`,
           fields: [
             { var: "paused", type: "boolean", label: "Pause delivery (mail waits until you resume)", value: current?.paused ? "1" : "0" },
+            { var: "collapse_quotes", type: "boolean", label: "Hide quoted history (one short line instead)", value: current?.collapseQuotes === false ? "0" : "1" },
             { var: "show_headers", type: "boolean", label: "Show the mail's headers above the text", value: current?.showHeaders ? "1" : "0" },
           ],
         };
@@ -51,6 +52,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
         const patch = {
           ...(values.has("paused") ? { paused: isTrue(values.get("paused")) } : {}),
           ...(values.has("show_headers") ? { showHeaders: isTrue(values.get("show_headers")) } : {}),
+          ...(values.has("collapse_quotes") ? { collapseQuotes: isTrue(values.get("collapse_quotes")) } : {}),
         };
         await deps.accounts.setSettings(mailbox.address, patch);
         return info(patch.paused === false ? "Saved. Delivery resumes; waiting mail follows." : "Saved.");

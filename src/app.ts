@@ -83,7 +83,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   const workerId = `${hostname()}:${process.pid}`;
   const prepareMail = createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes },
-    { loadMessages: (ids) => messages.getMany(ids), loadSettings: (a) => mailboxes.settings(a), now: () => new Date() });
+    { loadMessages: (ids) => messages.getMany(ids), loadSettings: (a) => mailboxes.settings(a),
+      loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date() });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain }, { loadReports: (ids) => messages.getMany(ids) });
   const worker = createWorker<ClaimedDelivery, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: 120, pollMs: 2000 }, {
     log, ...bind(deliveries, "claim", "markDelivered", "release", "fail"),

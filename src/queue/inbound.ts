@@ -1,6 +1,7 @@
 // Preparing inbound deliveries: stored message → chat message (translation is pure, in core/).
 import { addressToJid, parseMailAddress } from "../core/addresses.ts";
 import { mailToChat } from "../core/translate.ts";
+import { sanitizeText, truncateUtf8 } from "../core/sanitize.ts";
 import type { ChatMessage, MailAddress, ParsedMail } from "../core/types.ts";
 import type { Claimed, Prepared } from "./worker.ts";
 
@@ -13,7 +14,9 @@ export interface InboundConfig { componentDomain: string; chatMaxBytes: number }
 export interface InboundDeps {
   loadMessages(ids: number[]): Promise<Map<number, StoredMail>>;
   /** Settings of the recipients' mailboxes, keyed by lower-cased address; a missing one gets the defaults. */
-  loadSettings?(addresses: string[]): Promise<Map<string, { collapseQuotes: boolean }>>;
+  loadSettings?(addresses: string[]): Promise<Map<string, { collapseQuotes: boolean; showHeaders?: boolean }>>;
+  /** The raw header blocks of mails whose recipient asked to see them (issue #5 settings). */
+  loadHeaders?(ids: number[]): Promise<Map<number, Buffer>>;
   now(): Date;
 }
 
@@ -21,9 +24,12 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
   return async <T extends InboundDelivery>(batch: T[]): Promise<Prepared<T, ChatMessage>[]> => {
     const messages = await deps.loadMessages(batch.map((d) => d.messageId));
     const settings = await deps.loadSettings?.(batch.map((d) => d.recipient)) ?? new Map();
+    const wantHeaders = batch.filter((d) => settings.get(d.recipient.toLowerCase())?.showHeaders);
+    const headers = wantHeaders.length && deps.loadHeaders ? await deps.loadHeaders(wantHeaders.map((d) => d.messageId)) : new Map<number, Buffer>();
     return batch.map((delivery) => {
       const stored = messages.get(delivery.messageId);
       if (!stored) return { delivery, error: "message row is missing" };
+      const head = headerText(headers.get(delivery.messageId));
       const input = {
         mail: stored.parsed,
         id: delivery.stanzaId,
@@ -31,14 +37,16 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
         toJid: delivery.jid,
         acceptedAt: stored.receivedAt,
         now: deps.now(),
-        maxBodyBytes: config.chatMaxBytes,
+        // The header block shares the stanza budget; the mail keeps at least 1 KiB of it.
+        maxBodyBytes: head ? Math.max(1024, config.chatMaxBytes - Buffer.byteLength(head) - 2) : config.chatMaxBytes,
         collapseQuotes: settings.get(delivery.recipient.toLowerCase())?.collapseQuotes ?? true,
         nullSender: stored.mailFrom === "",
       };
       // Translation is pure and should never throw; if some text still defeats it, that one delivery
       // fails with the reason (the raw mail stays stored) instead of the whole batch coming back forever.
       try {
-        return { delivery, message: mailToChat(input) };
+        const message = mailToChat(input);
+        return { delivery, message: head ? { ...message, body: `${head}\n\n${message.body}` } : message };
       } catch (err) {
         return { delivery, error: `could not translate the mail: ${(err as Error).message}` };
       }
@@ -56,4 +64,11 @@ export function correspondent(stored: StoredMail, recipient: string): MailAddres
   const envelope = stored.mailFrom && parseMailAddress(stored.mailFrom);
   if (envelope) return envelope;
   return `MAILER-DAEMON@${recipient.slice(recipient.lastIndexOf("@") + 1)}` as MailAddress;
+}
+
+/** The mail's own header block, as the "show headers" setting shows it: decoded, at most 4 KiB. */
+export function headerText(raw: Buffer | undefined): string | null {
+  if (!raw || raw.length === 0) return null;
+  const text = sanitizeText(raw.toString("utf8")).replace(/\r\n?/g, "\n").trimEnd();
+  return text ? truncateUtf8(text, 4096).text : null;
 }

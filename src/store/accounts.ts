@@ -1,7 +1,7 @@
 // SQL behind the gateway's own services (issue #5): self-service mailboxes, settings, names, status.
 import type { Knex } from "knex";
 
-export interface MailboxSettings { paused: boolean; showHeaders: boolean }
+export interface UserSettings { paused: boolean; showHeaders: boolean; collapseQuotes: boolean }
 
 export function createAccountStore(knex: Knex) {
   const lowerJid = (jid: string) => knex.raw("lower(split_part(jid, '/', 1)) = lower(?)", [jid]);
@@ -30,14 +30,15 @@ export function createAccountStore(knex: Knex) {
       return knex("mailboxes").whereRaw("lower(jid) = lower(?)", [jid]).where({ self_service: true, enabled: true })
         .update({ enabled: false });
     },
-    async settings(address: string): Promise<MailboxSettings | undefined> {
+    async settings(address: string): Promise<UserSettings | undefined> {
       return knex("mailboxes").whereRaw("lower(address) = lower(?)", [address])
-        .first<MailboxSettings | undefined>("paused", "show_headers AS showHeaders");
+        .first<UserSettings | undefined>("paused", "show_headers AS showHeaders", "collapse_quotes AS collapseQuotes");
     },
-    async setSettings(address: string, patch: Partial<MailboxSettings>): Promise<void> {
+    async setSettings(address: string, patch: Partial<UserSettings>): Promise<void> {
       await knex("mailboxes").whereRaw("lower(address) = lower(?)", [address]).update({
         ...(patch.paused === undefined ? {} : { paused: patch.paused }),
         ...(patch.showHeaders === undefined ? {} : { show_headers: patch.showHeaders }),
+        ...(patch.collapseQuotes === undefined ? {} : { collapse_quotes: patch.collapseQuotes }),
       });
       // Resuming makes waiting mail due at once: wake the workers as the deliveries trigger would.
       if (patch.paused === false) await knex.raw("SELECT pg_notify('passerelle_deliveries', '')");

@@ -7,7 +7,7 @@ interface Row { address: string; jid: string; enabled: boolean; created_at: Date
 export interface MailboxRecord extends Mailbox { createdAt: Date; displayName: string | null; collapseQuotes: boolean }
 
 /** Per-mailbox settings that shape the chat message (issue #4). */
-export interface MailboxSettings { collapseQuotes: boolean }
+export interface MailboxSettings { collapseQuotes: boolean; showHeaders: boolean }
 
 const toRecord = (r: Row): MailboxRecord => ({
   address: r.address as MailAddress,
@@ -33,9 +33,9 @@ export function createMailboxStore(knex: Knex) {
     /** Settings of several mailboxes, keyed by lower-cased address; read at every delivery (no restart). */
     async settings(addresses: string[]): Promise<Map<string, MailboxSettings>> {
       const lower = [...new Set(addresses.map((a) => a.toLowerCase()))];
-      const rows: Pick<Row, "address" | "collapse_quotes">[] = await knex<Row>("mailboxes")
-        .whereRaw("lower(address) = ANY(?)", [lower]).select("address", "collapse_quotes");
-      return new Map(rows.map((r) => [r.address.toLowerCase(), { collapseQuotes: r.collapse_quotes }]));
+      const rows: { address: string; collapse_quotes: boolean; show_headers: boolean }[] = await knex("mailboxes")
+        .whereRaw("lower(address) = ANY(?)", [lower]).select("address", "collapse_quotes", "show_headers");
+      return new Map(rows.map((r) => [r.address.toLowerCase(), { collapseQuotes: r.collapse_quotes, showHeaders: r.show_headers }]));
     },
     async list(): Promise<MailboxRecord[]> {
       return (await knex<Row>("mailboxes").orderBy("address")).map(toRecord);

@@ -92,6 +92,15 @@ export function createMessageStore(knex: Knex) {
       return new Map(rows.map((r) => [r.id, toStored(r)]));
     },
 
+    /** The header block of several mails as received (our Received: first), at most 8 KiB each. */
+    async headerBlocks(ids: number[]): Promise<Map<number, Buffer>> {
+      const { rows } = await knex.raw<{ rows: { id: number; head: Buffer }[] }>(`
+        SELECT id, substring(raw FROM 1 FOR least(CASE WHEN position('\\x0d0a0d0a'::bytea IN raw) > 0
+                 THEN position('\\x0d0a0d0a'::bytea IN raw) - 1 ELSE length(raw) END, 8192)) AS head
+        FROM messages WHERE id = ANY(?)`, [[...new Set(ids)]]);
+      return new Map(rows.map((r) => [Number(r.id), r.head]));
+    },
+
     /** What the relay needs of a stored mail: its envelope sender and its bytes, in one read. */
     async forRelay(id: number): Promise<{ mailFrom: string; raw: Buffer } | undefined> {
       return knex("messages").where({ id }).first("mail_from AS mailFrom", "raw");
