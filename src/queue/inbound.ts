@@ -29,7 +29,7 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
     return batch.map((delivery) => {
       const stored = messages.get(delivery.messageId);
       if (!stored) return { delivery, error: "message row is missing" };
-      const head = headerText(headers.get(delivery.messageId));
+      const head = headerText(headers.get(delivery.messageId), Math.min(4096, Math.floor(config.chatMaxBytes / 2)));
       const input = {
         mail: stored.parsed,
         id: delivery.stanzaId,
@@ -37,8 +37,8 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
         toJid: delivery.jid,
         acceptedAt: stored.receivedAt,
         now: deps.now(),
-        // The header block shares the stanza budget; the mail keeps at least 1 KiB of it.
-        maxBodyBytes: head ? Math.max(1024, config.chatMaxBytes - Buffer.byteLength(head) - 2) : config.chatMaxBytes,
+        // The header block shares the stanza budget (it takes at most half of it).
+        maxBodyBytes: head ? config.chatMaxBytes - Buffer.byteLength(head) - 2 : config.chatMaxBytes,
         collapseQuotes: settings.get(delivery.recipient.toLowerCase())?.collapseQuotes ?? true,
         nullSender: stored.mailFrom === "",
       };
@@ -66,9 +66,9 @@ export function correspondent(stored: StoredMail, recipient: string): MailAddres
   return `MAILER-DAEMON@${recipient.slice(recipient.lastIndexOf("@") + 1)}` as MailAddress;
 }
 
-/** The mail's own header block, as the "show headers" setting shows it: decoded, at most 4 KiB. */
-export function headerText(raw: Buffer | undefined): string | null {
+/** The mail's own header block, as the "show headers" setting shows it: decoded, at most `maxBytes`. */
+export function headerText(raw: Buffer | undefined, maxBytes: number): string | null {
   if (!raw || raw.length === 0) return null;
   const text = sanitizeText(raw.toString("utf8")).replace(/\r\n?/g, "\n").trimEnd();
-  return text ? truncateUtf8(text, 4096).text : null;
+  return text ? truncateUtf8(text, maxBytes).text : null;
 }
