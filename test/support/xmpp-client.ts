@@ -5,6 +5,9 @@ import { waitFor } from "./wait.ts";
 export interface ChatClient {
   jid: string;
   messages: Element[];
+  presences: Element[];
+  /** The first received presence matching `predicate`, waiting for it if need be. */
+  waitForPresence(predicate: (p: Element) => boolean, what: string, timeoutMs?: number): Promise<Element>;
   /** The first received message matching `predicate`, waiting for it if need be. */
   waitForMessage(predicate: (m: Element) => boolean, what: string, timeoutMs?: number): Promise<Element>;
   send(stanza: Element): Promise<void>;
@@ -13,17 +16,20 @@ export interface ChatClient {
   stop(): Promise<void>;
 }
 
-export async function connectClient(c2sPort: number, domain: string, username: string, password: string): Promise<ChatClient> {
+export async function connectClient(c2sPort: number, domain: string, username: string, password: string,
+  resource = "test"): Promise<ChatClient> {
   const xmpp = client({
-    service: `xmpp://127.0.0.1:${c2sPort}`, domain, resource: "test",
+    service: `xmpp://127.0.0.1:${c2sPort}`, domain, resource,
     // On a plain test stream @xmpp/client picks SCRAM-SHA-1 (~0.65 s of PBKDF2 a login); the test
     // Prosody allows PLAIN without TLS, so ask for it.
     credentials: (authenticate) => authenticate({ username, password }, "PLAIN"),
   });
   const messages: Element[] = [];
+  const presences: Element[] = [];
   xmpp.on("error", () => undefined);
   xmpp.on("stanza", (stanza: Element) => {
     if (stanza.is("message")) messages.push(stanza);
+    if (stanza.is("presence")) presences.push(stanza);
   });
   xmpp.reconnect.stop();
   await xmpp.start();
@@ -31,6 +37,8 @@ export async function connectClient(c2sPort: number, domain: string, username: s
   return {
     jid: `${username}@${domain}`,
     messages,
+    presences,
+    waitForPresence: (predicate, what, timeoutMs = 20_000) => waitFor(what, () => presences.find(predicate), timeoutMs),
     waitForMessage: (predicate, what, timeoutMs = 20_000) =>
       waitFor(what, () => messages.find(predicate), timeoutMs),
     send: (stanza) => xmpp.send(stanza),
