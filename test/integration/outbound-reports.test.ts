@@ -116,7 +116,7 @@ describe("outgoing mail: names, signatures, receipts, reports, limits", () => {
       "From: Slow <slow@example.com>", `To: ${sent.from}`, "Subject: Out of office", "Auto-Submitted: auto-replied", "",
       "I am away until Monday.", ""].join("\r\n"));
     assert.equal(auto.data?.code, 250);
-    const shown = await toto.waitForMessage((m) => body(m).startsWith("Out of office"), "the auto-reply as mail");
+    const shown = await toto.waitForMessage((m) => /^\[automatic\] Out of office/.test(body(m)), "the auto-reply as mail, marked automatic");
     assert.equal(shown.attrs.from, contactJid("slow@example.com"));
 
     const unknown = await sendRaw(stack.gateway.smtpPort, "", [`bounces+0000000000000000@${MAIL_DOMAIN}`], "Subject: x\r\n\r\nx\r\n");
