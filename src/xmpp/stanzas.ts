@@ -109,7 +109,8 @@ export function readChat(stanza: Element): IncomingChat {
 
 /** XEP-0184 receipt for a message the relay accepted. */
 export function receiptStanza(from: string, to: string, id: string): Element {
-  return xml("message", { from, to, id: `receipt-${id}` }, xml("received", { xmlns: "urn:xmpp:receipts", id }));
+  return xml("message", { from, to, id: `receipt-${id}` }, xml("received", { xmlns: NS.receipts, id }),
+    xml("origin-id", { xmlns: NS.sid, id: `receipt-${id}` }));
 }
 
 /** A short notice from a contact to the user (delays, refusals that are not errors). */
