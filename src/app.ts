@@ -4,7 +4,6 @@ import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { createHttpServer } from "./http.ts";
 import { parseMail } from "./mail/parse.ts";
-import { receivedHeader } from "./mail/render.ts";
 import { createInboundPreparer } from "./queue/inbound.ts";
 import { retryDelaySeconds } from "./queue/retry.ts";
 import { createWorker } from "./queue/worker.ts";
@@ -20,7 +19,9 @@ import { createRelay } from "./smtp/sender.ts";
 import { createXmppLink } from "./xmpp/component.ts";
 import { createSigner } from "./mail/dkim.ts";
 import { readDeliveryReport } from "./mail/dsn.ts";
-import { createReportPreparer, planDeliveries, type ReportStanzas } from "./queue/reports.ts";
+import { createAuthenticator, createResolver } from "./mail/auth.ts";
+import { createIntake } from "./intake.ts";
+import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
 import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
 import { createAccountServices } from "./accounts.ts";
@@ -126,14 +127,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       return found && { address: found.mailbox as MailAddress, jid: found.target.userJid.split("/")[0] as Recipient["jid"],
         enabled: true, bounceOf: found.target };
     },
-    accept: async (envelope, raw) => {
-      const trace = receivedHeader({ ...envelope, by: config.smtp.hostname, id: newToken().slice(0, 12),
-        recipient: envelope.recipients.length === 1 ? envelope.recipients[0]!.address : null, date: new Date() });
-      const full = Buffer.concat([Buffer.from(trace, "latin1"), raw]);
-      const report = envelope.recipients.some((r) => r.bounceOf) ? await readDeliveryReport(raw) : null;
-      return messages.accept({ ...envelope, raw: full, parsed: await parseMail(full), report,
-        ...planDeliveries(envelope.recipients, report) });
-    },
+    accept: createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
+      authenticate: config.auth.mode === "off" ? null
+        : createAuthenticator({ hostname: config.smtp.hostname }, { resolver: createResolver(config.auth.dnsServers) }),
+      parse: parseMail, readReport: readDeliveryReport, store: messages,
+      newId: () => newToken().slice(0, 12), now: () => new Date(),
+    }),
   });
   const http = createHttpServer(config.httpListen, {
     health: async () => {

@@ -71,6 +71,13 @@ const schema = z.object({
   ADMIN_JIDS: z.string().default("")
     .transform((v) => v.split(",").map((d) => d.trim().toLowerCase()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "expected bare JIDs such as admin@example.org"))),
+  // Sender authentication of inbound mail (SPF, DKIM, DMARC, ARC): mark unverified mail, or also refuse
+  // DMARC failures with p=reject/quarantine (strict), or not at all (off: another MTA in front did it).
+  AUTH_MODE: z.enum(["off", "mark", "strict"]).default("mark"),
+  // Resolvers for those checks, `ip[:port]` comma list; unset: the system's.
+  DNS_SERVERS: z.string().default("")
+    .transform((v) => v.split(",").map((d) => d.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, "expected IP[:port] addresses"))),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
 });
 
@@ -96,6 +103,7 @@ export interface Config {
   /** XMPP domains whose accounts may register a mailbox (XEP-0077); empty: registration off */
   selfServiceDomains: string[];
   adminJids: string[];
+  auth: { mode: "off" | "mark" | "strict"; dnsServers: string[] };
   /** DKIM signing of outgoing mail (RFC 6376), off when null */
   dkim: { selector: string; privateKey: string } | null;
 }
@@ -198,6 +206,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     sendLimit: { perMinute: e.SEND_LIMIT_PER_MINUTE, perDay: e.SEND_LIMIT_PER_DAY },
     selfServiceDomains: e.SELF_SERVICE_DOMAINS,
     adminJids: e.ADMIN_JIDS,
+    auth: { mode: e.AUTH_MODE, dnsServers: e.DNS_SERVERS },
     dkim,
   };
 }

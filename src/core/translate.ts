@@ -34,8 +34,8 @@ const FORWARD_SUBJECT = /^\s*(fwd?|tr|wg|rv|enc)\s*:/i;
 
 export function mailToChat(input: MailToChatInput): ChatMessage {
   const { mail } = input;
-  const marker = automaticMarker(mail, input.nullSender ?? false);
-  const subjectLine = (marker ? `${marker} ` : "") + (sanitizeLine(mail.subject) || "(no subject)");
+  const markers = [authenticationMarker(mail), automaticMarker(mail, input.nullSender ?? false)].filter(Boolean);
+  const subjectLine = [...markers, sanitizeLine(mail.subject) || "(no subject)"].join(" ");
   const subject = truncateUtf8(subjectLine, 1024).text;
   const attachments = mail.attachments.slice(0, 50)
     .map((a) => `[attachment not forwarded: ${describeAttachment(a)}]`).join("\n");
@@ -77,6 +77,14 @@ export function delayStamp(input: Pick<MailToChatInput, "mail" | "acceptedAt" | 
   const lateDate = credible !== null && accepted - credible > (input.lateDateMs ?? LATE_DATE_MS);
   if (!lateDelivery && !lateDate) return null;
   return credible === null ? input.acceptedAt : new Date(credible);
+}
+
+/** One short marker when the sender is not verified (issue #6): a warning when its domain disowns it. */
+export function authenticationMarker(mail: ParsedMail): string {
+  const auth = mail.authentication;
+  if (!auth) return "";
+  if (auth.warning) return `[⚠ ${sanitizeLine(auth.warning)}]`;
+  return auth.verified ? "" : "[unverified sender]";
 }
 
 /** One short marker in front of the subject for list and automatic mail (RFC 2919, RFC 3834). */

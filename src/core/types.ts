@@ -47,6 +47,8 @@ export interface ParsedMail {
   automatic?: boolean;
   /** RFC 2919 List-Id identifier (the part in angle brackets), when the mail came through a list */
   listId?: string | null;
+  /** the sender authentication verdict (SPF/DKIM/DMARC, issue #6); absent when not checked */
+  authentication?: { verified: boolean; warning: string | null } | null;
 }
 
 /** A chat message ready to become a stanza: pure data, no XML. */

@@ -61,6 +61,7 @@ export function createMessageStore(knex: Knex) {
           automatic: p.automatic ?? false,
           list_id: text(p.listId ?? null),
           report: input.report === undefined || input.report === null ? null : JSON.stringify(input.report),
+          authentication: p.authentication ? JSON.stringify(p.authentication) : null,
         }).returning("id") as { id: number }[];
         const id = row!.id;
         if (input.deliveries.length > 0) {
@@ -87,7 +88,7 @@ export function createMessageStore(knex: Knex) {
     async getMany(ids: number[]): Promise<Map<number, StoredMessage>> {
       const rows: MessageRow[] = await knex("messages").whereIn("id", [...new Set(ids)]).select(
         "id", "token", "received_at", "mail_from", "subject", "from_address", "from_name", "message_id",
-        "sent_at", "body", "body_from_html", "attachments", "automatic", "list_id", "report",
+        "sent_at", "body", "body_from_html", "attachments", "automatic", "list_id", "report", "authentication",
       );
       return new Map(rows.map((r) => [r.id, toStored(r)]));
     },
@@ -113,6 +114,7 @@ interface MessageRow {
   from_address: string | null; from_name: string | null; message_id: string | null; sent_at: Date | null;
   body: string; body_from_html: boolean; attachments: ParsedMail["attachments"];
   automatic: boolean; list_id: string | null; report: unknown;
+  authentication: ParsedMail["authentication"];
 }
 
 function toStored(r: MessageRow): StoredMessage {
@@ -132,6 +134,7 @@ function toStored(r: MessageRow): StoredMessage {
       fromHtml: r.body_from_html,
       attachments: r.attachments,
       automatic: r.automatic,
+      authentication: r.authentication ?? null,
       listId: r.list_id,
     },
   };

@@ -43,6 +43,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     XMPP_DOMAIN: options.xmppDomain,
     XMPP_SECRET: options.xmppSecret,
     LOG_LEVEL: "info",
+    // Sender authentication needs DNS: tests that check it run a loopback DNS server and set
+    // AUTH_MODE and DNS_SERVERS themselves (test/integration/authentication.test.ts); the others never
+    // reach the network.
+    AUTH_MODE: "off",
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
     ...options.env,

@@ -50,6 +50,7 @@ describe("loadConfig defaults", () => {
       sendLimit: { perMinute: 10, perDay: 200 },
       selfServiceDomains: [],
       adminJids: [],
+      auth: { mode: "mark", dnsServers: [] },
       dkim: null,
     };
     assert.deepEqual(loadConfig(MINIMAL), expected);

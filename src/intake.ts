@@ -1,0 +1,46 @@
+// What happens to a mail between the end of DATA and the `250` (invariant 1): authenticate the sender,
+// add our trace fields, parse, decide which deliveries it makes, and store it all in one transaction.
+import { judge, type AuthMode } from "./core/auth-policy.ts";
+import type { ParsedMail } from "./core/types.ts";
+import type { AuthOutcome, AuthInput } from "./mail/auth.ts";
+import type { DeliveryReport } from "./mail/dsn.ts";
+import { receivedHeader } from "./mail/render.ts";
+import { planDeliveries } from "./queue/reports.ts";
+import type { Envelope } from "./smtp/server.ts";
+import { SmtpReply } from "./smtp/replies.ts";
+import type { MessageStore } from "./store/messages.ts";
+
+export interface IntakeConfig { hostname: string; mailDomains: string[]; authMode: AuthMode | "off" }
+
+export interface IntakeDeps {
+  authenticate: ((input: AuthInput) => Promise<AuthOutcome>) | null;
+  parse(raw: Buffer): Promise<ParsedMail>;
+  readReport(raw: Buffer): Promise<DeliveryReport | null>;
+  store: Pick<MessageStore, "accept">;
+  newId(): string;
+  now(): Date;
+}
+
+export function createIntake(config: IntakeConfig, deps: IntakeDeps) {
+  return async function accept(envelope: Envelope, raw: Buffer): Promise<{ token: string }> {
+    let authHeaders = "";
+    let authentication: ParsedMail["authentication"] = null;
+    if (deps.authenticate && config.authMode !== "off") {
+      const outcome = await deps.authenticate({ ip: envelope.remoteAddress, helo: envelope.helo, mailFrom: envelope.mailFrom, raw })
+        .catch(() => null);
+      // A failure of the checks themselves is ours: the sender retries (invariant 1: never a 5xx for it).
+      if (!outcome) throw new SmtpReply(451, "4.7.0 Temporary failure while authenticating the sender; try again later");
+      const decision = judge(outcome.facts, { mode: config.authMode, ourDomains: config.mailDomains });
+      if (decision.kind === "refuse") throw new SmtpReply(decision.code, `${decision.enhanced} ${decision.text}`);
+      authHeaders = outcome.headers;
+      authentication = { verified: decision.verified, warning: decision.warning };
+    }
+    const trace = receivedHeader({ ...envelope, by: config.hostname, id: deps.newId(),
+      recipient: envelope.recipients.length === 1 ? envelope.recipients[0]!.address : null, date: deps.now() });
+    // RFC 8601 §5 / RFC 5321 §4.4: our fields go on top, Authentication-Results above our Received.
+    const full = Buffer.concat([Buffer.from(authHeaders.replace(/\r?\n/g, "\r\n") + trace, "utf8"), raw]);
+    const report = envelope.recipients.some((r) => r.bounceOf) ? await deps.readReport(raw) : null;
+    const parsed = { ...await deps.parse(full), authentication };
+    return deps.store.accept({ ...envelope, raw: full, parsed, report, ...planDeliveries(envelope.recipients, report) });
+  };
+}
