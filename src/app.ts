@@ -21,6 +21,7 @@ import { createSigner } from "./mail/dkim.ts";
 import { readDeliveryReport } from "./mail/dsn.ts";
 import { createAuthenticator, createResolver } from "./mail/auth.ts";
 import { createIntake } from "./intake.ts";
+import { countAccepted, countOutcomes, createMetrics, timed } from "./metrics.ts";
 import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
 import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
@@ -48,6 +49,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const deliveries = createDeliveryStore(db.knex);
   const threads = createThreadStore(db.knex);
   const relay = config.relayUrl ? createRelay(config.relayUrl) : null;
+  const metrics = createMetrics();
   const sign = createSigner(config.dkim);
   const queueChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit }, {
     ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom", "queue"),
@@ -87,8 +89,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     { loadMessages: (ids) => messages.getMany(ids), loadSettings: (a) => mailboxes.settings(a),
       loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date() });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain }, { loadReports: (ids) => messages.getMany(ids) });
+  const inboundOutcomes = countOutcomes(deliveries, metrics, "inbound");
   const worker = createWorker<ClaimedDelivery, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: 120, pollMs: 2000 }, {
-    log, ...bind(deliveries, "claim", "markDelivered", "release", "fail"),
+    log, ...bind(deliveries, "claim", "release"), ...bind(inboundOutcomes, "markDelivered", "fail"),
     // Order within the batch does not matter across kinds: each kind keeps its own order.
     prepare: async (batch) => [...await prepareMail(batch.filter((d) => d.kind === "mail")),
       ...await prepareReports(batch.filter((d) => d.kind === "report"))],
@@ -107,7 +110,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     log, listen: (wake) => db.listen(wake),
     pass: createRelayPass({ id: workerId, componentDomain: config.xmpp.domain,
       maxAgeSeconds: config.relayRetry.maxAgeSeconds, schedule: config.relayRetry.schedule }, {
-      log, ...bind(deliveries, "markDelivered", "retryLater", "fail"),
+      log, ...bind(countOutcomes(deliveries, metrics, "outbound"), "markDelivered", "retryLater", "fail"),
       claim: (w, n, lease) => deliveries.claim(w, n, lease, "outbound"),
       load: (id) => messages.forRelay(id),
       send: (envelope, raw) => relay.send(envelope, raw),
@@ -127,14 +130,22 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       return found && { address: found.mailbox as MailAddress, jid: found.target.userJid.split("/")[0] as Recipient["jid"],
         enabled: true, bounceOf: found.target };
     },
-    accept: createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
+    accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
       authenticate: config.auth.mode === "off" ? null
         : createAuthenticator({ hostname: config.smtp.hostname }, { resolver: createResolver(config.auth.dnsServers) }),
-      parse: parseMail, readReport: readDeliveryReport, store: messages,
+      parse: (raw) => timed(metrics.parseSeconds, () => parseMail(raw)), readReport: readDeliveryReport, store: messages,
       newId: () => newToken().slice(0, 12), now: () => new Date(),
-    }),
+    })),
+  });
+  metrics.watch({
+    queue: async () => {
+      const { oldestWaitingSeconds, ...byStatus } = await deliveries.counts();
+      return { byStatus, oldestWaitingSeconds };
+    },
+    xmppOnline: () => xmpp.isOnline(),
   });
   const http = createHttpServer(config.httpListen, {
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     health: async () => {
       const database = await db.knex.raw("select 1").then(() => "ok", () => "unreachable");
       const link = xmpp.isOnline() ? "online" : "offline";

@@ -1,10 +1,14 @@
-// HTTP_LISTEN: /healthz (JSON; 503 until the database answers and the XMPP link is up).
+// HTTP_LISTEN: /healthz (JSON; 503 until the database answers and the XMPP link is up) and /metrics.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface HealthReport { ok: boolean; [part: string]: unknown }
 
-export interface HttpDeps { health(): Promise<HealthReport> }
+export interface HttpDeps {
+  health(): Promise<HealthReport>;
+  /** Prometheus text exposition (GET /metrics) */
+  metrics?(): Promise<{ contentType: string; body: string }>;
+}
 
 export function createHttpServer(listen: { host: string; port: number }, deps: HttpDeps) {
   const server: Server = createServer((req, res) => {
@@ -16,6 +20,10 @@ export function createHttpServer(listen: { host: string; port: number }, deps: H
         res.writeHead(report.ok ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
         res.end(JSON.stringify(report));
       }, () => res.writeHead(503).end());
+    } else if (path === "/metrics" && deps.metrics) {
+      deps.metrics().then(({ contentType, body }) => {
+        res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" }).end(body);
+      }, () => res.writeHead(500).end());
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     }

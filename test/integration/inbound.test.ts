@@ -191,4 +191,27 @@ describe("inbound mail reaches the chat client", () => {
     assert.ok(err.getChild("error")?.getChild("service-unavailable", "urn:ietf:params:xml:ns:xmpp-stanzas"));
     assert.match(err.getChild("error")?.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "", /SMTP_RELAY/);
   });
+
+  it("GET /metrics: accepted mail, deliveries, queue depth and the link state, in Prometheus text", async () => {
+    const before = await scrape();
+    await sendMail(stack.gateway.smtpPort, { from: "m@example.com", to: `toto@${MAIL_DOMAIN}`, subject: "metrics", text: "x" });
+    await toto.waitForMessage((s) => body(s).startsWith("metrics"), "the mail");
+    const after = await waitFor("the delivered counter", async () => {
+      const m = await scrape();
+      return (m.get('passerelle_deliveries_delivered_total{direction="inbound"}') ?? 0) > (before.get('passerelle_deliveries_delivered_total{direction="inbound"}') ?? 0) && m;
+    });
+    assert.equal(after.get("passerelle_smtp_accepted_total"), (before.get("passerelle_smtp_accepted_total") ?? 0) + 1);
+    assert.equal(after.get("passerelle_xmpp_link_up"), 1);
+    assert.ok(after.has('passerelle_queue_deliveries{status="delivered"}'));
+    assert.ok((after.get("passerelle_parse_seconds_count") ?? 0) >= 1);
+  });
+
+  /** The metrics page as name{labels} → value. */
+  async function scrape(): Promise<Map<string, number>> {
+    const res = await fetch(`http://127.0.0.1:${stack.gateway.httpPort}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
+    return new Map((await res.text()).split("\n").filter((l) => l && !l.startsWith("#"))
+      .map((l) => [l.slice(0, l.lastIndexOf(" ")), Number(l.slice(l.lastIndexOf(" ") + 1))]));
+  }
 });

@@ -1,0 +1,91 @@
+// Prometheus metrics (prom-client) on GET /metrics: what an admin needs to see the gateway work.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface MetricsSources {
+  /** deliveries by status and the age of the oldest waiting one, read at scrape time */
+  queue(): Promise<{ byStatus: Record<string, number>; oldestWaitingSeconds: number | null }>;
+  xmppOnline(): boolean;
+}
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "passerelle_process_" });
+  const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const metrics = {
+    registry,
+    accepted: counter("passerelle_smtp_accepted_total", "Mails answered 250 (committed)"),
+    refused: counter("passerelle_smtp_refused_total", "SMTP commands refused, by reason", ["reason"]),
+    delivered: counter("passerelle_deliveries_delivered_total", "Deliveries completed, by direction", ["direction"]),
+    retried: counter("passerelle_deliveries_retried_total", "Deliveries put back for a later attempt, by direction", ["direction"]),
+    failed: counter("passerelle_deliveries_failed_total", "Deliveries failed for good, by direction", ["direction"]),
+    parseSeconds: new Histogram({ name: "passerelle_parse_seconds", help: "Time to parse an accepted mail",
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
+    /** Gauges read from the database and the link when Prometheus scrapes. */
+    watch(sources: MetricsSources): void {
+      const depth = new Gauge({ name: "passerelle_queue_deliveries", help: "Deliveries by status", labelNames: ["status"],
+        registers: [registry], async collect() {
+          const q = await sources.queue().catch(() => null);
+          if (!q) return;
+          for (const [status, n] of Object.entries(q.byStatus)) this.set({ status }, n);
+          oldest.set(q.oldestWaitingSeconds ?? 0);
+        } });
+      const oldest = new Gauge({ name: "passerelle_queue_oldest_waiting_seconds", help: "Age of the oldest waiting delivery", registers: [registry] });
+      new Gauge({ name: "passerelle_xmpp_link_up", help: "1 while the XMPP component link is online", registers: [registry],
+        collect() { this.set(sources.xmppOnline() ? 1 : 0); } });
+      void depth;
+    },
+  };
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+interface OutcomeStore {
+  markDelivered(worker: string, ids: number[]): Promise<number>;
+  fail(id: number, why: string): Promise<void>;
+  retryLater(worker: string, id: number, seconds: number, why: string, notified: boolean): Promise<void>;
+}
+
+/** The delivery store's outcome methods, counted per direction. */
+export function countOutcomes(store: OutcomeStore, metrics: Metrics, direction: "inbound" | "outbound"): OutcomeStore {
+  return {
+    async markDelivered(worker, ids) {
+      const n = await store.markDelivered(worker, ids);
+      metrics.delivered.inc({ direction }, n);
+      return n;
+    },
+    async fail(id, why) {
+      await store.fail(id, why);
+      metrics.failed.inc({ direction });
+    },
+    async retryLater(worker, id, seconds, why, notified) {
+      await store.retryLater(worker, id, seconds, why, notified);
+      metrics.retried.inc({ direction });
+    },
+  };
+}
+
+/** Time an async step into a histogram. */
+export async function timed<T>(histogram: Histogram, work: () => Promise<T>): Promise<T> {
+  const end = histogram.startTimer();
+  try {
+    return await work();
+  } finally {
+    end();
+  }
+}
+
+/** The SMTP intake, counting 250s and DATA-stage refusals (by reply code). */
+export function countAccepted<A extends unknown[], R>(metrics: Metrics, accept: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      const result = await accept(...args);
+      metrics.accepted.inc();
+      return result;
+    } catch (err) {
+      metrics.refused.inc({ reason: `data ${(err as { responseCode?: number }).responseCode ?? 451}` });
+      throw err;
+    }
+  };
+}
