@@ -90,7 +90,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date() });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain }, { loadReports: (ids) => messages.getMany(ids) });
   const inboundOutcomes = countOutcomes(deliveries, metrics, "inbound");
-  const worker = createWorker<ClaimedDelivery, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: 120, pollMs: 2000 }, {
+  const worker = createWorker<ClaimedDelivery, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: config.leaseSeconds, pollMs: 2000 }, {
     log, ...bind(deliveries, "claim", "release"), ...bind(inboundOutcomes, "markDelivered", "fail"),
     // Order within the batch does not matter across kinds: each kind keeps its own order.
     prepare: async (batch) => [...await prepareMail(batch.filter((d) => d.kind === "mail")),
@@ -109,7 +109,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const relayLoop = relay && createLoop({ pollMs: 2000, name: "relay" }, {
     log, listen: (wake) => db.listen(wake),
     pass: createRelayPass({ id: workerId, componentDomain: config.xmpp.domain,
-      maxAgeSeconds: config.relayRetry.maxAgeSeconds, schedule: config.relayRetry.schedule }, {
+      maxAgeSeconds: config.relayRetry.maxAgeSeconds, schedule: config.relayRetry.schedule,
+      // A relay batch (10 mails, 60 s socket timeout each) can take longer than an XMPP batch.
+      leaseSeconds: Math.ceil(config.leaseSeconds * 2.5) }, {
       log, ...bind(countOutcomes(deliveries, metrics, "outbound"), "markDelivered", "retryLater", "fail"),
       claim: (w, n, lease) => deliveries.claim(w, n, lease, "outbound"),
       load: (id) => messages.forRelay(id),

@@ -78,6 +78,8 @@ const schema = z.object({
   DNS_SERVERS: z.string().default("")
     .transform((v) => v.split(",").map((d) => d.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, "expected IP[:port] addresses"))),
+  // How long a worker holds claimed deliveries; after a crash they wait this long for another worker.
+  QUEUE_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
 });
 
@@ -104,6 +106,7 @@ export interface Config {
   selfServiceDomains: string[];
   adminJids: string[];
   auth: { mode: "off" | "mark" | "strict"; dnsServers: string[] };
+  leaseSeconds: number;
   /** DKIM signing of outgoing mail (RFC 6376), off when null */
   dkim: { selector: string; privateKey: string } | null;
 }
@@ -207,6 +210,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     selfServiceDomains: e.SELF_SERVICE_DOMAINS,
     adminJids: e.ADMIN_JIDS,
     auth: { mode: e.AUTH_MODE, dnsServers: e.DNS_SERVERS },
+    leaseSeconds: e.QUEUE_LEASE_SECONDS,
     dkim,
   };
 }

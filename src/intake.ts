@@ -1,6 +1,7 @@
 // What happens to a mail between the end of DATA and the `250` (invariant 1): authenticate the sender,
 // add our trace fields, parse, decide which deliveries it makes, and store it all in one transaction.
 import { judge, type AuthMode } from "./core/auth-policy.ts";
+import { crashPoint } from "./crash.ts";
 import type { ParsedMail } from "./core/types.ts";
 import type { AuthOutcome, AuthInput } from "./mail/auth.ts";
 import type { DeliveryReport } from "./mail/dsn.ts";
@@ -41,6 +42,8 @@ export function createIntake(config: IntakeConfig, deps: IntakeDeps) {
     const full = Buffer.concat([Buffer.from(authHeaders.replace(/\r?\n/g, "\r\n") + trace, "utf8"), raw]);
     const report = envelope.recipients.some((r) => r.bounceOf) ? await deps.readReport(raw) : null;
     const parsed = { ...await deps.parse(full), authentication };
-    return deps.store.accept({ ...envelope, raw: full, parsed, report, ...planDeliveries(envelope.recipients, report) });
+    const stored = await deps.store.accept({ ...envelope, raw: full, parsed, report, ...planDeliveries(envelope.recipients, report) });
+    crashPoint("after-commit");
+    return stored;
   };
 }

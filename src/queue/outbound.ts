@@ -7,6 +7,7 @@ import { sanitizeLine } from "../core/sanitize.ts";
 import type { MailAddress, SendLimit } from "../core/types.ts";
 import type { Logger } from "../log.ts";
 import type { OutgoingMail } from "../mail/render.ts";
+import { crashPoint } from "../crash.ts";
 import { retryDelaySeconds } from "./retry.ts";
 
 type Verdict =
@@ -113,13 +114,17 @@ export interface RelayLoopDeps {
   receipt(from: string, to: string, id: string): Promise<void>;
 }
 
-export interface RelayLoopConfig { id: string; componentDomain: string; maxAgeSeconds: number; schedule?: readonly number[] }
+export interface RelayLoopConfig {
+  id: string; componentDomain: string; maxAgeSeconds: number; schedule?: readonly number[];
+  /** how long a claimed mail is ours; a crash leaves it to another worker after this */
+  leaseSeconds?: number;
+}
 
 /** One pass over the due outgoing mail; resolves true when it found some (more may be waiting). */
 export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
   const tell = (what: Promise<void>) => what.catch((err: Error) => deps.log.warn({ err: err.message }, "could not tell the user"));
   return async function relayPass(): Promise<boolean> {
-    const batch = await deps.claim(config.id, 10, 300);
+    const batch = await deps.claim(config.id, 10, config.leaseSeconds ?? 300);
     for (const d of batch) {
       const contact = addressToJid(d.recipient as MailAddress, config.componentDomain);
       const message = await deps.load(d.messageId);
@@ -129,6 +134,7 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
       }
       try {
         const reply = await deps.send({ from: message.mailFrom, to: d.recipient }, message.raw);
+        crashPoint("after-relay-send");
         await deps.markDelivered(config.id, [d.id]);
         deps.log.info({ delivery: d.id, to: d.recipient, reply }, "mail sent through the relay");
         // XEP-0184 §5.1: "received" once the mail has left our hands, i.e. the relay took it.

@@ -1,6 +1,7 @@
 // The inbound delivery loop: claim a batch in order, send it, prove the server read it, mark it.
 // At-least-once (invariant 4): a crash anywhere leaves rows pending or leased, and leases expire.
 import type { Logger } from "../log.ts";
+import { crashPoint } from "../crash.ts";
 import { createLoop, type Loop } from "./loop.ts";
 
 export interface Claimed { id: number; jid: string; stanzaId: string; attempts: number }
@@ -51,6 +52,7 @@ export function createWorker<T extends Claimed, M>(config: WorkerConfig, deps: W
         await deps.send(item.message);
         sent.push(item.delivery);
       }
+      crashPoint("after-xmpp-send");
       const domains = new Set(sent.map((d) => d.jid.slice(d.jid.indexOf("@") + 1)));
       for (const domain of domains) await deps.flush(domain);
     } catch (err) {

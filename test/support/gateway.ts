@@ -27,6 +27,8 @@ export interface Gateway {
   stop(): Promise<number | null>;
   /** SIGKILL: no cleanup at all. */
   kill(): Promise<void>;
+  /** Resolves with the exit code once the current run has exited by itself (e.g. PASSERELLE_CRASH_AT). */
+  exited(): Promise<number | null>;
   health(): Promise<{ status: number; body: Record<string, unknown> } | null>;
   /** Run a CLI command with the same environment. */
   cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
@@ -92,6 +94,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       child.kill("SIGKILL");
       await exited;
     },
+    exited: () => exited,
     health,
     cli: (...args) => new Promise((resolve) => {
       const p = spawn(BIN, args, { env, stdio: ["ignore", "pipe", "pipe"] });

@@ -9,6 +9,8 @@ export interface RelaySink {
   relayed: Relayed[];
   /** refuse every recipient with this reply until set back to null */
   refuse: { code: number; text: string } | null;
+  /** refuse these recipients (lower case) with their reply, always */
+  refuseOnly: Map<string, { code: number; text: string }>;
   stop(): Promise<void>;
   /** listen again on the same port */
   start(): Promise<void>;
@@ -20,11 +22,13 @@ export async function startRelaySink(): Promise<RelaySink> {
     port: 0,
     relayed: [],
     refuse: null,
+    refuseOnly: new Map(),
     async start() {
       server = new SMTPServer({
         authOptional: true, disabledCommands: ["STARTTLS", "AUTH"], logger: false,
-        onRcptTo(_address, _session, callback) {
-          if (sink.refuse) return callback(Object.assign(new Error(sink.refuse.text), { responseCode: sink.refuse.code }));
+        onRcptTo(address, _session, callback) {
+          const refusal = sink.refuse ?? sink.refuseOnly.get(address.address.toLowerCase());
+          if (refusal) return callback(Object.assign(new Error(refusal.text), { responseCode: refusal.code }));
           callback();
         },
         onData(stream, session, callback) {

@@ -7,7 +7,7 @@ export interface Reply { code: number; text: string }
 /** A line-oriented SMTP session: `command()` writes a line and resolves with the next full reply. */
 export class SmtpSession {
   private buffer = "";
-  private waiting: ((r: Reply) => void)[] = [];
+  private waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
   private replies: Reply[] = [];
   closed = false;
   private readonly socket: Socket;
@@ -15,8 +15,13 @@ export class SmtpSession {
     this.socket = socket;
     socket.setEncoding("latin1");
     socket.on("data", (chunk: string) => this.onData(chunk));
-    socket.on("close", () => { this.closed = true; });
-    socket.on("error", () => { this.closed = true; });
+    // A dropped connection fails every pending read at once (a crashed server sends nothing more).
+    const drop = () => {
+      this.closed = true;
+      for (const w of this.waiting.splice(0)) w.reject(new Error("connection closed without a reply"));
+    };
+    socket.on("close", drop);
+    socket.on("error", drop);
   }
 
   static async open(port: number, host = "127.0.0.1"): Promise<{ session: SmtpSession; greeting: Reply }> {
@@ -36,7 +41,7 @@ export class SmtpSession {
       const lines = raw.trimEnd().split("\r\n");
       const reply = { code: Number(m[1]), text: lines.map((l) => l.slice(4)).join("\n") };
       const waiter = this.waiting.shift();
-      if (waiter) waiter(reply);
+      if (waiter) waiter.resolve(reply);
       else this.replies.push(reply);
     }
   }
@@ -44,11 +49,12 @@ export class SmtpSession {
   read(timeoutMs = 15_000): Promise<Reply> {
     const ready = this.replies.shift();
     if (ready) return Promise.resolve(ready);
+    if (this.closed) return Promise.reject(new Error("connection closed without a reply"));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("no SMTP reply in time")), timeoutMs);
-      this.waiting.push((r) => {
-        clearTimeout(timer);
-        resolve(r);
+      this.waiting.push({
+        resolve: (r) => { clearTimeout(timer); resolve(r); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
       });
     });
   }

@@ -51,6 +51,7 @@ describe("loadConfig defaults", () => {
       selfServiceDomains: [],
       adminJids: [],
       auth: { mode: "mark", dnsServers: [] },
+      leaseSeconds: 120,
       dkim: null,
     };
     assert.deepEqual(loadConfig(MINIMAL), expected);

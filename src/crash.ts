@@ -1,0 +1,12 @@
+// Fault injection for the crash tests (issue #6): PASSERELLE_CRASH_AT=<point> makes the process SIGKILL
+// itself when it reaches that point, as a power cut would. Never set in production; read once at start.
+export type CrashPoint =
+  | "after-commit" // the mail and its deliveries are committed; the 250 is not written yet
+  | "after-xmpp-send" // a batch of stanzas is on the wire; the rows are not marked delivered yet
+  | "after-relay-send"; // the relay accepted a mail; its row is not marked delivered yet
+
+const armed = process.env.PASSERELLE_CRASH_AT;
+
+export function crashPoint(point: CrashPoint): void {
+  if (armed === point) process.kill(process.pid, "SIGKILL");
+}
