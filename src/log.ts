@@ -7,6 +7,10 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   return pino({
     level,
     base: { service: "passerelle" },
-    redact: { paths: ["secret", "password", "*.secret", "*.password", "config.xmpp.secret"], censor: "[redacted]" },
+    redact: {
+      paths: ["secret", "password", "privateKey", "relayUrl", "*.secret", "*.password", "*.privateKey", "*.relayUrl",
+        "config.xmpp.secret", "config.dkim"],
+      censor: "[redacted]",
+    },
   }, destination);
 }

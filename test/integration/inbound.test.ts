@@ -206,6 +206,22 @@ describe("inbound mail reaches the chat client", () => {
     assert.ok((after.get("passerelle_parse_seconds_count") ?? 0) >= 1);
   });
 
+  it("logs one line per transaction and per delivery, connected by the queue id, and never the body", async () => {
+    const secretText = `body-${Date.now()}-never-logged`;
+    const info = await sendMail(stack.gateway.smtpPort, { from: "log@example.com", to: `toto@${MAIL_DOMAIN}`, subject: "logged", text: secretText });
+    const token = /queued as (\S+)/.exec(info.response)![1]!;
+    await toto.waitForMessage((s) => body(s).startsWith("logged"), "the mail");
+    const lines = await waitFor("the delivery line", () => {
+      const parsed = stack.gateway.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return parsed.some((l) => l.msg === "delivered to xmpp" && l.stanzaId === `${token}.0`) && parsed;
+    });
+    const accepted = lines.filter((l) => l.msg === "message accepted" && l.queueId === token);
+    assert.equal(accepted.length, 1, "one line for the transaction");
+    assert.deepEqual(accepted[0]!.rcpt, [`toto@${MAIL_DOMAIN}`]);
+    assert.ok(!stack.gateway.output().includes(secretText), "no body in the logs");
+    assert.ok(!stack.gateway.output().includes("component-secret"), "no secret in the logs");
+  });
+
   /** The metrics page as name{labels} → value. */
   async function scrape(): Promise<Map<string, number>> {
     const res = await fetch(`http://127.0.0.1:${stack.gateway.httpPort}/metrics`);
