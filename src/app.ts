@@ -3,7 +3,8 @@ import { hostname } from "node:os";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { createHttpServer } from "./http.ts";
-import { parseMail } from "./mail/parse.ts";
+import { parseMail, readAttachments } from "./mail/parse.ts";
+import { createAttachmentForwarder } from "./queue/attachments.ts";
 import { createInboundPreparer } from "./queue/inbound.ts";
 import { retryDelaySeconds } from "./queue/retry.ts";
 import { createWorker } from "./queue/worker.ts";
@@ -21,6 +22,7 @@ import { createSigner } from "./mail/dkim.ts";
 import { readDeliveryReport } from "./mail/dsn.ts";
 import { createAuthenticator, createResolver } from "./mail/auth.ts";
 import { createIntake } from "./intake.ts";
+import { createFileFetcher } from "./fetch-file.ts";
 import { countAccepted, countOutcomes, createMetrics, timed } from "./metrics.ts";
 import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
@@ -54,6 +56,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const queueChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit }, {
     ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom", "queue"),
     render: async (mail) => sign(await renderMail(mail), mail.from.address.slice(mail.from.address.lastIndexOf("@") + 1)),
+    fetchFile: createFileFetcher({ hosts: config.attachments.fetchHosts, maxBytes: config.attachments.maxBytes }),
     newToken, now: () => new Date(),
   });
 
@@ -87,7 +90,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const workerId = `${hostname()}:${process.pid}`;
   const prepareMail = createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes },
     { loadMessages: (ids) => messages.getMany(ids), loadSettings: (a) => mailboxes.settings(a),
-      loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date() });
+      loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date(),
+      ...(config.attachments.uploadService ? { attachments: createAttachmentForwarder({ policy: config.attachments }, {
+        log, loadRaw: (id) => messages.rawOf(id), loadUploads: (id) => messages.uploads(id),
+        saveUploads: (id, urls) => messages.saveUploads(id, urls), extract: readAttachments,
+        upload: (file) => xmpp.upload(config.attachments.uploadService!, file),
+      }) } : {}) });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain }, { loadReports: (ids) => messages.getMany(ids) });
   const inboundOutcomes = countOutcomes(deliveries, metrics, "inbound");
   const worker = createWorker<ClaimedDelivery, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: config.leaseSeconds, pollMs: 2000 }, {

@@ -80,6 +80,17 @@ const schema = z.object({
     .pipe(z.array(z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, "expected IP[:port] addresses"))),
   // How long a worker holds claimed deliveries; after a crash they wait this long for another worker.
   QUEUE_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  // XEP-0363 upload service of the XMPP server (e.g. upload.jabber.example.org): attachments go there.
+  XMPP_UPLOAD_SERVICE: domain.optional(),
+  ATTACHMENT_MAX_BYTES: bytes(10 * 1024 * 1024),
+  // MIME type patterns forwarded as files (image/*, application/pdf, *); programs never are.
+  ATTACHMENT_TYPES: z.string().default("*")
+    .transform((v) => v.split(",").map((d) => d.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(\*|[a-z0-9.+-]+\/(\*|[a-z0-9.+-]+))$/, "expected MIME types such as image/*")).min(1)),
+  // Hosts chat attachments may be fetched from for outgoing mail (the upload service's HTTP host).
+  FETCH_HOSTS: z.string().default("")
+    .transform((v) => v.split(",").map((d) => d.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/, "expected host[:port] names"))),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
 });
 
@@ -107,6 +118,7 @@ export interface Config {
   adminJids: string[];
   auth: { mode: "off" | "mark" | "strict"; dnsServers: string[] };
   leaseSeconds: number;
+  attachments: { uploadService: string | null; maxBytes: number; types: string[]; fetchHosts: string[] };
   /** DKIM signing of outgoing mail (RFC 6376), off when null */
   dkim: { selector: string; privateKey: string } | null;
 }
@@ -211,6 +223,8 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     adminJids: e.ADMIN_JIDS,
     auth: { mode: e.AUTH_MODE, dnsServers: e.DNS_SERVERS },
     leaseSeconds: e.QUEUE_LEASE_SECONDS,
+    attachments: { uploadService: e.XMPP_UPLOAD_SERVICE ?? null, maxBytes: e.ATTACHMENT_MAX_BYTES,
+      types: e.ATTACHMENT_TYPES, fetchHosts: e.FETCH_HOSTS },
     dkim,
   };
 }

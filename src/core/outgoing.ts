@@ -20,6 +20,8 @@ export interface IncomingChat {
   nick: string | null;
   /** a new conversation (the "new mail" command): never threaded under an earlier mail */
   fresh?: boolean;
+  /** XEP-0066 out-of-band URL: a file the user shared (usually a XEP-0363 upload) */
+  oobUrl?: string | null;
 }
 
 /** RFC 5322 §3.6.5: "Re: " once, whatever prefix the original already had. */
@@ -48,4 +50,11 @@ export function mailText(chat: Pick<IncomingChat, "body" | "fallback">): string 
     text = points.filter((_, i) => !drop.has(i)).join("");
   }
   return sanitizeText(text).replace(/\r\n?/g, "\n").trim();
+}
+
+/** The file a chat message shares: its XEP-0066 URL, or a body that is nothing but a URL. */
+export function sharedFileUrl(chat: Pick<IncomingChat, "body" | "oobUrl">): string | null {
+  if (chat.oobUrl) return chat.oobUrl.trim();
+  const body = (chat.body ?? "").trim();
+  return /^(https?|aesgcm):\/\/\S+$/i.test(body) ? body : null;
 }

@@ -20,6 +20,8 @@ export interface MailToChatInput {
   nullSender?: boolean;
   /** a `Date:` older than this before acceptance makes the message late too (default one day) */
   lateDateMs?: number;
+  /** per attachment index: "sent" when it follows as a file message, else why it was not forwarded */
+  attachmentFates?: ReadonlyMap<number, string>;
   /** where the whole mail can be read; the truncation notice links to it (later: PUBLIC_URL /m/<token>) */
   fullMailUrl?: string;
 }
@@ -37,8 +39,11 @@ export function mailToChat(input: MailToChatInput): ChatMessage {
   const markers = [authenticationMarker(mail), automaticMarker(mail, input.nullSender ?? false)].filter(Boolean);
   const subjectLine = [...markers, sanitizeLine(mail.subject) || "(no subject)"].join(" ");
   const subject = truncateUtf8(subjectLine, 1024).text;
-  const attachments = mail.attachments.slice(0, 50)
-    .map((a) => `[attachment not forwarded: ${describeAttachment(a)}]`).join("\n");
+  const attachments = mail.attachments.slice(0, 50).map((a, i) => {
+    const fate = input.attachmentFates?.get(i);
+    if (fate === "sent") return `[attachment: ${describeAttachment(a)}, sent below]`;
+    return `[attachment not forwarded: ${describeAttachment(a)}${fate ? `: ${sanitizeLine(fate)}` : ""}]`;
+  }).join("\n");
   // The subject and the attachment list always show; the text gets what is left of the budget,
   // keeping room for the notice so the whole body stays within maxBodyBytes.
   const fixed = Buffer.byteLength(subject) + 2 + (attachments ? Buffer.byteLength(attachments) + 2 : 0);

@@ -41,7 +41,8 @@ export interface ParsedMail {
   text: string;
   /** true when the text was derived from HTML because the mail had no text/plain part */
   fromHtml: boolean;
-  attachments: { filename: string | null; contentType: string; size: number }[];
+  /** `related`: part of a multipart/related HTML mail (an inline image), shown on the web page only */
+  attachments: { filename: string | null; contentType: string; size: number; related?: boolean }[];
   /** Automatic mail (RFC 3834 Auto-Submitted other than "no", Precedence bulk/list/junk, a delivery or
    * disposition report, list mail): nothing automatic may ever answer it. Absent means false. */
   automatic?: boolean;
@@ -60,7 +61,12 @@ export interface ChatMessage {
   nick: string | null;
   /** XEP-0203 delay stamp when the mail is delivered late */
   delay: Date | null;
+  /** attachments sent after it, one message each (XEP-0066 out-of-band URL) */
+  files?: ChatFile[];
 }
+
+/** One attachment as its own chat message: the URL is the body and the XEP-0066 <x xmlns="jabber:x:oob">. */
+export interface ChatFile { id: string; url: string; name: string }
 
 /** Outgoing mail a mailbox may send per minute and per day; 0 = no limit. */
 export interface SendLimit { perMinute: number; perDay: number }

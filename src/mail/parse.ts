@@ -87,6 +87,7 @@ async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
       filename: a.filename ? sanitizeLine(a.filename) : null,
       contentType: sanitizeLine(a.contentType || "application/octet-stream"),
       size: a.size ?? a.content.length,
+      ...(a.related ? { related: true } : {}),
     })),
     ...classifyHeaders(mail.headerLines),
   };
@@ -139,4 +140,10 @@ function unreadable(raw: Buffer, err: Error): ParsedMail {
     automatic: false,
     listId: null,
   };
+}
+
+/** The attachments' bytes, in the same order as ParsedMail.attachments (same parser, same options). */
+export async function readAttachments(raw: Buffer): Promise<{ filename: string | null; contentType: string; content: Buffer }[]> {
+  const mail = await simpleParser(repairHeaderBytes(raw), PARSER_OPTIONS);
+  return mail.attachments.map((a) => ({ filename: a.filename ?? null, contentType: a.contentType || "application/octet-stream", content: a.content }));
 }

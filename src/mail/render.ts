@@ -26,6 +26,8 @@ export interface OutgoingMail {
   references: string[];
   jabberId: string;
   date: Date;
+  /** files the user shared, attached as they are */
+  attachments?: { filename: string; contentType: string; content: Buffer }[];
 }
 
 /**
@@ -47,6 +49,8 @@ export async function renderMail(mail: OutgoingMail): Promise<Buffer> {
     ...(mail.references.length ? { references: mail.references.map(id).join(" ") } : {}),
     headers: { "Jabber-ID": line(mail.jabberId) },
     textEncoding: "quoted-printable",
+    attachments: (mail.attachments ?? []).map((a) => ({ filename: line(a.filename), contentType: line(a.contentType),
+      content: a.content, contentDisposition: "attachment" as const })),
     disableFileAccess: true,
     disableUrlAccess: true,
   });

@@ -2,7 +2,7 @@
 import { addressToJid, parseMailAddress } from "../core/addresses.ts";
 import { mailToChat } from "../core/translate.ts";
 import { sanitizeText, truncateUtf8 } from "../core/sanitize.ts";
-import type { ChatMessage, MailAddress, ParsedMail } from "../core/types.ts";
+import type { ChatFile, ChatMessage, MailAddress, ParsedMail } from "../core/types.ts";
 import type { Claimed, Prepared } from "./worker.ts";
 
 export interface InboundDelivery extends Claimed { messageId: number; recipient: string }
@@ -15,6 +15,8 @@ export interface InboundDeps {
   loadMessages(ids: number[]): Promise<Map<number, StoredMail>>;
   /** Settings of the recipients' mailboxes, keyed by lower-cased address; a missing one gets the defaults. */
   loadSettings?(addresses: string[]): Promise<Map<string, { collapseQuotes: boolean; showHeaders?: boolean }>>;
+  /** Attachments to send as files, and the fate of each (issue #4); absent: all listed as not forwarded. */
+  attachments?(delivery: { messageId: number; stanzaId: string }, mail: ParsedMail): Promise<{ files: ChatFile[]; fates: Map<number, string> }>;
   /** The raw header blocks of mails whose recipient asked to see them (issue #5 settings). */
   loadHeaders?(ids: number[]): Promise<Map<number, Buffer>>;
   now(): Date;
@@ -26,9 +28,15 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
     const settings = await deps.loadSettings?.(batch.map((d) => d.recipient)) ?? new Map();
     const wantHeaders = batch.filter((d) => settings.get(d.recipient.toLowerCase())?.showHeaders);
     const headers = wantHeaders.length && deps.loadHeaders ? await deps.loadHeaders(wantHeaders.map((d) => d.messageId)) : new Map<number, Buffer>();
-    return batch.map((delivery) => {
+    const out: Prepared<T, ChatMessage>[] = [];
+    for (const delivery of batch) out.push(await prepareOne(delivery));
+    return out;
+
+    async function prepareOne(delivery: T): Promise<Prepared<T, ChatMessage>> {
       const stored = messages.get(delivery.messageId);
       if (!stored) return { delivery, error: "message row is missing" };
+      const forwarded = stored.parsed.attachments.length && deps.attachments
+        ? await deps.attachments(delivery, stored.parsed) : null;
       const head = headerText(headers.get(delivery.messageId), Math.min(4096, Math.floor(config.chatMaxBytes / 2)));
       const input = {
         mail: stored.parsed,
@@ -41,16 +49,17 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
         maxBodyBytes: head ? config.chatMaxBytes - Buffer.byteLength(head) - 2 : config.chatMaxBytes,
         collapseQuotes: settings.get(delivery.recipient.toLowerCase())?.collapseQuotes ?? true,
         nullSender: stored.mailFrom === "",
+        ...(forwarded ? { attachmentFates: forwarded.fates } : {}),
       };
       // Translation is pure and should never throw; if some text still defeats it, that one delivery
       // fails with the reason (the raw mail stays stored) instead of the whole batch coming back forever.
       try {
-        const message = mailToChat(input);
+        const message = { ...mailToChat(input), ...(forwarded?.files.length ? { files: forwarded.files } : {}) };
         return { delivery, message: head ? { ...message, body: `${head}\n\n${message.body}` } : message };
       } catch (err) {
         return { delivery, error: `could not translate the mail: ${(err as Error).message}` };
       }
-    });
+    }
   };
 }
 

@@ -1,7 +1,7 @@
 // Chat → mail: who may send what (invariant 5), threading, and the relay loop with retry and words
 // for the user (issue #3). No SQL here: the stores come in as plain functions.
 import { addressToJid, domainOf, jidToAddress } from "../core/addresses.ts";
-import { mailText, replySubject, subjectFromText, type IncomingChat } from "../core/outgoing.ts";
+import { mailText, replySubject, sharedFileUrl, subjectFromText, type IncomingChat } from "../core/outgoing.ts";
 import { bounceAddress } from "../core/verp.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
 import type { MailAddress, SendLimit } from "../core/types.ts";
@@ -26,6 +26,8 @@ export interface OutboundDeps {
   byStanzaId(id: string, mailboxes: string[]): Promise<Parent | undefined>;
   latestFrom(correspondent: string, mailboxes: string[]): Promise<Parent | undefined>;
   render(mail: OutgoingMail): Promise<Buffer>;
+  /** Fetch a file the user shared (XEP-0066/0363); rejects with words for the user. Absent: links stay text. */
+  fetchFile?(url: string): Promise<{ filename: string; contentType: string; content: Buffer }>;
   /** Queue it unless the mailbox is over a limit: the count and the insert are one atomic step. */
   queue(input: QueueInput, limit: SendLimit): Promise<{ queued: number } | { over: "minute" | "day" }>;
   newToken(): string;
@@ -55,15 +57,30 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
     if (owned.length === 0) {
       return refuse("auth", "forbidden", "Only accounts with a mailbox on this gateway can send e-mail; nothing was sent.");
     }
-    const text = mailText(chat);
-    if (!text) return { kind: "ignored" };
+    const shared = sharedFileUrl(chat);
+    if (shared && /^aesgcm:/i.test(shared)) {
+      // XEP-0454: the key is in the fragment and the file is ciphertext; mailing either would mislead.
+      return refuse("modify", "not-acceptable", "This file is encrypted end to end (OMEMO): it cannot be mailed. Send it without encryption if it may travel as e-mail.");
+    }
+    let file: Awaited<ReturnType<NonNullable<OutboundDeps["fetchFile"]>>> | null = null;
+    if (shared && deps.fetchFile && (chat.oobUrl || (chat.body ?? "").trim() === shared)) {
+      try {
+        file = await deps.fetchFile(shared);
+      } catch (err) {
+        // An explicit share that cannot be fetched is refused; a bare link from elsewhere stays a link.
+        if (chat.oobUrl) return refuse("modify", "not-acceptable", (err as Error).message);
+      }
+    }
+    const rawText = mailText(chat);
+    const text = file && rawText.trim() === shared ? "" : rawText;
+    if (!text && !file) return { kind: "ignored" };
     const addresses = owned.map((m) => m.address);
     const parent = chat.fresh ? undefined : (chat.replyTo ? await deps.byStanzaId(chat.replyTo, addresses) : undefined)
       ?? await deps.latestFrom(to, addresses);
     // The mailbox the conversation was addressed to, else the oldest (issue #3).
     const mailbox = owned.find((m) => parent && m.address.toLowerCase() === parent.mailbox.toLowerCase()) ?? owned[0]!;
     const subject = chat.subject?.trim() ? sanitizeLine(chat.subject)
-      : parent ? replySubject(parent.subject) : subjectFromText(text);
+      : parent ? replySubject(parent.subject) : subjectFromText(text || file!.filename);
     const token = deps.newToken();
     const messageId = `${token}@${domainOf(mailbox.address as MailAddress)}`;
     const raw = await deps.render({
@@ -76,6 +93,7 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       references: parent ? [...parent.references, ...(parent.messageId ? [parent.messageId] : [])] : [],
       jabberId: sender,
       date: deps.now(),
+      ...(file ? { attachments: [file] } : {}),
     });
     const result = await deps.queue({ token, mailbox: mailbox.address, to, subject, body: text, messageId, raw,
       // VERP: a report about this mail comes back to an address that names it.

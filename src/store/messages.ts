@@ -102,6 +102,18 @@ export function createMessageStore(knex: Knex) {
       return new Map(rows.map((r) => [Number(r.id), r.head]));
     },
 
+    /** The bytes of one mail as received. */
+    async rawOf(id: number): Promise<Buffer | undefined> {
+      return (await knex("messages").where({ id }).first<{ raw: Buffer } | undefined>("raw"))?.raw;
+    },
+    /** Where the mail's attachments were uploaded, by index. */
+    async uploads(id: number): Promise<Record<string, string>> {
+      return (await knex("messages").where({ id }).first<{ uploads: Record<string, string> } | undefined>("uploads"))?.uploads ?? {};
+    },
+    async saveUploads(id: number, urls: Record<string, string>): Promise<void> {
+      await knex("messages").where({ id }).update({ uploads: knex.raw("uploads || ?::jsonb", [JSON.stringify(urls)]) });
+    },
+
     /** What the relay needs of a stored mail: its envelope sender and its bytes, in one read. */
     async forRelay(id: number): Promise<{ mailFrom: string; raw: Buffer } | undefined> {
       return knex("messages").where({ id }).first("mail_from AS mailFrom", "raw");

@@ -3,8 +3,9 @@ import xmppComponent, { type Element } from "@xmpp/component";
 import type { Logger } from "../log.ts";
 import type { ChatMessage } from "../core/types.ts";
 import { bareOf, installGateway, type GatewayServices } from "./gateway.ts";
+import { createUploader, type UploadFile } from "./upload.ts";
 import type { IncomingChat } from "../core/outgoing.ts";
-import { chatStanza, laterError, messageError, noticeStanza, NS, pingStanza, readChat, readError, receiptStanza,
+import { chatStanza, fileStanza, laterError, messageError, noticeStanza, NS, pingStanza, readChat, readError, receiptStanza,
   type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig { service: string; domain: string; secret: string }
@@ -47,7 +48,10 @@ export interface XmppLink {
   isOnline(): boolean;
   /** Resolves when the link is online (at once if it is), or when `signal` aborts. */
   whenOnline(signal: AbortSignal): Promise<void>;
+  /** The message, then each of its files as its own message (XEP-0066). */
   sendChat(message: ChatMessage): Promise<void>;
+  /** XEP-0363 upload through `service`; resolves with the GET URL. */
+  upload(service: string, file: UploadFile): Promise<string>;
   /** From a contact to a user: a notice, a late error on their message, or a XEP-0184 receipt. */
   notify(from: string, to: string, text: string): Promise<void>;
   sendLateError(from: string, to: string, id: string | null, condition: string, text: string): Promise<void>;
@@ -197,7 +201,12 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       waiters.add(wake);
       signal.addEventListener("abort", wake, { once: true });
     }),
-    sendChat: (message) => xmpp.send(chatStanza(message, config.domain)),
+    async sendChat(message) {
+      await xmpp.send(chatStanza(message, config.domain));
+      for (const file of message.files ?? []) await xmpp.send(fileStanza(message, file, config.domain));
+    },
+    upload: (service, file) => createUploader({ domain: config.domain, service },
+      (stanza, timeoutMs) => xmpp.iqCaller.request(stanza, timeoutMs))(file),
     notify: (from, to, text) => xmpp.send(noticeStanza(from, to, text)),
     sendLateError: (from, to, id, condition, text) => xmpp.send(laterError(from, to, id, condition, text)),
     sendReceipt: (from, to, id) => xmpp.send(receiptStanza(from, to, id)),

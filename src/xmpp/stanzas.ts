@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import xmppComponent, { type Element } from "@xmpp/component";
 import { sanitizeText } from "../core/sanitize.ts";
 import type { IncomingChat } from "../core/outgoing.ts";
-import type { ChatMessage } from "../core/types.ts";
+import type { ChatFile, ChatMessage } from "../core/types.ts";
 
 const { xml } = xmppComponent;
 const s = (value: string) => sanitizeText(value);
@@ -24,6 +24,7 @@ export const NS = {
   commands: "http://jabber.org/protocol/commands", // XEP-0050
   receipts: "urn:xmpp:receipts", // XEP-0184
   vcard: "vcard-temp", // XEP-0054
+  oob: "jabber:x:oob", // XEP-0066
 } as const;
 
 /** A mail as a `type="chat"` message (design: Messages to XMPP). */
@@ -36,6 +37,18 @@ export function chatStanza(message: ChatMessage, componentDomain: string): Eleme
     // XEP-0184 §5.1: ask the client to acknowledge; its receipt is recorded (deliveries.receipt_at).
     xml("request", { xmlns: NS.receipts }),
     // XEP-0334: ask the server to keep it (offline storage, archive) like any chat message.
+    xml("store", { xmlns: NS.hints }),
+  );
+}
+
+/** An attachment as its own message: the URL as body and in XEP-0066 <x xmlns="jabber:x:oob">, which
+ * clients (Conversations, Gajim, Dino) show inline for images. Same sender, same delay as the mail. */
+export function fileStanza(message: ChatMessage, file: ChatFile, componentDomain: string): Element {
+  return xml("message", { type: "chat", id: s(file.id), from: s(message.from), to: s(message.to) },
+    xml("body", {}, s(file.url)),
+    xml("x", { xmlns: NS.oob }, xml("url", {}, s(file.url)), xml("desc", {}, s(file.name))),
+    message.delay ? xml("delay", { xmlns: NS.delay, from: componentDomain, stamp: message.delay.toISOString() }) : null,
+    xml("origin-id", { xmlns: NS.sid, id: s(file.id) }),
     xml("store", { xmlns: NS.hints }),
   );
 }
@@ -104,6 +117,7 @@ export function readChat(stanza: Element): IncomingChat {
     encrypted: marked ? marked[2] : otr,
     receiptRequested: Boolean(stanza.getChild("request", "urn:xmpp:receipts")), // XEP-0184
     nick: stanza.getChildText("nick", NS.nick),
+    oobUrl: stanza.getChild("x", NS.oob)?.getChildText("url") ?? null, // XEP-0066
   };
 }
 

@@ -22,6 +22,9 @@ export interface Prosody {
   componentSecret: string;
   c2sPort: number;
   componentPort: number;
+  /** XEP-0363 upload service (mod_http_file_share) and the HTTP port it serves files on */
+  uploadDomain: string;
+  httpPort: number;
   dir: string; // temp dir with config, data, logs
   configPath: string;
   register(user: string, password: string): Promise<void>;
@@ -60,8 +63,8 @@ export async function startProsody(opts: ProsodyOptions): Promise<Prosody> {
   const template = await readFile(TEMPLATE, "utf8");
   // freePort() races with other processes: on a bind failure at the first start, take new ports.
   for (let attempt = 1; ; attempt++) {
-    const [c2sPort, componentPort] = (await freePorts(2)) as [number, number];
-    const prosody = createProsody(dir, { ...opts, c2sPort, componentPort });
+    const [c2sPort, componentPort, httpPort] = (await freePorts(3)) as [number, number, number];
+    const prosody = createProsody(dir, { ...opts, c2sPort, componentPort, httpPort });
     try {
       await writeFile(prosody.configPath, renderConfig(template, dir, prosody));
       await prosody.start();
@@ -78,6 +81,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<Prosody> {
 interface Settings extends ProsodyOptions {
   c2sPort: number;
   componentPort: number;
+  httpPort: number;
 }
 
 function createProsody(dir: string, settings: Settings): Prosody {
@@ -175,6 +179,8 @@ function createProsody(dir: string, settings: Settings): Prosody {
     componentSecret: settings.componentSecret,
     c2sPort: settings.c2sPort,
     componentPort: settings.componentPort,
+    uploadDomain: `upload.${settings.domain ?? "localhost"}`,
+    httpPort: settings.httpPort,
     dir,
     configPath,
     register,
@@ -199,6 +205,9 @@ function renderConfig(template: string, dir: string, prosody: Prosody): string {
     DOMAIN: luaString(prosody.domain),
     COMPONENT_DOMAIN: luaString(prosody.componentDomain),
     COMPONENT_SECRET: luaString(prosody.componentSecret),
+    HTTP_PORT: String(prosody.httpPort),
+    HTTP_URL: luaString(`http://127.0.0.1:${prosody.httpPort}/`),
+    UPLOAD_DOMAIN: luaString(prosody.uploadDomain),
   };
   const config = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];

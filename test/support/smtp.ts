@@ -100,7 +100,8 @@ export async function sendRaw(port: number, from: string, to: string[], message:
 }
 
 /** A standard SMTP client (nodemailer), as a mail server or a user's mail program would send. */
-export async function sendMail(port: number, mail: { from: string; to: string | string[]; subject?: string; text?: string; html?: string; headers?: Record<string, string> }) {
+export async function sendMail(port: number, mail: { from: string; to: string | string[]; subject?: string; text?: string; html?: string;
+  headers?: Record<string, string>; attachments?: { filename: string; content: Buffer; contentType: string }[] }) {
   const transport = createTransport({ host: "127.0.0.1", port, secure: false, ignoreTLS: true, tls: { rejectUnauthorized: false } });
   try {
     return await transport.sendMail(mail);

@@ -52,6 +52,7 @@ describe("loadConfig defaults", () => {
       adminJids: [],
       auth: { mode: "mark", dnsServers: [] },
       leaseSeconds: 120,
+      attachments: { uploadService: null, maxBytes: 10 * 1024 * 1024, types: ["*"], fetchHosts: [] },
       dkim: null,
     };
     assert.deepEqual(loadConfig(MINIMAL), expected);
