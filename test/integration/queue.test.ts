@@ -7,7 +7,7 @@ import { createLogger } from "../../src/log.ts";
 import { openDatabase, type Database } from "../../src/store/db.ts";
 import { createDeliveryStore, type DeliveryStore } from "../../src/store/deliveries.ts";
 import { createMessageStore } from "../../src/store/messages.ts";
-import type { BareJid, MailAddress, ParsedMail } from "../../src/core/types.ts";
+import type { ParsedMail } from "../../src/core/types.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 import { waitFor } from "../support/wait.ts";
 
