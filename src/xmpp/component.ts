@@ -1,22 +1,16 @@
 // The XEP-0114 link to the XMPP server: one @xmpp/component, reconnecting forever with backoff.
-import xmppComponent, { type Element } from "@xmpp/component";
+import xmppComponent from "@xmpp/component";
 import type { Logger } from "../log.ts";
 import type { ChatMessage } from "../core/types.ts";
-import { bareOf, installGateway, type GatewayServices } from "./gateway.ts";
+import { installGateway, type GatewayServices } from "./gateway.ts";
+import { createStanzaRouter, type ChatVerdict } from "./incoming.ts";
 import { createUploader, type UploadFile } from "./upload.ts";
 import type { IncomingChat } from "../core/outgoing.ts";
-import { chatStanza, fileStanza, laterError, messageError, noticeStanza, NS, pingStanza, readChat, readError, receiptStanza,
-  type StanzaErrorInfo } from "./stanzas.ts";
+import { chatStanza, fileStanza, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig { service: string; domain: string; secret: string }
 
-/** What became of a user's message to a contact. */
-export type ChatVerdict =
-  | { kind: "queued" }
-  | { kind: "ignored" }
-  | { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; condition: string; text: string;
-      /** also said as a chat message from the contact, for clients that hide stanza error texts */
-      notice?: string };
+export type { ChatVerdict } from "./incoming.ts";
 
 export interface XmppDeps {
   log: Logger;
@@ -111,49 +105,10 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   const gateway = installGateway({ domain: config.domain, version: deps.version }, xmpp.iqCallee,
     (stanza) => xmpp.send(stanza), deps.services ?? BASIC, log);
 
-  xmpp.on("stanza", (stanza: Element) => {
-    if (stanza.is("message") && stanza.attrs.type === "error" && stanza.attrs.id) {
-      deps.onBounce(stanza.attrs.id, readError(stanza));
-    } else if (stanza.is("message") && stanza.attrs.type !== "error" && stanza.attrs.type !== "groupchat") {
-      const receipt = stanza.getChild("received", NS.receipts)?.attrs.id;
-      const user = bareOf(stanza.attrs.from);
-      if (typeof receipt === "string" && user) deps.onReceipt?.(user, receipt);
-      inOrder(stanza.attrs.from ?? "", () => onUserMessage(stanza));
-    } else if (stanza.is("presence")) {
-      inOrder(stanza.attrs.from ?? "", () => gateway.onPresence(stanza));
-    }
-  });
-
-  // RFC 6120 §10.1: stanzas from one entity arrive in order; handle them in that order too, so two
-  // quick messages become two mails in the order written (and a limit refuses the later ones).
-  const chains = new Map<string, Promise<void>>();
-  function inOrder(key: string, task: () => Promise<void>): void {
-    const next = (chains.get(key) ?? Promise.resolve()).then(task).catch((err: Error) =>
-      log.error({ err: err.message }, "message from a user not handled"));
-    chains.set(key, next);
-    void next.finally(() => {
-      if (chains.get(key) === next) chains.delete(key);
-    });
-  }
-
-  async function onUserMessage(stanza: Element): Promise<void> {
-    const chat = readChat(stanza);
-    // Chat states, receipts and markers carry no body: nothing to mail, nothing to answer.
-    if (chat.body === null && !chat.encrypted) return;
-    let verdict: ChatVerdict;
-    try {
-      verdict = deps.onChat ? await deps.onChat(chat)
-        : { kind: "refused", type: "cancel", condition: "feature-not-implemented", text: "This gateway does not send e-mail." };
-    } catch (err) {
-      log.error({ err: (err as Error).message }, "outgoing message not queued");
-      verdict = { kind: "refused", type: "wait", condition: "internal-server-error", text: "The gateway could not queue your mail; please send it again later." };
-    }
-    if (verdict.kind !== "refused") return;
-    const reply = messageError(stanza, verdict.type, verdict.condition, verdict.text);
-    if (reply) await xmpp.send(reply).catch(() => undefined);
-    if (verdict.notice && chat.from && chat.to) await xmpp.send(noticeStanza(chat.to, chat.from, verdict.notice)).catch(() => undefined);
-  }
-
+  xmpp.on("stanza", createStanzaRouter({
+    log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, onPresence: (stanza) => gateway.onPresence(stanza),
+    ...(deps.onReceipt ? { onReceipt: deps.onReceipt } : {}), ...(deps.onChat ? { onChat: deps.onChat } : {}),
+  }));
 
   const flush = async (to: string, timeoutMs = 10_000): Promise<void> => {
     try {

@@ -1,0 +1,70 @@
+// Stanzas the server routes to the component: errors about what we sent, users' messages to contacts
+// (chat → mail), receipts and presence. Handled one sender at a time, in arrival order.
+import type { Element } from "@xmpp/component";
+import type { IncomingChat } from "../core/outgoing.ts";
+import type { Logger } from "../log.ts";
+import { messageError, noticeStanza, NS, readChat, readError, type StanzaErrorInfo } from "./stanzas.ts";
+import { bareOf } from "./gateway.ts";
+
+/** What became of a user's message to a contact. */
+export type ChatVerdict =
+  | { kind: "queued" }
+  | { kind: "ignored" }
+  | { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; condition: string; text: string;
+      /** also said as a chat message from the contact, for clients that hide stanza error texts */
+      notice?: string };
+
+export interface RouterDeps {
+  log: Logger;
+  send(stanza: Element): Promise<void>;
+  onBounce(stanzaId: string, error: StanzaErrorInfo): void;
+  onReceipt?(user: string, stanzaId: string): void;
+  onChat?(chat: IncomingChat): Promise<ChatVerdict>;
+  onPresence(stanza: Element): Promise<void>;
+}
+
+export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void {
+
+  // RFC 6120 §10.1: stanzas from one entity arrive in order; handle them in that order too, so two
+  // quick messages become two mails in the order written (and a limit refuses the later ones).
+  const chains = new Map<string, Promise<void>>();
+  function inOrder(key: string, task: () => Promise<void>): void {
+    const next = (chains.get(key) ?? Promise.resolve()).then(task).catch((err: Error) =>
+      deps.log.error({ err: err.message }, "message from a user not handled"));
+    chains.set(key, next);
+    void next.finally(() => {
+      if (chains.get(key) === next) chains.delete(key);
+    });
+  }
+
+  async function onUserMessage(stanza: Element): Promise<void> {
+    const chat = readChat(stanza);
+    // Chat states, receipts and markers carry no body: nothing to mail, nothing to answer.
+    if (chat.body === null && !chat.encrypted) return;
+    let verdict: ChatVerdict;
+    try {
+      verdict = deps.onChat ? await deps.onChat(chat)
+        : { kind: "refused", type: "cancel", condition: "feature-not-implemented", text: "This gateway does not send e-mail." };
+    } catch (err) {
+      deps.log.error({ err: (err as Error).message }, "outgoing message not queued");
+      verdict = { kind: "refused", type: "wait", condition: "internal-server-error", text: "The gateway could not queue your mail; please send it again later." };
+    }
+    if (verdict.kind !== "refused") return;
+    const reply = messageError(stanza, verdict.type, verdict.condition, verdict.text);
+    if (reply) await deps.send(reply).catch(() => undefined);
+    if (verdict.notice && chat.from && chat.to) await deps.send(noticeStanza(chat.to, chat.from, verdict.notice)).catch(() => undefined);
+  }
+
+  return (stanza: Element): void => {
+    if (stanza.is("message") && stanza.attrs.type === "error" && stanza.attrs.id) {
+      deps.onBounce(stanza.attrs.id, readError(stanza));
+    } else if (stanza.is("message") && stanza.attrs.type !== "error" && stanza.attrs.type !== "groupchat") {
+      const receipt = stanza.getChild("received", NS.receipts)?.attrs.id;
+      const user = bareOf(stanza.attrs.from);
+      if (typeof receipt === "string" && user) deps.onReceipt?.(user, receipt);
+      inOrder(stanza.attrs.from ?? "", () => onUserMessage(stanza));
+    } else if (stanza.is("presence")) {
+      inOrder(stanza.attrs.from ?? "", () => deps.onPresence(stanza));
+    }
+  };
+}
