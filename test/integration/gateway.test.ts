@@ -58,6 +58,8 @@ describe("a native XMPP gateway (Prosody)", () => {
   })();
 
   it("disco#info: gateway/smtp with every implemented feature; contacts list only what they support", async () => {
+    const server = (await toto.request(iq("get", stack.prosody.domain, xml("query", { xmlns: NS.items })))).getChild("query", NS.items)!;
+    assert.ok(server.getChildren("item").some((i) => i.attrs.jid === COMPONENT_DOMAIN), "listed in the server's service discovery");
     const domain = (await toto.request(iq("get", COMPONENT_DOMAIN, xml("query", { xmlns: NS.info })))).getChild("query", NS.info)!;
     assert.deepEqual([domain.getChild("identity")!.attrs.category, domain.getChild("identity")!.attrs.type], ["gateway", "smtp"]);
     const features = domain.getChildren("feature").map((f) => f.attrs.var).sort();
