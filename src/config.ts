@@ -80,6 +80,11 @@ const schema = z.object({
     .pipe(z.array(z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, "expected IP[:port] addresses"))),
   // How long a worker holds claimed deliveries; after a crash they wait this long for another worker.
   QUEUE_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  // Full mail on the web (issue #4): the public base of HTTP_LISTEN (behind a TLS reverse proxy); unset:
+  // no links. A path is allowed when the proxy strips it; a query or fragment is not.
+  PUBLIC_URL: url(["http:", "https:"], "http(s)://host[/path], the gateway's public web address")
+    .refine((v) => !/[?#]/.test(v), "no query or fragment").transform((v) => v.replace(/\/+$/, "")).optional(),
+  WEB_LINK_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
 });
 
@@ -109,6 +114,8 @@ export interface Config {
   leaseSeconds: number;
   /** DKIM signing of outgoing mail (RFC 6376), off when null */
   dkim: { selector: string; privateKey: string } | null;
+  /** links to `GET /m/<token>`: PUBLIC_URL (null: no links) and how many days a link lives */
+  web: { publicUrl: string | null; linkDays: number };
 }
 
 export class ConfigError extends Error {
@@ -212,5 +219,6 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     auth: { mode: e.AUTH_MODE, dnsServers: e.DNS_SERVERS },
     leaseSeconds: e.QUEUE_LEASE_SECONDS,
     dkim,
+    web: { publicUrl: e.PUBLIC_URL ?? null, linkDays: e.WEB_LINK_DAYS },
   };
 }

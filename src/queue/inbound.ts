@@ -1,5 +1,6 @@
 // Preparing inbound deliveries: stored message → chat message (translation is pure, in core/).
 import { addressToJid, parseMailAddress } from "../core/addresses.ts";
+import { mailUrl } from "../core/links.ts";
 import { mailToChat } from "../core/translate.ts";
 import { sanitizeText, truncateUtf8 } from "../core/sanitize.ts";
 import type { ChatMessage, MailAddress, ParsedMail } from "../core/types.ts";
@@ -7,9 +8,10 @@ import type { Claimed, Prepared } from "./worker.ts";
 
 export interface InboundDelivery extends Claimed { messageId: number; recipient: string }
 
-export interface StoredMail { receivedAt: Date; mailFrom: string; parsed: ParsedMail }
+export interface StoredMail { receivedAt: Date; mailFrom: string; parsed: ParsedMail; webToken?: string | null }
 
-export interface InboundConfig { componentDomain: string; chatMaxBytes: number }
+/** publicUrl: PUBLIC_URL, when set the truncation notice links to the full mail (core/links.ts) */
+export interface InboundConfig { componentDomain: string; chatMaxBytes: number; publicUrl?: string | null }
 
 export interface InboundDeps {
   loadMessages(ids: number[]): Promise<Map<number, StoredMail>>;
@@ -41,6 +43,7 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
         maxBodyBytes: head ? config.chatMaxBytes - Buffer.byteLength(head) - 2 : config.chatMaxBytes,
         collapseQuotes: settings.get(delivery.recipient.toLowerCase())?.collapseQuotes ?? true,
         nullSender: stored.mailFrom === "",
+        fullMailUrl: config.publicUrl && stored.webToken ? mailUrl(config.publicUrl, stored.webToken) : undefined,
       };
       // Translation is pure and should never throw; if some text still defeats it, that one delivery
       // fails with the reason (the raw mail stays stored) instead of the whole batch coming back forever.

@@ -53,6 +53,7 @@ describe("loadConfig defaults", () => {
       auth: { mode: "mark", dnsServers: [] },
       leaseSeconds: 120,
       dkim: null,
+      web: { publicUrl: null, linkDays: 30 },
     };
     assert.deepEqual(loadConfig(MINIMAL), expected);
   });
