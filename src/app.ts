@@ -153,7 +153,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const http = createHttpServer(config.httpListen, {
     // Pages only where links are given out (PUBLIC_URL); the stored mail is bounded by SMTP_MAX_SIZE,
     // plus the trace and authentication headers we put on top.
-    web: config.web.publicUrl ? createWebPages({ linkDays: config.web.linkDays, maxBytes: config.smtp.maxSize + 1024 * 1024, maxConcurrent: 4 },
+    web: config.web.publicUrl ? createWebPages({ linkDays: config.web.linkDays, maxBytes: config.smtp.maxSize + 1024 * 1024, maxConcurrent: 2 },
       { byToken: (...a) => webStore.byToken(...a), read: (raw) => readMailView(raw), log }) : undefined,
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     health: async () => {

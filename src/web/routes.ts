@@ -11,8 +11,10 @@ export interface WebConfig {
   linkDays: number;
   /** the largest stored mail parsed for a page: SMTP_MAX_SIZE plus room for our trace headers */
   maxBytes: number;
-  /** pages parsed at once; more get 503 (each parse holds a whole mail in memory) */
+  /** mails parsed at once (each parse holds a whole mail in memory); others wait their turn */
   maxConcurrent: number;
+  /** requests that may wait for a turn; past that, 503 */
+  maxWaiting?: number;
 }
 
 export interface WebDeps {
@@ -24,7 +26,15 @@ export interface WebDeps {
 const ROUTE = /^\/m\/([^/]+)(?:\/a\/(\d{1,5})(?:\/[^/]*)?)?$/;
 
 export function createWebPages(config: WebConfig, deps: WebDeps) {
+  // A page with inline images asks for them all at once, each a parse of the same mail: they queue.
   let busy = 0;
+  const waiting: (() => void)[] = [];
+  const maxWaiting = config.maxWaiting ?? 64;
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else busy--;
+  };
   const notFound = (res: ServerResponse): void => void res.writeHead(404, PAGE_HEADERS).end(renderNotFound());
   const plain = (res: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void =>
     void res.writeHead(status, { ...PAGE_HEADERS, "content-type": "text/plain; charset=utf-8", ...extra }).end(`${text}\n`);
@@ -52,15 +62,19 @@ export function createWebPages(config: WebConfig, deps: WebDeps) {
       notFound(res);
       return;
     }
-    if (busy >= config.maxConcurrent) {
-      plain(res, 503, "Busy, try again in a moment.", { "retry-after": "5" });
-      return;
-    }
-    busy++;
-    serve(m[1]!, m[2] === undefined ? null : Number(m[2]), res).catch((err: Error) => {
+    const run = () => serve(m[1]!, m[2] === undefined ? null : Number(m[2]), res).catch((err: Error) => {
       deps.log.warn({ err: err.message }, "could not show a mail on the web");
       if (!res.headersSent) plain(res, 503, "This mail cannot be shown right now, try again later.", { "retry-after": "30" });
       else res.destroy();
-    }).finally(() => { busy--; });
+    }).finally(release);
+    if (busy < config.maxConcurrent) {
+      busy++;
+      void run();
+    } else if (waiting.length < maxWaiting) {
+      // The turn passes from release() (busy stays the same); a client that went away meanwhile passes it on.
+      waiting.push(() => (res.destroyed || res.socket?.destroyed ? release() : void run()));
+    } else {
+      plain(res, 503, "Busy, try again in a moment.", { "retry-after": "5" });
+    }
   };
 }
