@@ -75,6 +75,10 @@ export function sanitizeMailHtml(html: string, cidUrl: (cid: string) => string |
         if (cid) return { tagName, attribs: { ...rest, src: cid } };
         if (isSafeDataImage(src)) return { tagName, attribs: { ...rest, src } };
         if (src) blockedImages++;
+        // A tracking pixel (1×1, 0×0) stays invisible: there is nothing to miss.
+        if (/^[0-2](px)?$/i.test(rest.width?.trim() ?? "") || /^[0-2](px)?$/i.test(rest.height?.trim() ?? "")) {
+          return { tagName, attribs: { ...rest, alt: "" } };
+        }
         const alt = rest.alt?.trim();
         return { tagName, attribs: { ...rest, alt: `[image not loaded${alt ? `: ${alt}` : ""}]` } };
       },

@@ -39,6 +39,9 @@ describe("sanitizeMailHtml", () => {
     assert.doesNotMatch(result.html, /tracker|relative|srcset|svg/);
     assert.match(result.html, /alt="\[image not loaded: Logo\]"/);
     assert.equal(result.blockedImages, 4);
+    const pixel = sanitizeMailHtml(`<img src="https://tracker.example/open?id=1" width="1" height="1" alt="">`, none);
+    assert.equal(pixel.html, `<img width="1" height="1" alt="" />`, "a tracking pixel stays invisible");
+    assert.equal(pixel.blockedImages, 1);
   });
 
   it("rewrites cid: images to the attachment's same-origin URL and keeps data: images of safe types", () => {
