@@ -8,6 +8,7 @@ import { waitFor } from "../support/wait.ts";
 
 const TOKEN = "T".repeat(43);
 const BROKEN = "B".repeat(43);
+const HUGE = "H".repeat(43);
 const PNG = Buffer.from("89504e470d0a1a0a", "hex");
 
 describe("the /m/ routes", () => {
@@ -23,6 +24,7 @@ describe("the /m/ routes", () => {
     async byToken(token, linkDays, maxBytes) {
       queries.push(`${token.slice(0, 3)}:${linkDays}:${maxBytes}`);
       if (token === BROKEN) throw new Error("database unreachable");
+      if (token === HUGE) return { raw: null, size: 5000 }; // over maxBytes: the store did not read it
       return token === TOKEN ? { raw: Buffer.from("mail"), size: 4 } : undefined;
     },
     async read(): Promise<MailView> {
@@ -87,6 +89,12 @@ describe("the /m/ routes", () => {
     assert.equal(res.status, 503);
     assert.equal(res.headers.get("retry-after"), "30");
     assert.deepEqual(warnings, ["could not show a mail on the web"]);
+  });
+
+  it("does not parse a stored mail over the size bound: 413", async () => {
+    const res = await get(`/m/${HUGE}`);
+    assert.equal(res.status, 413);
+    assert.match(await res.text(), /too large/);
   });
 
   it("leaves /healthz alone", async () => {
