@@ -31,6 +31,9 @@ import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
 import { createAccountServices } from "./accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
+import { createWebStore } from "./store/web.ts";
+import { createWebPages } from "./web/routes.ts";
+import { readMailView } from "./web/view.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
@@ -89,14 +92,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }
 
   const workerId = `${hostname()}:${process.pid}`;
-  const prepareMail = createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes },
+  const prepareMail = createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes, publicUrl: config.web.publicUrl },
     { loadMessages: (ids) => messages.getMany(ids), loadSettings: (a) => mailboxes.settings(a),
       loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date(),
-      ...(config.attachments.uploadService ? { attachments: createAttachmentForwarder({ policy: config.attachments }, {
-        log, loadRaw: (id) => messages.rawOf(id), loadUploads: (id) => messages.uploads(id),
-        saveUploads: (id, urls) => messages.saveUploads(id, urls), extract: readAttachments,
-        upload: (file) => xmpp.upload(config.attachments.uploadService!, file),
-      }) } : {}) });
+      ...(config.attachments.uploadService || config.web.publicUrl ? {
+        attachments: createAttachmentForwarder({ policy: config.attachments, publicUrl: config.web.publicUrl }, {
+          log, loadRaw: (id) => messages.rawOf(id), loadUploads: (id) => messages.uploads(id),
+          saveUploads: (id, urls) => messages.saveUploads(id, urls), extract: readAttachments,
+          ...(config.attachments.uploadService ? { upload: (file) => xmpp.upload(config.attachments.uploadService!, file) } : {}),
+        }) } : {}) });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain }, { loadReports: (ids) => messages.getMany(ids) });
   const inboundOutcomes = countOutcomes(deliveries, metrics, "inbound");
   const worker = createWorker<ClaimedDelivery, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: config.leaseSeconds, pollMs: 2000 }, {
@@ -155,7 +159,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     },
     xmppOnline: () => xmpp.isOnline(),
   });
+  const webStore = createWebStore(db.knex);
   const http = createHttpServer(config.httpListen, {
+    // Pages only where links are given out (PUBLIC_URL); the stored mail is bounded by SMTP_MAX_SIZE,
+    // plus the trace and authentication headers we put on top.
+    web: config.web.publicUrl ? createWebPages({ linkDays: config.web.linkDays, maxBytes: config.smtp.maxSize + 1024 * 1024, maxConcurrent: 2 },
+      { byToken: (...a) => webStore.byToken(...a), read: (raw) => readMailView(raw), log }) : undefined,
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     health: async () => {
       const database = await db.knex.raw("select 1").then(() => "ok", () => "unreachable");

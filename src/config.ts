@@ -91,6 +91,11 @@ const schema = z.object({
   FETCH_HOSTS: z.string().default("")
     .transform((v) => v.split(",").map((d) => d.trim().toLowerCase()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/, "expected host[:port] names"))),
+  // Full mail on the web (issue #4): the public base of HTTP_LISTEN (behind a TLS reverse proxy); unset:
+  // no links. A path is allowed when the proxy strips it; a query or fragment is not.
+  PUBLIC_URL: url(["http:", "https:"], "http(s)://host[/path], the gateway's public web address")
+    .refine((v) => !/[?#]/.test(v), "no query or fragment").transform((v) => v.replace(/\/+$/, "")).optional(),
+  WEB_LINK_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
 });
 
@@ -121,6 +126,8 @@ export interface Config {
   attachments: { uploadService: string | null; maxBytes: number; types: string[]; fetchHosts: string[] };
   /** DKIM signing of outgoing mail (RFC 6376), off when null */
   dkim: { selector: string; privateKey: string } | null;
+  /** links to `GET /m/<token>`: PUBLIC_URL (null: no links) and how many days a link lives */
+  web: { publicUrl: string | null; linkDays: number };
 }
 
 export class ConfigError extends Error {
@@ -226,5 +233,6 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     attachments: { uploadService: e.XMPP_UPLOAD_SERVICE ?? null, maxBytes: e.ATTACHMENT_MAX_BYTES,
       types: e.ATTACHMENT_TYPES, fetchHosts: e.FETCH_HOSTS },
     dkim,
+    web: { publicUrl: e.PUBLIC_URL ?? null, linkDays: e.WEB_LINK_DAYS },
   };
 }

@@ -1,5 +1,5 @@
 // HTTP_LISTEN: /healthz (JSON; 503 until the database answers and the XMPP link is up) and /metrics.
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface HealthReport { ok: boolean; [part: string]: unknown }
@@ -8,6 +8,8 @@ export interface HttpDeps {
   health(): Promise<HealthReport>;
   /** Prometheus text exposition (GET /metrics) */
   metrics?(): Promise<{ contentType: string; body: string }>;
+  /** every path under /m/: the full mail on the web (web/routes.ts), when PUBLIC_URL is set */
+  web?(path: string, res: ServerResponse): void;
 }
 
 export function createHttpServer(listen: { host: string; port: number }, deps: HttpDeps) {
@@ -24,6 +26,8 @@ export function createHttpServer(listen: { host: string; port: number }, deps: H
       deps.metrics().then(({ contentType, body }) => {
         res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" }).end(body);
       }, () => res.writeHead(500).end());
+    } else if (path?.startsWith("/m/") && deps.web) {
+      deps.web(path, res);
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     }

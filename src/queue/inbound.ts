@@ -1,5 +1,6 @@
 // Preparing inbound deliveries: stored message → chat message (translation is pure, in core/).
 import { addressToJid, parseMailAddress } from "../core/addresses.ts";
+import { mailUrl } from "../core/links.ts";
 import { mailToChat } from "../core/translate.ts";
 import { sanitizeText, truncateUtf8 } from "../core/sanitize.ts";
 import type { ChatFile, ChatMessage, MailAddress, ParsedMail } from "../core/types.ts";
@@ -7,16 +8,18 @@ import type { Claimed, Prepared } from "./worker.ts";
 
 export interface InboundDelivery extends Claimed { messageId: number; recipient: string }
 
-export interface StoredMail { receivedAt: Date; mailFrom: string; parsed: ParsedMail }
+export interface StoredMail { receivedAt: Date; mailFrom: string; parsed: ParsedMail; webToken?: string | null }
 
-export interface InboundConfig { componentDomain: string; chatMaxBytes: number }
+/** publicUrl: PUBLIC_URL, when set the truncation notice links to the full mail (core/links.ts) */
+export interface InboundConfig { componentDomain: string; chatMaxBytes: number; publicUrl?: string | null }
 
 export interface InboundDeps {
   loadMessages(ids: number[]): Promise<Map<number, StoredMail>>;
   /** Settings of the recipients' mailboxes, keyed by lower-cased address; a missing one gets the defaults. */
   loadSettings?(addresses: string[]): Promise<Map<string, { collapseQuotes: boolean; showHeaders?: boolean }>>;
   /** Attachments to send as files, and the fate of each (issue #4); absent: all listed as not forwarded. */
-  attachments?(delivery: { messageId: number; stanzaId: string }, mail: ParsedMail): Promise<{ files: ChatFile[]; fates: Map<number, string> }>;
+  attachments?(delivery: { messageId: number; stanzaId: string }, mail: ParsedMail, webToken?: string | null)
+    : Promise<{ files: ChatFile[]; fates: Map<number, string> }>;
   /** The raw header blocks of mails whose recipient asked to see them (issue #5 settings). */
   loadHeaders?(ids: number[]): Promise<Map<number, Buffer>>;
   now(): Date;
@@ -36,7 +39,7 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
       const stored = messages.get(delivery.messageId);
       if (!stored) return { delivery, error: "message row is missing" };
       const forwarded = stored.parsed.attachments.length && deps.attachments
-        ? await deps.attachments(delivery, stored.parsed) : null;
+        ? await deps.attachments(delivery, stored.parsed, stored.webToken) : null;
       const head = headerText(headers.get(delivery.messageId), Math.min(4096, Math.floor(config.chatMaxBytes / 2)));
       const input = {
         mail: stored.parsed,
@@ -50,6 +53,7 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
         collapseQuotes: settings.get(delivery.recipient.toLowerCase())?.collapseQuotes ?? true,
         nullSender: stored.mailFrom === "",
         ...(forwarded ? { attachmentFates: forwarded.fates } : {}),
+        fullMailUrl: config.publicUrl && stored.webToken ? mailUrl(config.publicUrl, stored.webToken) : undefined,
       };
       // Translation is pure and should never throw; if some text still defeats it, that one delivery
       // fails with the reason (the raw mail stays stored) instead of the whole batch coming back forever.

@@ -25,12 +25,19 @@ export interface StoredMessage {
   mailFrom: string;
   parsed: ParsedMail;
   report: unknown;
+  /** the secret of its web page (null for mail accepted before links existed) */
+  webToken: string | null;
 }
 
 /** Message tokens: 80 random bits in Crockford-like base32, lower case, safe in ids and URLs. */
 export function newToken(): string {
   const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
   return [...randomBytes(16)].map((b) => alphabet[b & 31]).join("");
+}
+
+/** The secret of a mail's web page (core/links.ts): 256 random bits, base64url, 43 characters. */
+export function newWebToken(): string {
+  return randomBytes(32).toString("base64url");
 }
 
 // Invariant 3: Postgres `text` cannot hold NUL; every text column passes the sanitizer.
@@ -44,6 +51,7 @@ export function createMessageStore(knex: Knex) {
       return knex.transaction(async (trx) => {
         const [row] = await trx("messages").insert({
           token,
+          web_token: newWebToken(),
           mail_from: text(input.mailFrom),
           remote_address: text(input.remoteAddress),
           helo: text(input.helo),
@@ -88,7 +96,7 @@ export function createMessageStore(knex: Knex) {
     async getMany(ids: number[]): Promise<Map<number, StoredMessage>> {
       const rows: MessageRow[] = await knex("messages").whereIn("id", [...new Set(ids)]).select(
         "id", "token", "received_at", "mail_from", "subject", "from_address", "from_name", "message_id",
-        "sent_at", "body", "body_from_html", "attachments", "automatic", "list_id", "report", "authentication",
+        "sent_at", "body", "body_from_html", "attachments", "automatic", "list_id", "report", "authentication", "web_token",
       );
       return new Map(rows.map((r) => [r.id, toStored(r)]));
     },
@@ -127,6 +135,7 @@ interface MessageRow {
   body: string; body_from_html: boolean; attachments: ParsedMail["attachments"];
   automatic: boolean; list_id: string | null; report: unknown;
   authentication: ParsedMail["authentication"];
+  web_token: string | null;
 }
 
 function toStored(r: MessageRow): StoredMessage {
@@ -136,6 +145,7 @@ function toStored(r: MessageRow): StoredMessage {
     receivedAt: r.received_at,
     mailFrom: r.mail_from,
     report: r.report ?? null,
+    webToken: r.web_token ?? null,
     parsed: {
       subject: r.subject,
       fromAddress: r.from_address,

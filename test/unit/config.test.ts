@@ -54,6 +54,7 @@ describe("loadConfig defaults", () => {
       leaseSeconds: 120,
       attachments: { uploadService: null, maxBytes: 10 * 1024 * 1024, types: ["*"], fetchHosts: [] },
       dkim: null,
+      web: { publicUrl: null, linkDays: 30 },
     };
     assert.deepEqual(loadConfig(MINIMAL), expected);
   });
@@ -292,5 +293,16 @@ describe("loadConfig DKIM key types", () => {
     assert.match(configError(() => loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s", DKIM_PRIVATE_KEY: ed })).message, /DKIM_PRIVATE_KEY: an RSA key is needed, this is ed25519/);
     const short = generateKeyPairSync("rsa", { modulusLength: 512 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     assert.match(configError(() => loadConfig({ ...MINIMAL, DKIM_SELECTOR: "s", DKIM_PRIVATE_KEY: short })).message, /under 1024 bits/);
+  });
+});
+
+describe("loadConfig full mail on the web", () => {
+  it("reads PUBLIC_URL without its trailing slash and WEB_LINK_DAYS; refuses other schemes, queries and 0 days", () => {
+    assert.deepEqual(loadConfig({ ...MINIMAL, PUBLIC_URL: " https://mail.jabber.tcweb.org/ ", WEB_LINK_DAYS: "7" }).web,
+      { publicUrl: "https://mail.jabber.tcweb.org", linkDays: 7 });
+    assert.equal(loadConfig({ ...MINIMAL, PUBLIC_URL: "https://example.org/passerelle" }).web.publicUrl, "https://example.org/passerelle");
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, PUBLIC_URL: "ftp://example.org" }))), ["PUBLIC_URL"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, PUBLIC_URL: "https://example.org/?a=1" }))), ["PUBLIC_URL"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, WEB_LINK_DAYS: "0" }))), ["WEB_LINK_DAYS"]);
   });
 });

@@ -94,6 +94,24 @@ describe("createInboundPreparer", () => {
     assert.equal(result.message.body, `S\n\n${"x".repeat(37)}\n\n[… 63 bytes more not shown]`);
   });
 
+  it("links the truncation notice to the mail's page when PUBLIC_URL is set and the mail has a web token", async () => {
+    const token = "k".repeat(43);
+    const long = { ...stored({ subject: "S", text: "x".repeat(400) }), webToken: token };
+    const old = { ...stored({ subject: "S", text: "x".repeat(400) }), webToken: null };
+    const loadMessages = async () => new Map<number, StoredMail>([[10, long], [11, old]]);
+    const withUrl = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 300, publicUrl: "https://mail.example.org/" },
+      { loadMessages, now: () => RECEIVED });
+    const [linked, unlinked] = await withUrl([delivery(1, 10), delivery(2, 11)]);
+    assert.ok(linked && "message" in linked && unlinked && "message" in unlinked);
+    assert.match(linked.message.body, new RegExp(`\\[… \\d+ bytes more not shown; full mail: https://mail\\.example\\.org/m/${token}\\]$`));
+    assert.ok(Buffer.byteLength(linked.message.body) <= 300);
+    assert.match(unlinked.message.body, /\[… \d+ bytes more not shown\]$/, "no token (mail from before links): no link");
+    const without = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 300 }, { loadMessages, now: () => RECEIVED });
+    const [plain] = await without([delivery(1, 10)]);
+    assert.ok(plain && "message" in plain);
+    assert.doesNotMatch(plain.message.body, /full mail|https:/, "PUBLIC_URL unset: no link");
+  });
+
   it("collapses quoted history unless the recipient's mailbox turned it off, reading settings once per batch", async () => {
     const text = "Yes.\n\nOn Mon, 1 Jan 2024, Bob wrote:\n> one\n> two\n> three\n> four";
     const asked: string[][] = [];

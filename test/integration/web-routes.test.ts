@@ -1,0 +1,103 @@
+// The /m/ routes on the real HTTP server, with the store and the parser replaced: turns, failures, paths.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createHttpServer } from "../../src/http.ts";
+import { createWebPages, type WebDeps } from "../../src/web/routes.ts";
+import type { MailView } from "../../src/web/view.ts";
+import { waitFor } from "../support/wait.ts";
+
+const TOKEN = "T".repeat(43);
+const BROKEN = "B".repeat(43);
+const HUGE = "H".repeat(43);
+const PNG = Buffer.from("89504e470d0a1a0a", "hex");
+
+describe("the /m/ routes", () => {
+  let port = 0;
+  let close: () => Promise<void>;
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const queries: string[] = [];
+  const warnings: string[] = [];
+  const gates: (() => void)[] = [];
+
+  const deps: WebDeps = {
+    async byToken(token, linkDays, maxBytes) {
+      queries.push(`${token.slice(0, 3)}:${linkDays}:${maxBytes}`);
+      if (token === BROKEN) throw new Error("database unreachable");
+      if (token === HUGE) return { raw: null, size: 5000 }; // over maxBytes: the store did not read it
+      return token === TOKEN ? { raw: Buffer.from("mail"), size: 4 } : undefined;
+    },
+    async read(): Promise<MailView> {
+      inFlight++;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      // Each parse waits until the test lets it finish: the number in flight at once is then observable.
+      await new Promise<void>((resolve) => gates.push(resolve));
+      inFlight--;
+      return { subject: "S", from: "a@example.com", to: "", cc: "", date: "", text: "t", html: "",
+        attachments: [{ filename: "p.png", contentType: "image/png", size: PNG.length, cid: null, content: PNG }] };
+    },
+    log: { warn: (_obj: unknown, msg?: string) => { warnings.push(String(msg)); } } as WebDeps["log"],
+  };
+
+  before(async () => {
+    const server = createHttpServer({ host: "127.0.0.1", port: 0 }, {
+      health: async () => ({ ok: true }),
+      web: createWebPages({ linkDays: 30, maxBytes: 1000, maxConcurrent: 2, maxWaiting: 3 }, deps),
+    });
+    port = (await server.listen()).port;
+    close = server.close;
+  });
+  after(async () => close?.());
+
+  const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`);
+  it("parses at most maxConcurrent mails at once; the others wait their turn, past maxWaiting they get 503", async () => {
+    const paths = [`/m/${TOKEN}`, ...Array.from({ length: 5 }, () => `/m/${TOKEN}/a/0/p.png`)];
+    const done: { status: number; type: string | null; body: Buffer }[] = [];
+    const all = Promise.all(paths.map(async (p) => {
+      const res = await get(p);
+      done.push({ status: res.status, type: res.headers.get("content-type"), body: Buffer.from(await res.arrayBuffer()) });
+    }));
+    // Nothing is let through before all six are in: two parsing, three waiting, the sixth turned away.
+    await waitFor("two parses held and one request refused", () => gates.length === 2 && done.length === 1);
+    assert.equal(done[0]!.status, 503);
+    assert.equal(done[0]!.type, "text/plain; charset=utf-8");
+    while (done.length < paths.length) {
+      gates.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    await all;
+    assert.equal(mostInFlight, 2);
+    assert.deepEqual(done.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 503]);
+    for (const r of done.filter((x) => x.status === 200)) {
+      assert.ok(r.type === "text/html; charset=utf-8" || (r.type === "image/png" && r.body.equals(PNG)), String(r.type));
+    }
+    assert.deepEqual(new Set(queries), new Set(["TTT:30:1000"]), "the lifetime and size bound reach the store");
+  });
+
+  it("answers 404 without asking the store for paths that cannot hold a token", async () => {
+    queries.length = 0;
+    for (const p of ["/m/", "/m/short", `/m/${TOKEN}x`, `/m/${TOKEN}/`, `/m/${TOKEN}/a/`, `/m/${TOKEN}/a/x/y`, `/m/${"*".repeat(43)}`]) {
+      const res = await get(p);
+      assert.equal(res.status, 404, p);
+      assert.match(await res.text(), /unknown or has expired/);
+    }
+    assert.deepEqual(queries, []);
+  });
+
+  it("answers 503 with Retry-After when the store fails, and logs it without the token", async () => {
+    const res = await get(`/m/${BROKEN}`);
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), "30");
+    assert.deepEqual(warnings, ["could not show a mail on the web"]);
+  });
+
+  it("does not parse a stored mail over the size bound: 413", async () => {
+    const res = await get(`/m/${HUGE}`);
+    assert.equal(res.status, 413);
+    assert.match(await res.text(), /too large/);
+  });
+
+  it("leaves /healthz alone", async () => {
+    assert.equal((await get("/healthz")).status, 200);
+  });
+});
