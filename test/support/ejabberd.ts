@@ -16,7 +16,7 @@ import { delimiter, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { freePorts } from "./ports.ts";
-import { accepts, killOnExit, readFrom, within } from "./server-process.ts";
+import { killOnExit, readFrom, within } from "./server-process.ts";
 import type { XmppServer, XmppServerOptions } from "./xmpp-server.ts";
 
 export type EjabberdOptions = XmppServerOptions;
@@ -36,6 +36,7 @@ const LOG_TAIL = 64 * 1024;
 // A listener that cannot bind stops the application ("failed_to_start_child ... eaddrinuse");
 // a taken distribution port stops the VM ("register/listen error: eaddrinuse").
 const BIND_FAILURE = /eaddrinuse/;
+const ACCEPTING = (port: number): RegExp => new RegExp(`Start accepting TCP connections at 127\\.0\\.0\\.1:${port} `);
 const run = promisify(execFile);
 
 interface Install {
@@ -162,12 +163,16 @@ function createEjabberd(dir: string, install: Install, settings: Settings): Ejab
 
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
-      const bindFailed = BIND_FAILURE.test(outputSinceStart) || BIND_FAILURE.test(await readFrom(logFile, logOffset));
-      if (bindFailed) throw Object.assign(await startError("ejabberd could not bind its ports"), { code: "EADDRINUSE" });
+      const log = await readFrom(logFile, logOffset);
+      if (BIND_FAILURE.test(outputSinceStart) || BIND_FAILURE.test(log)) {
+        throw Object.assign(await startError("ejabberd could not bind its ports"), { code: "EADDRINUSE" });
+      }
       if (!running()) throw await startError("ejabberd exited during start-up");
-      // The listeners open last, once every module has started: accepting means ready.
-      if ((await accepts(settings.c2sPort)) && (await accepts(settings.componentPort))) return;
-      if (Date.now() > deadline) throw await startError(`ports not accepting after ${START_TIMEOUT_MS} ms`);
+      // A listener binds its port early but accepts only once every module has started (a TCP
+      // connect succeeds before that, into the backlog, and a SIGTERM then crashes Mnesia half-way):
+      // ready is when the log says both listeners accept.
+      if (ACCEPTING(settings.c2sPort).test(log) && ACCEPTING(settings.componentPort).test(log)) return;
+      if (Date.now() > deadline) throw await startError(`listeners not accepting after ${START_TIMEOUT_MS} ms`);
       await sleep(100);
     }
   };
