@@ -9,12 +9,13 @@
 // connect straight to it, so instances never meet each other, a system ejabberd, or RabbitMQ.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { access, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
+import { erlangString, findInstall, type Install, renderConfig } from "./ejabberd-config.ts";
 import { freePorts } from "./ports.ts";
 import { killOnExit, readFrom, within } from "./server-process.ts";
 import type { XmppServer, XmppServerOptions } from "./xmpp-server.ts";
@@ -38,11 +39,6 @@ const LOG_TAIL = 64 * 1024;
 const BIND_FAILURE = /eaddrinuse/;
 const ACCEPTING = (port: number): RegExp => new RegExp(`Start accepting TCP connections at 127\\.0\\.0\\.1:${port} `);
 const run = promisify(execFile);
-
-interface Install {
-  erl: string;
-  erlLibs: string; // where the package put ejabberd's Erlang applications
-}
 
 interface Settings extends EjabberdOptions {
   c2sPort: number;
@@ -217,46 +213,4 @@ function createEjabberd(dir: string, install: Install, settings: Settings): Ejab
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** The `erl` binary and ERL_LIBS, read from the installed ejabberdctl (Debian's or a source build's). */
-async function findInstall(): Promise<Install> {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"];
-  for (const dir of dirs) {
-    const script = await readFile(join(dir, "ejabberdctl"), "utf8").catch(() => undefined);
-    if (script === undefined) continue;
-    const erl = /^ERL="?([^"\n]+)"?$/m.exec(script)?.[1];
-    const erlLibs = /^ERL_LIBS='?([^'\n]+)'?$/m.exec(script)?.[1];
-    if (erl === undefined || erlLibs === undefined) throw new Error(`${join(dir, "ejabberdctl")}: no ERL= or ERL_LIBS= line`);
-    await access(erl);
-    return { erl, erlLibs };
-  }
-  throw new Error("ejabberdctl not found: install ejabberd (apt-get install ejabberd)");
-}
-
-function renderConfig(template: string, ejabberd: Ejabberd): string {
-  const values: Record<string, string> = {
-    C2S_PORT: String(ejabberd.c2sPort),
-    COMPONENT_PORT: String(ejabberd.componentPort),
-    DOMAIN: yamlString(ejabberd.domain),
-    COMPONENT_DOMAIN: yamlString(ejabberd.componentDomain),
-    COMPONENT_SECRET: yamlString(ejabberd.componentSecret),
-  };
-  const config = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`ejabberd template: unknown placeholder ${name}`);
-    return value;
-  });
-  if (config.includes("{{")) throw new Error("ejabberd template: unreplaced placeholder");
-  return config;
-}
-
-/** A YAML double-quoted scalar: JSON's string syntax is a subset of it. */
-function yamlString(value: string): string {
-  return JSON.stringify(value);
-}
-
-/** An Erlang string literal, as `-mnesia dir` wants it. */
-function erlangString(value: string): string {
-  return `"${value.replace(/[\\"]/g, "\\$&")}"`;
 }
