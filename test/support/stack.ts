@@ -12,9 +12,12 @@ export const MAIL_DOMAIN = "jabber.test";
 export const COMPONENT_DOMAIN = "mail.localhost";
 export const SECRET = "component-secret";
 
+export type ServerKind = "prosody" | "ejabberd";
+
 export interface StackOptions {
   gatewayEnv?: Record<string, string>;
-  server?: "prosody" | "ejabberd"; // default "prosody"
+  /** default: $TEST_XMPP_SERVER, else "prosody" (`TEST_XMPP_SERVER=ejabberd npm run test:integration`) */
+  server?: ServerKind;
 }
 
 export interface Stack {
@@ -31,7 +34,7 @@ export interface Stack {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const start = options.server === "ejabberd" ? startEjabberd : startProsody;
+  const start = (options.server ?? defaultServer()) === "ejabberd" ? startEjabberd : startProsody;
   const server = await start({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET });
   const db = await createTestDatabase();
   const dbProxy = await startTcpProxy(5432);
@@ -72,6 +75,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await db.drop();
     },
   };
+}
+
+function defaultServer(): ServerKind {
+  const kind = process.env.TEST_XMPP_SERVER || "prosody";
+  if (kind !== "prosody" && kind !== "ejabberd") throw new Error(`TEST_XMPP_SERVER=${kind}: expected prosody or ejabberd`);
+  return kind;
 }
 
 /** The JID a correspondent's address appears as (design: Addressing), for assertions. */
