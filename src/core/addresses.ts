@@ -57,9 +57,14 @@ export function domainOf(address: MailAddress): string {
   return address.slice(address.lastIndexOf("@") + 1).toLowerCase();
 }
 
-/** `alice@example.com` → `alice\40example.com@mail.example.org` (design: Addressing). */
+/**
+ * `Alice@Example.com` → `alice\40example.com@mail.example.org` (design: Addressing). Lower case: RFC 7622
+ * §3.3 folds the case of a localpart, Prosody does it on the way and ejabberd does not, so we do it here and
+ * one correspondent is one contact on every server. The original case goes back into mail from the stored
+ * message (queue/outbound.ts).
+ */
 export function addressToJid(address: MailAddress, componentDomain: string): BareJid {
-  return `${escapeLocalpart(address)}@${componentDomain}` as BareJid;
+  return `${escapeLocalpart(address).toLowerCase()}@${componentDomain}` as BareJid;
 }
 
 /**

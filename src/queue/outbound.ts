@@ -19,7 +19,7 @@ export interface QueueInput {
   raw: Buffer; jid: string; originStanzaId: string | null; receiptRequested: boolean;
 }
 
-interface Parent { mailbox: string; subject: string; messageId: string | null; references: string[] }
+interface Parent { mailbox: string; subject: string; messageId: string | null; references: string[]; correspondent: string | null }
 
 export interface OutboundDeps {
   ownedBy(jid: string): Promise<{ address: string; displayName: string | null }[]>;
@@ -50,8 +50,8 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       // Its body is a fallback ("I sent you an OMEMO message…"): mailing it would mislead both sides.
       return refuse("modify", "not-acceptable", `This contact is an e-mail address: ${chat.encrypted} messages cannot be mailed. Send it without end-to-end encryption if it may travel as e-mail.`);
     }
-    const to = jidToAddress(chat.to, config.componentDomain);
-    if (!to) return refuse("modify", "jid-malformed", "This contact does not stand for a valid e-mail address.");
+    const contact = jidToAddress(chat.to, config.componentDomain);
+    if (!contact) return refuse("modify", "jid-malformed", "This contact does not stand for a valid e-mail address.");
     const sender = (chat.from.split("/")[0] ?? "").toLowerCase();
     const owned = await deps.ownedBy(sender);
     if (owned.length === 0) {
@@ -76,7 +76,10 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
     if (!text && !file) return { kind: "ignored" };
     const addresses = owned.map((m) => m.address);
     const parent = chat.fresh ? undefined : (chat.replyTo ? await deps.byStanzaId(chat.replyTo, addresses) : undefined)
-      ?? await deps.latestFrom(to, addresses);
+      ?? await deps.latestFrom(contact, addresses);
+    // The contact JID is case-folded (core/addresses.ts): write to the address as the correspondent spelled it.
+    const to = parent?.correspondent && parent.correspondent.toLowerCase() === contact.toLowerCase()
+      ? parent.correspondent as MailAddress : contact;
     // The mailbox the conversation was addressed to, else the oldest (issue #3).
     const mailbox = owned.find((m) => parent && m.address.toLowerCase() === parent.mailbox.toLowerCase()) ?? owned[0]!;
     const subject = chat.subject?.trim() ? sanitizeLine(chat.subject)

@@ -5,7 +5,11 @@ import { sanitizeText } from "../core/sanitize.ts";
 import type { BounceTarget, SendLimit } from "../core/types.ts";
 
 /** The mail a reply answers: enough to thread it (RFC 5322 §3.6.4). */
-export interface ThreadParent { mailbox: string; subject: string; messageId: string | null; references: string[] }
+export interface ThreadParent {
+  mailbox: string; subject: string; messageId: string | null; references: string[];
+  /** the From address of that mail, in its original case */
+  correspondent: string | null;
+}
 
 export interface OutgoingInput {
   token: string;
@@ -23,7 +27,8 @@ export interface OutgoingInput {
 }
 
 export function createThreadStore(knex: Knex) {
-  const parentColumns = ["d.recipient AS mailbox", "m.subject", "m.message_id AS messageId", "m.references"];
+  const parentColumns = ["d.recipient AS mailbox", "m.subject", "m.message_id AS messageId", "m.references",
+    "m.from_address AS correspondent"];
   return {
     /** XEP-0461: the inbound mail whose chat message had this stable id, if it went to one of `mailboxes`. */
     async byStanzaId(stanzaId: string, mailboxes: string[]): Promise<ThreadParent | undefined> {

@@ -57,7 +57,9 @@ export interface XmppLink {
 }
 
 /** Stream errors that mean the configuration is wrong (RFC 6120 §4.9.3, XEP-0114 §3). */
-const FATAL = new Set(["not-authorized", "host-unknown", "improper-addressing"]);
+// `conflict`: ejabberd refuses a component domain that is one of its own virtual hosts (and Prosody with
+// kick_new one already connected); fatal at the first start only, like the others.
+const FATAL = new Set(["not-authorized", "host-unknown", "improper-addressing", "conflict"]);
 const MIN_DELAY = 1000;
 const MAX_DELAY = 30_000;
 const KEEPALIVE_MS = 30_000;
@@ -189,7 +191,11 @@ export function serverDomain(componentDomain: string): string {
 
 function describeFatal(condition: string, config: XmppConfig): string {
   if (condition === "not-authorized") {
-    return `the XMPP server at ${config.service} refused the component secret for ${config.domain}: check XMPP_SECRET against the server's component_secret`;
+    // ejabberd gives the same answer for an unknown domain as for a wrong secret.
+    return `the XMPP server at ${config.service} refused the component secret for ${config.domain}: check XMPP_SECRET against the server's component_secret (Prosody) or the ejabberd_service listener's password, and XMPP_DOMAIN against its hosts (ejabberd answers the same for an unknown domain)`;
+  }
+  if (condition === "conflict") {
+    return `the XMPP server at ${config.service} will not route ${config.domain} to us (conflict): XMPP_DOMAIN must not be one of the server's own virtual hosts, and no other component may hold it (Prosody: component_conflict_resolve = "kick_old")`;
   }
   return `the XMPP server at ${config.service} does not know the component domain ${config.domain} (${condition}): check XMPP_DOMAIN against the server's Component entry`;
 }

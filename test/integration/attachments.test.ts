@@ -48,7 +48,7 @@ describe("attachments through the XMPP server's upload service", () => {
     assert.equal(body(file), url);
     assert.equal(file.attrs.from, text.attrs.from);
     assert.equal(file.attrs.id, `${text.attrs.id}.f0`);
-    assert.match(url, new RegExp(`^http://127\\.0\\.0\\.1:${stack.prosody.httpPort}/`));
+    assert.match(url, new RegExp(`^http://127\\.0\\.0\\.1:${stack.server.upload!.httpPort}/`));
     const fetched = Buffer.from(await (await fetch(url)).arrayBuffer());
     assert.ok(fetched.equals(photo), "the file is the attachment, byte for byte");
     assert.equal(toto.messages.filter((m) => m.getChild("x", OOB)).length, 1, "only the allowed one is sent");

@@ -76,7 +76,7 @@ describe("a native XMPP gateway (Prosody)", () => {
     assert.equal(prompt.getChildText("prompt"), "E-mail address");
     const answer = (await toto.request(iq("set", COMPONENT_DOMAIN, xml("query", { xmlns: NS.gateway }, xml("prompt", {}, "Alice.Smith@Example.com")))))
       .getChild("query", NS.gateway)!;
-    assert.equal(answer.getChildText("jid"), `Alice.Smith\\40Example.com@${COMPONENT_DOMAIN}`);
+    assert.equal(answer.getChildText("jid"), `alice.smith\\40example.com@${COMPONENT_DOMAIN}`, "case-folded (RFC 7622 §3.3)");
     const bad = await refusal(toto.request(iq("set", COMPONENT_DOMAIN, xml("query", { xmlns: NS.gateway }, xml("prompt", {}, "not an address")))));
     assert.equal(bad.condition, "not-acceptable");
   });

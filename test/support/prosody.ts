@@ -2,36 +2,21 @@
 // 127.0.0.1, run in the foreground as a child process so it can be stopped and restarted on the
 // same ports while the code under test keeps reconnecting.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { connect, type Socket } from "node:net";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { freePorts } from "./ports.ts";
+import { accepts, killOnExit, readFrom, within } from "./server-process.ts";
+import type { XmppServer, XmppServerOptions } from "./xmpp-server.ts";
 
-export interface ProsodyOptions {
-  domain?: string; // default "localhost"
-  componentDomain: string;
-  componentSecret: string;
-}
+export type ProsodyOptions = XmppServerOptions;
 
-export interface Prosody {
-  domain: string;
-  componentDomain: string;
-  componentSecret: string;
-  c2sPort: number;
-  componentPort: number;
-  /** XEP-0363 upload service (mod_http_file_share) and the HTTP port it serves files on */
-  uploadDomain: string;
-  httpPort: number;
-  dir: string; // temp dir with config, data, logs
-  configPath: string;
-  register(user: string, password: string): Promise<void>;
-  stop(): Promise<void>; // SIGTERM, wait for a clean shutdown (SIGKILL after 5 s); the ports are free after
-  start(): Promise<void>; // (re)start on the same ports; resolves when both ports accept TCP
-  destroy(): Promise<void>; // stop and remove the temp dir
-  logs(): Promise<string>; // console output and the tail of the log file, for failing tests
+/** Prosody always runs mod_http_file_share (XEP-0363) on a free HTTP port. */
+export interface Prosody extends XmppServer {
+  upload: { domain: string; httpPort: number };
 }
 
 const TEMPLATE = new URL("./prosody.cfg.lua.template", import.meta.url);
@@ -41,20 +26,6 @@ const OUTPUT_LIMIT = 64 * 1024;
 const LOG_TAIL = 64 * 1024;
 const BIND_FAILURE = /Failed to open server port|Error binding encrypted port/;
 const run = promisify(execFile);
-
-// Prosody must not outlive the test process, even when a test forgets destroy() or the run is
-// interrupted (a signal skips "exit" handlers: kill Prosody, then die of the same signal).
-const live = new Set<ChildProcess>();
-const killAll = (): void => {
-  for (const child of live) child.kill("SIGKILL");
-};
-process.once("exit", killAll);
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.once(signal, () => {
-    killAll();
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-  });
-}
 
 export async function startProsody(opts: ProsodyOptions): Promise<Prosody> {
   const dir = await mkdtemp(join(tmpdir(), "passerelle-prosody-"));
@@ -133,10 +104,9 @@ function createProsody(dir: string, settings: Settings): Prosody {
     // -F: foreground (the `daemonize` config option is deprecated in 0.12).
     const proc = spawn("prosody", ["-F", "--config", configPath], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     child = proc;
-    live.add(proc);
+    killOnExit(proc);
     exited = new Promise((resolve) => {
       proc.once("exit", (code, signal) => {
-        live.delete(proc);
         append(`--- exited: code ${code}, signal ${signal} ---\n`);
         resolve();
       });
@@ -179,8 +149,7 @@ function createProsody(dir: string, settings: Settings): Prosody {
     componentSecret: settings.componentSecret,
     c2sPort: settings.c2sPort,
     componentPort: settings.componentPort,
-    uploadDomain: `upload.${settings.domain ?? "localhost"}`,
-    httpPort: settings.httpPort,
+    upload: { domain: `upload.${settings.domain ?? "localhost"}`, httpPort: settings.httpPort },
     dir,
     configPath,
     register,
@@ -205,9 +174,9 @@ function renderConfig(template: string, dir: string, prosody: Prosody): string {
     DOMAIN: luaString(prosody.domain),
     COMPONENT_DOMAIN: luaString(prosody.componentDomain),
     COMPONENT_SECRET: luaString(prosody.componentSecret),
-    HTTP_PORT: String(prosody.httpPort),
-    HTTP_URL: luaString(`http://127.0.0.1:${prosody.httpPort}/`),
-    UPLOAD_DOMAIN: luaString(prosody.uploadDomain),
+    HTTP_PORT: String(prosody.upload.httpPort),
+    HTTP_URL: luaString(`http://127.0.0.1:${prosody.upload.httpPort}/`),
+    UPLOAD_DOMAIN: luaString(prosody.upload.domain),
   };
   const config = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];
@@ -228,40 +197,4 @@ function luaString(value: string): string {
     else out += ch;
   }
   return `${out}"`;
-}
-
-/** The file from byte `offset` to its end (from `size + offset` when negative); "" when missing. */
-async function readFrom(path: string, offset: number): Promise<string> {
-  const handle = await open(path, "r").catch(() => undefined);
-  if (handle === undefined) return "";
-  try {
-    const { size } = await handle.stat();
-    const position = Math.max(0, offset < 0 ? size + offset : offset);
-    const buffer = Buffer.alloc(Math.max(0, size - position));
-    await handle.read(buffer, 0, buffer.length, position);
-    return buffer.toString("utf8");
-  } finally {
-    await handle.close();
-  }
-}
-
-async function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
-
-async function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  const timeout = new AbortController();
-  const timer = sleep(ms, false, { signal: timeout.signal }).catch(() => false);
-  const result = await Promise.race([promise.then(() => true), timer]);
-  timeout.abort();
-  return result;
 }

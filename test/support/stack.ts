@@ -1,28 +1,41 @@
-// The whole thing, real parts only: Prosody, a fresh PostgreSQL database, the gateway process,
-// and a chat client logged in as the mapped user.
+// The whole thing, real parts only: an XMPP server (Prosody by default, or ejabberd), a fresh
+// PostgreSQL database, the gateway process, and a chat client logged in as the mapped user.
+import { startEjabberd } from "./ejabberd.ts";
 import { createGateway, type Gateway } from "./gateway.ts";
 import { createTestDatabase, type TestDatabase } from "./postgres.ts";
-import { startProsody, type Prosody } from "./prosody.ts";
+import { startProsody } from "./prosody.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 import { connectClient, type ChatClient } from "./xmpp-client.ts";
+import type { XmppServer } from "./xmpp-server.ts";
 
 export const MAIL_DOMAIN = "jabber.test";
 export const COMPONENT_DOMAIN = "mail.localhost";
 export const SECRET = "component-secret";
 
+export type ServerKind = "prosody" | "ejabberd";
+
+export interface StackOptions {
+  gatewayEnv?: Record<string, string>;
+  /** default: $TEST_XMPP_SERVER, else "prosody" (`TEST_XMPP_SERVER=ejabberd npm run test:integration`) */
+  server?: ServerKind;
+}
+
 export interface Stack {
-  prosody: Prosody;
+  server: XmppServer;
+  /** the same object as `server`, whichever it is (the name predates ejabberd) */
+  prosody: XmppServer;
   db: TestDatabase;
   /** the gateway reaches PostgreSQL through this proxy, so a test can cut the database */
   dbProxy: TcpProxy;
   gateway: Gateway;
-  /** Register `user` on Prosody, map `user@MAIL_DOMAIN` to it with SQL, and log a client in. */
+  /** Register `user` on the XMPP server, map `user@MAIL_DOMAIN` to it with SQL, and log a client in. */
   user(name: string, options?: { connect?: boolean }): Promise<ChatClient | null>;
   close(): Promise<void>;
 }
 
-export async function startStack(options: { gatewayEnv?: Record<string, string> } = {}): Promise<Stack> {
-  const prosody = await startProsody({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET });
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const start = (options.server ?? defaultServer()) === "ejabberd" ? startEjabberd : startProsody;
+  const server = await start({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET });
   const db = await createTestDatabase();
   const dbProxy = await startTcpProxy(5432);
   const url = new URL(db.url);
@@ -30,7 +43,7 @@ export async function startStack(options: { gatewayEnv?: Record<string, string> 
   const gateway = await createGateway({
     databaseUrl: url.toString(),
     mailDomains: MAIL_DOMAIN,
-    xmppService: `xmpp://127.0.0.1:${prosody.componentPort}`,
+    xmppService: `xmpp://127.0.0.1:${server.componentPort}`,
     xmppDomain: COMPONENT_DOMAIN,
     xmppSecret: SECRET,
     env: options.gatewayEnv,
@@ -39,32 +52,38 @@ export async function startStack(options: { gatewayEnv?: Record<string, string> 
   try {
     await gateway.start();
   } catch (err) {
-    await prosody.destroy();
+    await server.destroy();
     await dbProxy.close();
     await db.drop();
     throw err;
   }
   return {
-    prosody, db, dbProxy, gateway,
+    server, prosody: server, db, dbProxy, gateway,
     async user(name, { connect = true } = {}) {
-      await prosody.register(name, "secret");
-      await db.query("INSERT INTO mailboxes (address, jid) VALUES ($1, $2)", [`${name}@${MAIL_DOMAIN}`, `${name}@${prosody.domain}`]);
+      await server.register(name, "secret");
+      await db.query("INSERT INTO mailboxes (address, jid) VALUES ($1, $2)", [`${name}@${MAIL_DOMAIN}`, `${name}@${server.domain}`]);
       if (!connect) return null;
-      const c = await connectClient(prosody.c2sPort, prosody.domain, name, "secret");
+      const c = await connectClient(server.c2sPort, server.domain, name, "secret");
       clients.push(c);
       return c;
     },
     async close() {
       for (const c of clients) await c.stop();
       await gateway.stop().catch(() => undefined);
-      await prosody.destroy();
+      await server.destroy();
       await dbProxy.close();
       await db.drop();
     },
   };
 }
 
+function defaultServer(): ServerKind {
+  const kind = process.env.TEST_XMPP_SERVER || "prosody";
+  if (kind !== "prosody" && kind !== "ejabberd") throw new Error(`TEST_XMPP_SERVER=${kind}: expected prosody or ejabberd`);
+  return kind;
+}
+
 /** The JID a correspondent's address appears as (design: Addressing), for assertions. */
 export function contactJid(address: string): string {
-  return `${address.replace("@", "\\40")}@${COMPONENT_DOMAIN}`;
+  return `${address.replace("@", "\\40").toLowerCase()}@${COMPONENT_DOMAIN}`;
 }

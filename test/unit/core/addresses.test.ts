@@ -123,8 +123,8 @@ describe("addressToJid", () => {
     assert.equal(addressToJid(addr("alice@example.com"), GW), `alice${BS}40example.com@${GW}`);
   });
 
-  it("keeps the original case of the address", () => {
-    assert.equal(addressToJid(addr("Alice.Smith@Example.COM"), GW), `Alice.Smith${BS}40Example.COM@${GW}`);
+  it("folds the case (RFC 7622 §3.3), so a correspondent is one contact on every server", () => {
+    assert.equal(addressToJid(addr("Alice.Smith@Example.COM"), GW), `alice.smith${BS}40example.com@${GW}`);
   });
 
   it("escapes quotes, spaces and slashes of a quoted local part", () => {
@@ -205,8 +205,9 @@ describe("address ⇄ JID round trip", () => {
       const local = jid.slice(0, -GW.length - 1);
       // XEP-0106: no raw character from the escape table is left in the localpart.
       assert.doesNotMatch(local, /[ "&'/:<>@]/);
-      assert.equal(jidToAddress(jid, GW), value);
-      assert.equal(jidToAddress(`${jid}/resource`, GW), value);
+      // The JID is case-folded (RFC 7622 §3.3): the address comes back the same but for case.
+      assert.equal(jidToAddress(jid, GW), value.toLowerCase());
+      assert.equal(jidToAddress(`${jid}/resource`, GW), value.toLowerCase());
     });
   }
 });

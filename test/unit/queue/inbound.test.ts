@@ -75,7 +75,7 @@ describe("createInboundPreparer", () => {
       {
         delivery: batch[1],
         message: {
-          id: "pm-11-2", from: `MAILER-DAEMON\\40jabber.example.org@${GW}`, to: "titi@jabber.example.org",
+          id: "pm-11-2", from: `mailer-daemon\\40jabber.example.org@${GW}`, to: "titi@jabber.example.org",
           body: "[automatic] Undelivered Mail Returned to Sender\n\nHi", nick: null, delay: null,
         },
       },
