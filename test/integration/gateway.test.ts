@@ -30,7 +30,8 @@ async function refusal(p: Promise<unknown>): Promise<{ condition: string; text: 
 const submit = (fields: Record<string, string>) => xml("x", { xmlns: NS.data, type: "submit" },
   ...Object.entries(fields).map(([v, value]) => xml("field", { var: v }, xml("value", {}, value))));
 
-describe("a native XMPP gateway (Prosody)", () => {
+// Issue #5: the same behaviour on both servers clients meet.
+for (const server of ["prosody", "ejabberd"] as const) describe(`a native XMPP gateway (${server})`, () => {
   let stack: Stack;
   let relay: RelaySink;
   let toto: ChatClient;
@@ -38,7 +39,7 @@ describe("a native XMPP gateway (Prosody)", () => {
 
   before(async () => {
     relay = await startRelaySink();
-    stack = await startStack({ gatewayEnv: { SMTP_RELAY: `smtp://127.0.0.1:${relay.port}`, SELF_SERVICE_DOMAINS: "localhost",
+    stack = await startStack({ server, gatewayEnv: { SMTP_RELAY: `smtp://127.0.0.1:${relay.port}`, SELF_SERVICE_DOMAINS: "localhost",
       ADMIN_JIDS: "boss@localhost" } });
     toto = (await stack.user("toto"))!;
     admin = (await stack.user("boss"))!;
@@ -58,7 +59,7 @@ describe("a native XMPP gateway (Prosody)", () => {
   })();
 
   it("disco#info: gateway/smtp with every implemented feature; contacts list only what they support", async () => {
-    const server = (await toto.request(iq("get", stack.prosody.domain, xml("query", { xmlns: NS.items })))).getChild("query", NS.items)!;
+    const server = (await toto.request(iq("get", stack.server.domain, xml("query", { xmlns: NS.items })))).getChild("query", NS.items)!;
     assert.ok(server.getChildren("item").some((i) => i.attrs.jid === COMPONENT_DOMAIN), "listed in the server's service discovery");
     const domain = (await toto.request(iq("get", COMPONENT_DOMAIN, xml("query", { xmlns: NS.info })))).getChild("query", NS.info)!;
     assert.deepEqual([domain.getChild("identity")!.attrs.category, domain.getChild("identity")!.attrs.type], ["gateway", "smtp"]);
@@ -101,7 +102,7 @@ describe("a native XMPP gateway (Prosody)", () => {
     assert.equal(item?.attrs.subscription, "both");
 
     // A new session of the same account: the server probes the contact, which answers available.
-    const phone = await connectClient(stack.prosody.c2sPort, stack.prosody.domain, "toto", "secret", "phone");
+    const phone = await connectClient(stack.server.c2sPort, stack.server.domain, "toto", "secret", "phone");
     try {
       await phone.waitForPresence((p) => p.attrs.from?.startsWith(alice) === true && p.attrs.type === undefined, "presence after login");
     } finally {
@@ -118,8 +119,8 @@ describe("a native XMPP gateway (Prosody)", () => {
   });
 
   it("XEP-0077: an account registers its mailbox, mail arrives, unregistering disables it", async () => {
-    await stack.prosody.register("newbie", "secret");
-    const newbie = await connectClient(stack.prosody.c2sPort, stack.prosody.domain, "newbie", "secret");
+    await stack.server.register("newbie", "secret");
+    const newbie = await connectClient(stack.server.c2sPort, stack.server.domain, "newbie", "secret");
     try {
       const form = (await newbie.request(iq("get", COMPONENT_DOMAIN, xml("query", { xmlns: NS.register })))).getChild("query", NS.register)!;
       assert.equal(form.getChildText("username"), "newbie");
