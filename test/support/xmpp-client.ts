@@ -13,7 +13,13 @@ export interface ChatClient {
   stop(): Promise<void>;
 }
 
-export async function connectClient(c2sPort: number, domain: string, username: string, password: string): Promise<ChatClient> {
+export interface ClientOptions {
+  /** Called for every message as it arrives (the benchmark timestamps receipts with it). */
+  onMessage?(message: Element): void;
+}
+
+export async function connectClient(c2sPort: number, domain: string, username: string, password: string,
+  options: ClientOptions = {}): Promise<ChatClient> {
   const xmpp = client({
     service: `xmpp://127.0.0.1:${c2sPort}`, domain, resource: "test",
     // On a plain test stream @xmpp/client picks SCRAM-SHA-1 (~0.65 s of PBKDF2 a login); the test
@@ -23,7 +29,9 @@ export async function connectClient(c2sPort: number, domain: string, username: s
   const messages: Element[] = [];
   xmpp.on("error", () => undefined);
   xmpp.on("stanza", (stanza: Element) => {
-    if (stanza.is("message")) messages.push(stanza);
+    if (!stanza.is("message")) return;
+    messages.push(stanza);
+    options.onMessage?.(stanza);
   });
   xmpp.reconnect.stop();
   await xmpp.start();

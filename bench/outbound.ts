@@ -1,0 +1,35 @@
+// Scenario 4: chat → mail. A user writes to a mail contact; the gateway relays to an smtp-sink.
+import { contactJid } from "../test/support/stack.ts";
+import { waitFor } from "../test/support/wait.ts";
+import { xml } from "../test/support/xmpp-client.ts";
+import { assertAllDelivered, type BenchContext } from "./context.ts";
+import { runSmtpSource } from "./postfix.ts";
+import type { Sample } from "./report.ts";
+
+const TEXT = "Thanks, that works for me. ".repeat(20);
+
+export async function outbound(ctx: BenchContext): Promise<Sample[]> {
+  const { stack, options } = ctx;
+  const n = options.outbound;
+  // The reference: the same number of ~1 KiB mails from smtp-source over reused connections into smtp-sink.
+  const ref = await runSmtpSource({ port: ctx.sink.port, sessions: options.senders, messages: n, payload: 1024, reuse: true,
+    from: stack.address, to: "alice@example.com" });
+  if (ref.code !== 0) throw new Error(`smtp-source → smtp-sink failed: ${ref.stderr}`);
+
+  const delivered = async () => (await stack.db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM deliveries WHERE direction = 'outbound' AND status = 'delivered'"))[0]!.n;
+  const base = await delivered();
+  const to = contactJid("alice@example.com");
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await stack.receiver.client.send(xml("message", { type: "chat", to, id: `out-${base + i}` }, xml("body", {}, `${i} ${TEXT}`)));
+  }
+  await waitFor(`${n} mails at the relay`, async () => (await delivered()) >= base + n, Math.max(120_000, n * 50), 20);
+  const ms = performance.now() - t0;
+  await assertAllDelivered(ctx, "outbound");
+  const rate = n / (ms / 1000);
+  const sinkRate = n / (ref.ms / 1000);
+  ctx.log(`4 outbound: ${rate.toFixed(0)} mails/s to the relay, sink ${sinkRate.toFixed(0)}/s`);
+  return [{ scenario: "4 outbound chat → relay", metric: "relayed", unit: "mails/s", gateway: rate, reference: sinkRate,
+    target: { min: 1000 } }];
+}
