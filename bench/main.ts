@@ -1,7 +1,7 @@
 // `npm run bench`: issue 7's benchmark. Starts its own Prosody, database and gateway, loads it with
 // Postfix's smtp-source (and a Node generator where finer control is needed), measures smtp-sink under
 // the same load in the same run, and prints medians with the ratio to it.
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { BenchContext } from "./context.ts";
 import { SENDER, SOURCE_PAYLOAD } from "./context.ts";
@@ -64,6 +64,7 @@ try {
   console.error(stack.gateway.output().slice(-4000));
   code = 1;
 } finally {
+  if (options.keepLogs) await writeFile(resolve(options.out, "gateway.log"), stack.gateway.output());
   await stack.close();
   await sink.stop();
   await relay.stop();

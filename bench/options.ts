@@ -13,13 +13,15 @@ export interface BenchOptions {
   scenarios: Set<number>;
   /** write a V8 CPU profile of the gateway (--cpu-prof) into the results folder */
   profile: boolean;
+  /** write the gateway's output (pino JSON) to <out>/gateway.log */
+  keepLogs: boolean;
   logLevel: string;
   out: string;
 }
 
 const USAGE = `npm run bench -- [--runs 3] [--mails 2000] [--senders 20] [--rate 200] [--seconds 10]
   [--outbound 1000] [--idle-sessions 1000] [--big-mail-mib 25] [--only 1,2,3,4,5] [--profile]
-  [--log-level info] [--out bench/results]`;
+  [--keep-logs] [--log-level info] [--out bench/results]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
@@ -35,6 +37,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       "big-mail-mib": { type: "string", default: "25" },
       only: { type: "string", default: "1,2,3,4,5" },
       profile: { type: "boolean", default: false },
+      "keep-logs": { type: "boolean", default: false },
       "log-level": { type: "string", default: "info" },
       out: { type: "string", default: "bench/results" },
       help: { type: "boolean", default: false },
@@ -60,6 +63,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     bigMailMiB: int("big-mail-mib", values["big-mail-mib"]),
     scenarios: new Set(values.only.split(",").map((s) => int("only", s.trim()))),
     profile: values.profile,
+    keepLogs: values["keep-logs"],
     logLevel: values["log-level"],
     out: values.out,
   };

@@ -67,7 +67,8 @@ export async function startBenchStack(gatewayEnv: Record<string, string>): Promi
  */
 async function quietProsody(prosody: Prosody): Promise<void> {
   const config = await readFile(prosody.configPath, "utf8");
-  const quiet = config.replace(/levels = \{ min = "debug" \}/, 'levels = { min = "info" }');
+  let quiet = config.replace(/levels = \{ min = "debug" \}/, 'levels = { min = "info" }');
+  if (process.env.BENCH_PROSODY_NAGLE === "0") quiet = quiet.replace(/^VirtualHost/m, "network_settings = { nagle = false }\nVirtualHost");
   if (quiet === config) return;
   await writeFile(prosody.configPath, quiet);
   await prosody.stop();
