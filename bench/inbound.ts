@@ -1,4 +1,5 @@
 // Scenarios 1–3: mail in, chat out. Each figure beside the same load against smtp-sink.
+import { startCpuMeter } from "./cpu.ts";
 import { assertAllDelivered, MAIL_BYTES, SENDER, SOURCE_PAYLOAD, type BenchContext } from "./context.ts";
 import { runPaced } from "./load.ts";
 import { runSmtpSource } from "./postfix.ts";
@@ -18,9 +19,11 @@ export async function burst(ctx: BenchContext, reuse: boolean): Promise<Sample[]
   const before = stack.receiver.count();
   const duplicates = stack.receiver.duplicates();
   let t0 = 0;
+  const meter = await startCpuMeter(stack);
   const run = await runSmtpSource({ ...load, port: stack.gateway.smtpPort }, () => { t0 = performance.now(); });
   if (run.code !== 0) throw new Error(`smtp-source → gateway failed: ${run.stderr}`);
   const last = await stack.receiver.waitForCount(before + options.mails, Math.max(120_000, options.mails * 20));
+  const cpu = await meter.stop();
   await assertAllDelivered(ctx, "inbound");
   if (stack.receiver.count() !== before + options.mails) throw new Error("more messages than mails sent");
 
@@ -33,6 +36,9 @@ export async function burst(ctx: BenchContext, reuse: boolean): Promise<Sample[]
     { scenario, metric: "end to end", unit: "mails/s", gateway: e2e, reference: sinkRate,
       target: { min: reuse ? 2000 : 1000, minRatio: 0.25 } },
     { scenario, metric: "accepted (250)", unit: "mails/s", gateway: accepted, reference: sinkRate },
+    { scenario, metric: "gateway CPU per mail", unit: "ms", gateway: cpu.gateway / options.mails, reference: null },
+    { scenario, metric: "PostgreSQL CPU per mail", unit: "ms", gateway: cpu.postgres / options.mails, reference: null },
+    { scenario, metric: "Prosody CPU per mail", unit: "ms", gateway: cpu.prosody / options.mails, reference: null },
     { scenario, metric: "duplicates", unit: "messages", gateway: stack.receiver.duplicates() - duplicates, reference: null,
       target: { max: 1 } },
   ];

@@ -9,7 +9,7 @@ import type { Sample } from "./report.ts";
 
 const SETTLE_MS = 2000;
 
-interface Footprint { idle: number; sessions: number; bigMail: number; open: number }
+interface Footprint { idle: number; sessions: number; untilAccepted: number; bigMail: number; open: number }
 
 async function measure(port: number, pid: number, ctx: BenchContext, mail: Buffer, delivered: () => Promise<void>)
   : Promise<Footprint> {
@@ -24,9 +24,10 @@ async function measure(port: number, pid: number, ctx: BenchContext, mail: Buffe
   const sampler = sampleRss(pid);
   const code = await sendOne(port, SENDER, ctx.stack.address, mail);
   if (code !== 250) throw new Error(`the large mail got ${code}`);
+  const accepted = await sampler.peak();
   await delivered();
   const peak = await sampler.stop();
-  return { idle, sessions: withSessions - idle, bigMail: peak - before, open: sessions.open };
+  return { idle, sessions: withSessions - idle, untilAccepted: accepted - before, bigMail: peak - before, open: sessions.open };
 }
 
 export async function memory(ctx: BenchContext): Promise<Sample[]> {
@@ -57,6 +58,7 @@ export async function memory(ctx: BenchContext): Promise<Sample[]> {
   return [
     { scenario, metric: "idle", unit: "MiB", gateway: gw.idle, reference: ref.idle, target: { max: 120 } },
     { scenario, metric: `+ ${options.idleSessions} idle sessions`, unit: "MiB", gateway: gw.sessions, reference: ref.sessions, target: { max: 100 } },
-    { scenario, metric: `+ one ${options.bigMailMiB} MiB mail (peak)`, unit: "MiB", gateway: gw.bigMail, reference: ref.bigMail, target: { max: 100 } },
+    { scenario, metric: `+ one ${options.bigMailMiB} MiB mail, peak until its 250`, unit: "MiB", gateway: gw.untilAccepted, reference: ref.untilAccepted },
+    { scenario, metric: `+ one ${options.bigMailMiB} MiB mail, peak until delivered`, unit: "MiB", gateway: gw.bigMail, reference: ref.bigMail, target: { max: 100 } },
   ];
 }

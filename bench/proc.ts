@@ -23,8 +23,8 @@ export async function rssMiB(pid: number): Promise<number> {
   return Number(kb[1]) / 1024;
 }
 
-/** Sample RSS every `everyMs` until stopped; resolves with the highest value seen. */
-export function sampleRss(pid: number, everyMs = 20): { stop(): Promise<number> } {
+/** Sample RSS every `everyMs` until stopped; `peak()` is the highest value so far, `stop()` the final one. */
+export function sampleRss(pid: number, everyMs = 20): { peak(): Promise<number>; stop(): Promise<number> } {
   let peak = 0;
   let running = true;
   const loop = (async () => {
@@ -34,10 +34,20 @@ export function sampleRss(pid: number, everyMs = 20): { stop(): Promise<number> 
     }
   })();
   return {
+    peak: async () => Math.max(peak, await rssMiB(pid).catch(() => 0)),
     async stop() {
       running = false;
       await loop;
       return Math.max(peak, await rssMiB(pid).catch(() => 0));
     },
   };
+}
+
+/** CPU time (user + system) a process has used so far, in ms; 0 once it is gone. */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  if (!stat) return 0;
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
