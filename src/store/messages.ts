@@ -31,39 +31,78 @@ export function newToken(): string {
 // Invariant 3: Postgres `text` cannot hold NUL; every text column passes the sanitizer.
 const text = (v: string | null): string | null => (v === null ? null : sanitizeText(v));
 
+/** At most this many mails share one transaction; at most `GROUPS_IN_FLIGHT` transactions at once. */
+const GROUP_MAX = 64;
+const GROUPS_IN_FLIGHT = 2;
+
+interface Waiting { input: AcceptInput; token: string; resolve(v: { id: number; token: string }): void; reject(e: unknown): void }
+
 export function createMessageStore(knex: Knex) {
+  const messageRow = (input: AcceptInput, token: string) => {
+    const p = input.parsed;
+    return {
+      token,
+      mail_from: text(input.mailFrom),
+      remote_address: text(input.remoteAddress),
+      helo: text(input.helo),
+      size: input.raw.length,
+      raw: input.raw,
+      subject: text(p.subject),
+      from_address: text(p.fromAddress),
+      from_name: text(p.fromName),
+      message_id: text(p.messageId),
+      references: (p.references ?? []).map((r) => sanitizeText(r)),
+      sent_at: p.date,
+      body: text(p.text),
+      body_from_html: p.fromHtml,
+      attachments: JSON.stringify(p.attachments),
+    };
+  };
+
+  /** Several mails, their messages and delivery rows, in one transaction: one commit (one WAL flush) for all. */
+  const store = (group: Waiting[]): Promise<Map<string, number>> => knex.transaction(async (trx) => {
+    const rows = await trx("messages").insert(group.map((w) => messageRow(w.input, w.token)))
+      .returning(["id", "token"]) as { id: number; token: string }[];
+    const ids = new Map(rows.map((r) => [r.token, r.id]));
+    await trx("deliveries").insert(group.flatMap((w) => w.input.recipients.map((r, i) => ({
+      message_id: ids.get(w.token),
+      direction: "inbound",
+      recipient: r.address,
+      jid: r.jid,
+      // Stable across retries and restarts: receipts, replies and errors refer to it (design).
+      stanza_id: `${w.token}.${i}`,
+    }))));
+    return ids;
+  });
+
+  // Group commit: mails that arrive while a transaction is open wait for the next one and share it.
+  // Each caller resolves only after the commit that holds its rows (invariant 1); if a shared
+  // transaction fails, its mails are retried alone, so one bad mail cannot fail the others.
+  const waiting: Waiting[] = [];
+  let inFlight = 0;
+  const settle = async (group: Waiting[]): Promise<void> => {
+    try {
+      const ids = await store(group);
+      for (const w of group) w.resolve({ id: ids.get(w.token)!, token: w.token });
+    } catch (err) {
+      if (group.length === 1) return group[0]!.reject(err);
+      for (const w of group) await settle([w]);
+    }
+  };
+  const drain = async (): Promise<void> => {
+    inFlight++;
+    try {
+      while (waiting.length > 0) await settle(waiting.splice(0, GROUP_MAX));
+    } finally {
+      inFlight--;
+    }
+  };
+
   return {
-    async accept(input: AcceptInput): Promise<{ id: number; token: string }> {
-      const token = newToken();
-      const p = input.parsed;
-      return knex.transaction(async (trx) => {
-        const [row] = await trx("messages").insert({
-          token,
-          mail_from: text(input.mailFrom),
-          remote_address: text(input.remoteAddress),
-          helo: text(input.helo),
-          size: input.raw.length,
-          raw: input.raw,
-          subject: text(p.subject),
-          from_address: text(p.fromAddress),
-          from_name: text(p.fromName),
-          message_id: text(p.messageId),
-          references: (p.references ?? []).map((r) => sanitizeText(r)),
-          sent_at: p.date,
-          body: text(p.text),
-          body_from_html: p.fromHtml,
-          attachments: JSON.stringify(p.attachments),
-        }).returning("id") as { id: number }[];
-        const id = row!.id;
-        await trx("deliveries").insert(input.recipients.map((r, i) => ({
-          message_id: id,
-          direction: "inbound",
-          recipient: r.address,
-          jid: r.jid,
-          // Stable across retries and restarts: receipts, replies and errors refer to it (design).
-          stanza_id: `${token}.${i}`,
-        })));
-        return { id, token };
+    accept(input: AcceptInput): Promise<{ id: number; token: string }> {
+      return new Promise((resolve, reject) => {
+        waiting.push({ input, token: newToken(), resolve, reject });
+        if (inFlight < GROUPS_IN_FLIGHT) void drain();
       });
     },
 
