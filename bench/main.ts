@@ -32,7 +32,9 @@ const relay = await startSmtpSink();
 const stack = await startBenchStack({
   LOG_LEVEL: options.logLevel,
   SMTP_RELAY: `smtp://127.0.0.1:${relay.port}`,
-  ...(options.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+  // BENCH_GATEWAY_NODE_OPTIONS: try runtime flags on the gateway alone (e.g. --max-semi-space-size=2).
+  NODE_OPTIONS: [process.env.BENCH_GATEWAY_NODE_OPTIONS ?? "", options.profile ? `--cpu-prof --cpu-prof-dir=${profileDir}` : ""]
+    .filter(Boolean).join(" "),
 });
 log(`stack up: gateway smtp ${stack.gateway.smtpPort}, prosody c2s ${stack.prosody.c2sPort}, sink ${sink.port}, relay ${relay.port}`);
 const ctx: BenchContext = { stack, sink, relay, options, log };
