@@ -7,6 +7,8 @@ export interface Receiver {
   client: ChatClient;
   /** first arrival time (performance.now()) of each stanza id */
   arrivals: Map<string, number>;
+  /** stanza id → error condition, for each error the gateway sent back (e.g. about a chat message) */
+  errors: Map<string, string>;
   duplicates(): number;
   /** How many distinct messages have arrived so far. */
   count(): number;
@@ -18,6 +20,7 @@ export interface Receiver {
 export async function connectReceiver(c2sPort: number, domain: string, user: string, password: string, fromDomain: string)
   : Promise<Receiver> {
   const arrivals = new Map<string, number>();
+  const errors = new Map<string, string>();
   let duplicates = 0;
   let last = 0;
   const client = await connectClient(c2sPort, domain, user, password, {
@@ -25,7 +28,12 @@ export async function connectReceiver(c2sPort: number, domain: string, user: str
       const now = performance.now();
       const id = message.attrs.id as string | undefined;
       const from = String(message.attrs.from ?? "");
-      if (!id || message.attrs.type !== "chat" || !from.endsWith(`@${fromDomain}`)) return;
+      if (!id || !from.endsWith(`@${fromDomain}`)) return;
+      if (message.attrs.type === "error") {
+        errors.set(id, message.getChild("error")?.children.map((c) => (typeof c === "string" ? c : c.name)).join(" ") ?? "?");
+        return;
+      }
+      if (message.attrs.type !== "chat") return;
       if (arrivals.has(id)) duplicates++;
       else {
         arrivals.set(id, now);
@@ -39,6 +47,7 @@ export async function connectReceiver(c2sPort: number, domain: string, user: str
   return {
     client,
     arrivals,
+    errors,
     duplicates: () => duplicates,
     count: () => arrivals.size,
     async waitForCount(total, timeoutMs) {
