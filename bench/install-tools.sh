@@ -3,6 +3,10 @@
 # Postfix's smtp-source/smtp-sink (Debian `postfix`), installed only when missing, non-interactively,
 # without configuring Postfix as a mail server (debconf: "No configuration").
 set -euo pipefail
+# PostgreSQL is part of the machine, as for the tests: start it if it is not running (as .ci/run does).
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && [ -d /etc/postgresql ]; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+fi
 need=()
 command -v prosody >/dev/null 2>&1 || need+=(prosody)
 { [ -x /usr/sbin/smtp-source ] && [ -x /usr/sbin/smtp-sink ]; } || need+=(postfix)

@@ -56,7 +56,8 @@ try {
     }
   }
   const rows = summarize(samples);
-  const command = `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim();
+  const args = process.argv.slice(2);
+  const command = args.length ? `npm run bench -- ${args.join(" ")}` : "npm run bench";
   console.log(`\n${markdownTable(rows)}\n`);
   const file = await writeResults(options.out, { options: { ...options, scenarios: [...options.scenarios] }, samples, rows, command });
   log(`results in ${file}`);
