@@ -38,6 +38,10 @@ const stack = await startBenchStack({
 });
 log(`stack up: gateway smtp ${stack.gateway.smtpPort}, prosody c2s ${stack.prosody.c2sPort}, sink ${sink.port}, relay ${relay.port}`);
 const ctx: BenchContext = { stack, sink, relay, options, log };
+// Ctrl-C: leave no database, Prosody or sink behind (test/support's handler kills Prosody too).
+process.once("SIGINT", () => {
+  void Promise.allSettled([stack.close(), sink.stop(), relay.stop()]).then(() => process.exit(130));
+});
 
 let code = 0;
 const samples: Sample[] = [];
