@@ -28,6 +28,9 @@ export function newToken(): string {
   return [...randomBytes(16)].map((b) => alphabet[b & 31]).join("");
 }
 
+/** PostgreSQL refused these rows (data exception, integrity violation): other rows may well pass. */
+const isDataError = (err: unknown): boolean => /^2[23]/.test(String((err as { code?: unknown }).code ?? ""));
+
 // Invariant 3: Postgres `text` cannot hold NUL; every text column passes the sanitizer.
 const text = (v: string | null): string | null => (v === null ? null : sanitizeText(v));
 
@@ -76,8 +79,9 @@ export function createMessageStore(knex: Knex) {
   });
 
   // Group commit: mails that arrive while a transaction is open wait for the next one and share it.
-  // Each caller resolves only after the commit that holds its rows (invariant 1); if a shared
-  // transaction fails, its mails are retried alone, so one bad mail cannot fail the others.
+  // Each caller resolves only after the commit that holds its rows (invariant 1). When a shared
+  // transaction fails on the data (SQLSTATE class 22 or 23), its mails are retried alone, so one bad
+  // mail cannot fail the others; any other failure (database unreachable…) fails the group at once.
   const waiting: Waiting[] = [];
   let inFlight = 0;
   const settle = async (group: Waiting[]): Promise<void> => {
@@ -85,7 +89,10 @@ export function createMessageStore(knex: Knex) {
       const ids = await store(group);
       for (const w of group) w.resolve({ id: ids.get(w.token)!, token: w.token });
     } catch (err) {
-      if (group.length === 1) return group[0]!.reject(err);
+      if (group.length === 1 || !isDataError(err)) {
+        for (const w of group) w.reject(err);
+        return;
+      }
       for (const w of group) await settle([w]);
     }
   };
