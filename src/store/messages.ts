@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";
+import { createGroupCommit } from "./group-commit.ts";
 import type { ParsedMail, PlannedDelivery } from "../core/types.ts";
 
 export interface AcceptInput {
@@ -43,54 +44,63 @@ export function newWebToken(): string {
 // Invariant 3: Postgres `text` cannot hold NUL; every text column passes the sanitizer.
 const text = (v: string | null): string | null => (v === null ? null : sanitizeText(v));
 
+/** At most this many mails share one transaction; at most this many transactions at once (group-commit.ts). */
+const GROUP = { max: 64, inFlight: 2 };
+
 export function createMessageStore(knex: Knex) {
+  const messageRow = (input: AcceptInput, token: string) => {
+    const p = input.parsed;
+    return {
+      token,
+      web_token: newWebToken(),
+      mail_from: text(input.mailFrom),
+      remote_address: text(input.remoteAddress),
+      helo: text(input.helo),
+      size: input.raw.length,
+      raw: input.raw,
+      subject: text(p.subject),
+      from_address: text(p.fromAddress),
+      from_name: text(p.fromName),
+      message_id: text(p.messageId),
+      references: (p.references ?? []).map((r) => sanitizeText(r)),
+      sent_at: p.date,
+      body: text(p.text),
+      body_from_html: p.fromHtml,
+      attachments: JSON.stringify(p.attachments),
+      automatic: p.automatic ?? false,
+      list_id: text(p.listId ?? null),
+      report: input.report === undefined || input.report === null ? null : JSON.stringify(input.report),
+      authentication: p.authentication ? JSON.stringify(p.authentication) : null,
+    };
+  };
+
+  /** Several mails, their messages and delivery rows, in one transaction: one commit for all. */
+  const store = (group: AcceptInput[]) => knex.transaction(async (trx) => {
+    const tokens = group.map(() => newToken());
+    const rows = await trx("messages").insert(group.map((input, i) => messageRow(input, tokens[i]!)))
+      .returning(["id", "token"]) as { id: number; token: string }[];
+    const ids = new Map(rows.map((r) => [r.token, Number(r.id)]));
+    const deliveries = group.flatMap((input, g) => input.deliveries.map((d, i) => ({
+      message_id: ids.get(tokens[g]!),
+      direction: "inbound",
+      kind: d.kind,
+      recipient: d.recipient,
+      jid: d.jid,
+      origin_stanza_id: d.originStanzaId,
+      // Stable across retries and restarts: receipts, replies and errors refer to it (design).
+      stanza_id: `${tokens[g]}.${i}`,
+    })));
+    if (deliveries.length > 0) await trx("deliveries").insert(deliveries);
+    for (const f of group.flatMap((input) => input.failOutbound ?? [])) {
+      await trx("deliveries").where({ id: f.id, direction: "outbound" })
+        .update({ status: "failed", last_error: sanitizeText(f.why).slice(0, 2000), locked_until: null, updated_at: trx.fn.now() });
+    }
+    return tokens.map((token) => ({ id: ids.get(token)!, token }));
+  });
+
   return {
-    async accept(input: AcceptInput): Promise<{ id: number; token: string }> {
-      const token = newToken();
-      const p = input.parsed;
-      return knex.transaction(async (trx) => {
-        const [row] = await trx("messages").insert({
-          token,
-          web_token: newWebToken(),
-          mail_from: text(input.mailFrom),
-          remote_address: text(input.remoteAddress),
-          helo: text(input.helo),
-          size: input.raw.length,
-          raw: input.raw,
-          subject: text(p.subject),
-          from_address: text(p.fromAddress),
-          from_name: text(p.fromName),
-          message_id: text(p.messageId),
-          references: (p.references ?? []).map((r) => sanitizeText(r)),
-          sent_at: p.date,
-          body: text(p.text),
-          body_from_html: p.fromHtml,
-          attachments: JSON.stringify(p.attachments),
-          automatic: p.automatic ?? false,
-          list_id: text(p.listId ?? null),
-          report: input.report === undefined || input.report === null ? null : JSON.stringify(input.report),
-          authentication: p.authentication ? JSON.stringify(p.authentication) : null,
-        }).returning("id") as { id: number }[];
-        const id = row!.id;
-        if (input.deliveries.length > 0) {
-          await trx("deliveries").insert(input.deliveries.map((d, i) => ({
-            message_id: id,
-            direction: "inbound",
-            kind: d.kind,
-            recipient: d.recipient,
-            jid: d.jid,
-            origin_stanza_id: d.originStanzaId,
-            // Stable across retries and restarts: receipts, replies and errors refer to it (design).
-            stanza_id: `${token}.${i}`,
-          })));
-        }
-        for (const f of input.failOutbound ?? []) {
-          await trx("deliveries").where({ id: f.id, direction: "outbound" })
-            .update({ status: "failed", last_error: sanitizeText(f.why).slice(0, 2000), locked_until: null, updated_at: trx.fn.now() });
-        }
-        return { id, token };
-      });
-    },
+    /** Store a mail durably; resolves once the transaction holding it has committed (group commit). */
+    accept: createGroupCommit(GROUP, store),
 
     /** The parsed side of several messages (never the raw bytes), keyed by id. */
     async getMany(ids: number[]): Promise<Map<number, StoredMessage>> {

@@ -102,7 +102,7 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`a native XMPP g
     assert.equal(item?.attrs.subscription, "both");
 
     // A new session of the same account: the server probes the contact, which answers available.
-    const phone = await connectClient(stack.server.c2sPort, stack.server.domain, "toto", "secret", "phone");
+    const phone = await connectClient(stack.server.c2sPort, stack.server.domain, "toto", "secret", { resource: "phone" });
     try {
       await phone.waitForPresence((p) => p.attrs.from?.startsWith(alice) === true && p.attrs.type === undefined, "presence after login");
     } finally {

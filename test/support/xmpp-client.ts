@@ -16,8 +16,15 @@ export interface ChatClient {
   stop(): Promise<void>;
 }
 
+export interface ClientOptions {
+  resource?: string;
+  /** Called for every message as it arrives (the benchmark timestamps receipts with it). */
+  onMessage?(message: Element): void;
+}
+
 export async function connectClient(c2sPort: number, domain: string, username: string, password: string,
-  resource = "test"): Promise<ChatClient> {
+  options: ClientOptions = {}): Promise<ChatClient> {
+  const resource = options.resource ?? "test";
   const xmpp = client({
     service: `xmpp://127.0.0.1:${c2sPort}`, domain, resource,
     // On a plain test stream @xmpp/client picks SCRAM-SHA-1 (~0.65 s of PBKDF2 a login); the test
@@ -28,8 +35,10 @@ export async function connectClient(c2sPort: number, domain: string, username: s
   const presences: Element[] = [];
   xmpp.on("error", () => undefined);
   xmpp.on("stanza", (stanza: Element) => {
-    if (stanza.is("message")) messages.push(stanza);
     if (stanza.is("presence")) presences.push(stanza);
+    if (!stanza.is("message")) return;
+    messages.push(stanza);
+    options.onMessage?.(stanza);
   });
   xmpp.reconnect.stop();
   await xmpp.start();

@@ -1,0 +1,75 @@
+// Scenarios 1–3: mail in, chat out. Each figure beside the same load against smtp-sink.
+import { startCpuMeter } from "./cpu.ts";
+import { assertAllDelivered, MAIL_BYTES, SENDER, SOURCE_PAYLOAD, type BenchContext } from "./context.ts";
+import { runPaced } from "./load.ts";
+import { runSmtpSource } from "./postfix.ts";
+import type { Sample } from "./report.ts";
+import { percentile } from "./stats.ts";
+
+/**
+ * 1 (one mail per connection) and 2 (`reuse`: smtp-source -d): mails/s from the first connection until
+ * the client has every one of them, against smtp-source's own rate into smtp-sink.
+ */
+export async function burst(ctx: BenchContext, reuse: boolean): Promise<Sample[]> {
+  const { stack, options } = ctx;
+  const load = { sessions: options.senders, messages: options.mails, payload: SOURCE_PAYLOAD, reuse, from: SENDER, to: stack.address };
+  const ref = await runSmtpSource({ ...load, port: ctx.sink.port });
+  if (ref.code !== 0) throw new Error(`smtp-source → smtp-sink failed: ${ref.stderr}`);
+
+  const before = stack.receiver.count();
+  const duplicates = stack.receiver.duplicates();
+  let t0 = 0;
+  const meter = await startCpuMeter(stack);
+  const run = await runSmtpSource({ ...load, port: stack.gateway.smtpPort }, () => { t0 = performance.now(); });
+  if (run.code !== 0) throw new Error(`smtp-source → gateway failed: ${run.stderr}`);
+  const last = await stack.receiver.waitForCount(before + options.mails, Math.max(120_000, options.mails * 20));
+  const cpu = await meter.stop();
+  await assertAllDelivered(ctx, "inbound");
+  if (stack.receiver.count() !== before + options.mails) throw new Error("more messages than mails sent");
+
+  const scenario = reuse ? "2 inbound, reused connections" : "1 inbound, one mail per connection";
+  const sinkRate = options.mails / (ref.ms / 1000);
+  const e2e = options.mails / ((last - t0) / 1000);
+  const accepted = options.mails / (run.ms / 1000);
+  ctx.log(`${scenario}: ${e2e.toFixed(0)} mails/s end to end, ${accepted.toFixed(0)} accepted/s, sink ${sinkRate.toFixed(0)}/s`);
+  return [
+    { scenario, metric: "end to end", unit: "mails/s", gateway: e2e, reference: sinkRate,
+      target: { min: reuse ? 2000 : 1000, minRatio: 0.25 } },
+    { scenario, metric: "accepted (250)", unit: "mails/s", gateway: accepted, reference: sinkRate },
+    { scenario, metric: "gateway CPU per mail", unit: "ms", gateway: cpu.gateway / options.mails, reference: null },
+    { scenario, metric: "PostgreSQL CPU per mail", unit: "ms", gateway: cpu.postgres / options.mails, reference: null },
+    { scenario, metric: "Prosody CPU per mail", unit: "ms", gateway: cpu.prosody / options.mails, reference: null },
+    { scenario, metric: "duplicates", unit: "messages", gateway: stack.receiver.duplicates() - duplicates, reference: null,
+      target: { max: 1 } },
+  ];
+}
+
+/** 3: a steady offered rate; latency from each `250` to the client's receipt of that mail. */
+export async function latency(ctx: BenchContext): Promise<Sample[]> {
+  const { stack, options } = ctx;
+  const load = { rate: options.rate, seconds: options.seconds, sessions: options.senders, from: SENDER, to: stack.address, size: MAIL_BYTES };
+  const ref = await runPaced({ ...load, port: ctx.sink.port });
+  const before = stack.receiver.count();
+  const run = await runPaced({ ...load, port: stack.gateway.smtpPort });
+  if (run.refused > 0) throw new Error(`${run.refused} mails refused by the gateway`);
+  await stack.receiver.waitForCount(before + run.accepted.length, 120_000);
+  await assertAllDelivered(ctx, "inbound");
+  const delays = run.accepted.map((a) => {
+    if (!a.token) throw new Error("a 250 from the gateway without its queue id");
+    const arrived = stack.receiver.arrivals.get(`${a.token}.0`);
+    if (arrived === undefined) throw new Error(`mail ${a.token} never reached the client`);
+    return arrived - a.at;
+  });
+  const scenario = `3 latency at ${options.rate} mails/s`;
+  const p = (q: number) => percentile(delays, q);
+  ctx.log(`${scenario}: 250→client p50 ${p(50).toFixed(1)} ms, p95 ${p(95).toFixed(1)}, p99 ${p(99).toFixed(1)}; offered ${run.achievedPerSec.toFixed(0)}/s`);
+  const data = (r: typeof run, q: number) => percentile(r.accepted.map((a) => a.dataMs), q);
+  return [
+    { scenario, metric: "250 → client p50", unit: "ms", gateway: p(50), reference: null },
+    { scenario, metric: "250 → client p95", unit: "ms", gateway: p(95), reference: null },
+    { scenario, metric: "250 → client p99", unit: "ms", gateway: p(99), reference: null, target: { max: 50 } },
+    { scenario, metric: "DATA → 250 p50", unit: "ms", gateway: data(run, 50), reference: data(ref, 50) },
+    { scenario, metric: "DATA → 250 p99", unit: "ms", gateway: data(run, 99), reference: data(ref, 99) },
+    { scenario, metric: "offered rate achieved", unit: "mails/s", gateway: run.achievedPerSec, reference: ref.achievedPerSec },
+  ];
+}
