@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { createHttpServer } from "./http.ts";
-import { parseMail } from "./mail/parse.ts";
+import { createParsePool } from "./mail/parse-pool.ts";
 import { receivedHeader } from "./mail/render.ts";
 import { createInboundPreparer } from "./queue/inbound.ts";
 import { retryDelaySeconds } from "./queue/retry.ts";
@@ -90,6 +90,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   await relayLoop?.start();
 
+  const parser = createParsePool({ size: 2, ...config.parse }, { log });
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {
     log,
     findMailbox: (address) => mailboxes.find(address),
@@ -97,7 +98,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       const trace = receivedHeader({ ...envelope, by: config.smtp.hostname, id: newToken().slice(0, 12),
         recipient: envelope.recipients.length === 1 ? envelope.recipients[0]!.address : null, date: new Date() });
       const full = Buffer.concat([Buffer.from(trace, "latin1"), raw]);
-      return messages.accept({ ...envelope, raw: full, parsed: await parseMail(full) });
+      return messages.accept({ ...envelope, raw: full, parsed: await parser.parse(full) });
     },
   });
   const http = createHttpServer(config.httpListen, {
@@ -117,6 +118,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     // Well under docker-compose's 30 s stop_grace_period: idle SMTP sessions get 421 when it runs out.
     async stop(graceMs = 10_000) {
       await smtp.close(graceMs);
+      await parser.close();
       await worker.stop();
       await relayLoop?.stop();
       relay?.close();
