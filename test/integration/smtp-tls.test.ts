@@ -71,9 +71,11 @@ async function openPlain(port: number): Promise<{ wire: Wire; greeting: Reply }>
   return { wire, greeting: await wire.read() };
 }
 
-/** RFC 3207 §4: STARTTLS, 220, then the handshake on the same connection; returns the TLS wire. */
-async function upgrade(wire: Wire): Promise<{ wire: Wire; tls: TLSSocket }> {
-  const reply = await wire.command("STARTTLS");
+/** RFC 3207 §4: STARTTLS, 220, then the handshake on the same connection; returns the TLS wire.
+ * `pipelined` is written in the same packet right after STARTTLS (an injection attempt). */
+async function upgrade(wire: Wire, pipelined = ""): Promise<{ wire: Wire; tls: TLSSocket }> {
+  wire.socket.write(`STARTTLS\r\n${pipelined}`);
+  const reply = await wire.read();
   assert.equal(reply.code, 220, `STARTTLS answered ${reply.code} ${reply.text}`);
   const socket = wire.detach();
   const tls = tlsConnect({ socket, servername: "localhost", rejectUnauthorized: false });
@@ -130,6 +132,24 @@ describe("SMTP with STARTTLS configured", () => {
       const auth = await secure.command(AUTH_PLAIN);
       assert.ok(auth.code >= 500 && auth.code < 600, `AUTH PLAIN inside TLS refused, got ${auth.code} ${auth.text}`);
       await secure.command("QUIT").catch(() => undefined);
+      tls.destroy();
+    } finally {
+      wire.socket.destroy();
+    }
+  });
+
+  it("does not run commands pipelined after STARTTLS in the same packet (RFC 3207 §4.2, CVE-2011-0411)", async () => {
+    const { wire } = await openPlain(stack.gateway.smtpPort);
+    try {
+      await wire.command("EHLO client.example");
+      const injected = `MAIL FROM:<evil@example.net>\r\nRCPT TO:<toto@${MAIL_DOMAIN}>\r\n`;
+      const { wire: secure, tls } = await upgrade(wire, injected);
+      // Nothing answered the injected lines in clear text or inside TLS: the first reply is our EHLO's.
+      const ehlo = await secure.command("EHLO client.example");
+      assert.equal(ehlo.code, 250, `${ehlo.code} ${ehlo.text}`);
+      // No transaction was opened by the injected MAIL: RCPT needs a MAIL first, a MAIL is not nested.
+      assert.equal((await secure.command(`RCPT TO:<toto@${MAIL_DOMAIN}>`)).code, 503);
+      assert.equal((await secure.command("MAIL FROM:<alice@example.com>")).code, 250);
       tls.destroy();
     } finally {
       wire.socket.destroy();
