@@ -152,6 +152,22 @@ describe("mailToChat", () => {
   it("is deterministic: the same input gives the same message (stable ids for retries)", () => {
     assert.deepEqual(mailToChat(input()), mailToChat(input()));
   });
+
+  // Regression (found by the property tests): trailing blanks were cut with /[ \t]+$/gm, quadratic on a long
+  // run of blanks that does not end its line; 1 MB of them would hold the delivery loop for hours.
+  it("handles 100,000 blanks before a letter in linear time (was 40 s), and still trims line ends", () => {
+    const started = Date.now();
+    const blanks = " \t".repeat(50_000);
+    const message = mailToChat(input({ mail: mail({ subject: "S", text: `a${blanks}x  \nnext\t\t\n` }), maxBodyBytes: 2_000_000 }));
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+    assert.equal(message.body, `S\n\na${blanks}x\nnext`);
+  });
+
+  // Regression (found by the property tests): the attachment's content type reached the stanza unsanitized.
+  it("sanitizes the attachment content type too (invariant 3)", () => {
+    const message = mailToChat(input({ mail: mail({ attachments: [{ filename: "a.pdf", contentType: "application/pdf\u0000\u001b", size: 3 }] }) }));
+    assert.match(message.body, /\[attachment not forwarded: a\.pdf \(application\/pdf, 3 bytes\)\]$/);
+  });
 });
 
 describe("formatSize", () => {
