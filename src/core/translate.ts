@@ -19,10 +19,14 @@ export interface MailToChatInput {
 const LATE_MS = 60_000;
 /** Bytes kept free for the "[… N more not shown]" line. */
 const NOTICE_ROOM = 40;
+/** One-line fields (subject, nick) and each attachment's name and type: mail headers may be up to 1 MiB
+ * (mailparser's limit), a stanza only 512 KiB (Prosody's component_stanza_size_limit, invariant 3). */
+const LINE_BYTES = 1024;
+const FIELD_BYTES = 255;
 
 export function mailToChat(input: MailToChatInput): ChatMessage {
   const { mail } = input;
-  const subject = truncateUtf8(sanitizeLine(mail.subject) || "(no subject)", 1024).text;
+  const subject = truncateUtf8(sanitizeLine(mail.subject) || "(no subject)", LINE_BYTES).text;
   const attachments = mail.attachments.slice(0, 50)
     .map((a) => `[attachment not forwarded: ${describeAttachment(a)}]`).join("\n");
   // The subject and the attachment list always show; the text gets what is left of the budget,
@@ -34,14 +38,16 @@ export function mailToChat(input: MailToChatInput): ChatMessage {
     ? { text, omittedBytes: 0 } : truncateUtf8(text, Math.max(0, room - NOTICE_ROOM));
   const notice = `[… ${formatSize(omittedBytes)} more not shown]`;
   const shown = omittedBytes === 0 ? kept : kept ? `${kept}\n\n${notice}` : notice;
-  const body = [subject, shown, attachments].filter(Boolean).join("\n\n");
+  const full = [subject, shown, attachments].filter(Boolean).join("\n\n");
+  // The subject and attachments alone can exceed a small budget: the bound holds for the whole body.
+  const body = Buffer.byteLength(full) <= input.maxBodyBytes ? full : truncateUtf8(full, input.maxBodyBytes).text;
   const late = input.now.getTime() - input.acceptedAt.getTime() > LATE_MS;
   return {
     id: input.id,
     from: input.fromJid,
     to: input.toJid,
     body,
-    nick: mail.fromName ? sanitizeLine(mail.fromName) || null : null,
+    nick: mail.fromName ? truncateUtf8(sanitizeLine(mail.fromName), LINE_BYTES).text || null : null,
     delay: late ? input.acceptedAt : null,
   };
 }
@@ -60,9 +66,9 @@ function trimBlanksEnd(line: string): string {
 }
 
 function describeAttachment(a: ParsedMail["attachments"][number]): string {
-  const name = a.filename ? sanitizeLine(a.filename) : "unnamed";
+  const name = a.filename ? truncateUtf8(sanitizeLine(a.filename), FIELD_BYTES).text : "unnamed";
   // Invariant 3: every string reaching a stanza passes the sanitizer here, whatever the stored row holds.
-  return `${name} (${sanitizeLine(a.contentType)}, ${formatSize(a.size)})`;
+  return `${name} (${truncateUtf8(sanitizeLine(a.contentType), FIELD_BYTES).text}, ${formatSize(a.size)})`;
 }
 
 export function formatSize(bytes: number): string {

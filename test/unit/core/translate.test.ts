@@ -163,6 +163,19 @@ describe("mailToChat", () => {
     assert.equal(message.body, `S\n\na${blanks}x\nnext`);
   });
 
+  // Regressions (found by the property tests): a 1 MiB display name or attachment names made a stanza past
+  // Prosody's 512 KiB limit, which closes the whole component stream; a small budget was not kept.
+  it("bounds the nick, each attachment line and the whole body, whatever the header sizes", () => {
+    const huge = "n".repeat(600 * 1024);
+    const message = mailToChat(input({ mail: mail({ fromName: huge, subject: huge,
+      attachments: Array.from({ length: 60 }, () => ({ filename: huge, contentType: huge, size: 1 })) }) }));
+    assert.ok(Buffer.byteLength(message.nick ?? "") <= 1024, `nick ${Buffer.byteLength(message.nick ?? "")} bytes`);
+    assert.ok(Buffer.byteLength(message.body) <= 16 * 1024, `body ${Buffer.byteLength(message.body)} bytes`);
+    assert.match(message.body, /^n{1024}\n\n/, "the subject still leads");
+    const tiny = mailToChat(input({ mail: mail({ subject: "A long subject line" }), maxBodyBytes: 8 }));
+    assert.ok(Buffer.byteLength(tiny.body) <= 8, JSON.stringify(tiny.body));
+  });
+
   // Regression (found by the property tests): the attachment's content type reached the stanza unsanitized.
   it("sanitizes the attachment content type too (invariant 3)", () => {
     const message = mailToChat(input({ mail: mail({ attachments: [{ filename: "a.pdf", contentType: "application/pdf\u0000\u001b", size: 3 }] }) }));
