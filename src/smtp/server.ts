@@ -57,6 +57,8 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
   let closing = false;
   const guard = createSessionGuard(config.limits, { log, server: () => server, hostname: config.hostname });
   // XCLIENT/XFORWARD rewrite the client's address: only for the proxies named in SMTP_TRUSTED_PROXIES.
+  // smtp-server 3.21 takes a list of peer addresses for both (checked against the socket's own peer);
+  // @types/smtp-server still says boolean, hence the casts below.
   const proxies = config.limits.trustedProxies.length > 0 ? config.limits.trustedProxies : false;
 
   const server = new SMTPServer({
