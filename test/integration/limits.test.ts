@@ -295,6 +295,22 @@ describe("SMTP protocol abuse and limits", () => {
     }
   });
 
+  it("lets a trusted proxy use XFORWARD; the stored peer is the one forwarded", async () => {
+    const { session } = await SmtpSession.open(stack.gateway.smtpPort, "127.0.0.1", PROXY);
+    try {
+      const ehlo = await session.command("EHLO proxy.example");
+      assert.match(ehlo.text, /^XFORWARD /m);
+      assert.equal((await session.command("XFORWARD ADDR=198.51.100.7 HELO=origin.example")).code, 250);
+      assert.equal((await session.command("MAIL FROM:<forwarded@example.com>")).code, 250);
+      assert.equal((await session.command(`RCPT TO:<${TOTO}>`)).code, 250);
+      assert.equal((await session.data("Subject: via xforward\r\n\r\nx")).code, 250);
+      const [row] = await stack.db.query<{ remote_address: string }>("SELECT remote_address FROM messages WHERE subject = 'via xforward'");
+      assert.equal(row!.remote_address, "198.51.100.7");
+    } finally {
+      session.close();
+    }
+  });
+
   it("refuses XCLIENT and XFORWARD from a peer SMTP_TRUSTED_PROXIES does not name, with no effect", async () => {
     const { session } = await SmtpSession.open(stack.gateway.smtpPort, "127.0.0.1", "127.0.0.5");
     try {
