@@ -100,7 +100,8 @@ describe("SMTP with STARTTLS configured", () => {
     await run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
       "-days", "1", "-subj", "/CN=localhost"], { timeout: 20_000 });
     certFingerprint = new X509Certificate(await readFile(cert)).fingerprint256;
-    stack = await startStack({ gatewayEnv: { SMTP_TLS_CERT: cert, SMTP_TLS_KEY: key } });
+    // A short rate window so that the slowloris-inside-TLS case is quick; whole commands are never judged.
+    stack = await startStack({ gatewayEnv: { SMTP_TLS_CERT: cert, SMTP_TLS_KEY: key, SMTP_RATE_WINDOW: "2" } });
     toto = (await stack.user("toto"))!;
   });
   after(async () => {
@@ -150,6 +151,30 @@ describe("SMTP with STARTTLS configured", () => {
       // No transaction was opened by the injected MAIL: RCPT needs a MAIL first, a MAIL is not nested.
       assert.equal((await secure.command(`RCPT TO:<toto@${MAIL_DOMAIN}>`)).code, 503);
       assert.equal((await secure.command("MAIL FROM:<alice@example.com>")).code, 250);
+      tls.destroy();
+    } finally {
+      wire.socket.destroy();
+    }
+  });
+
+  it("cuts a client trickling bytes inside TLS with 421 4.4.2 (the rate is counted on the TLS socket)", async () => {
+    const { wire } = await openPlain(stack.gateway.smtpPort);
+    try {
+      await wire.command("EHLO client.example");
+      const { wire: secure, tls } = await upgrade(wire);
+      let closed = false;
+      tls.once("close", () => { closed = true; });
+      const trickle = (async () => {
+        for (const ch of "EHLO slow.example\r\n") {
+          if (closed) return;
+          tls.write(ch);
+          await new Promise((r) => setTimeout(r, 400));
+        }
+      })();
+      const reply = await secure.read(15_000);
+      await trickle;
+      assert.equal(reply.code, 421, `${reply.code} ${reply.text}`);
+      assert.match(reply.text, /^4\.4\.2 .*minimum data rate/);
       tls.destroy();
     } finally {
       wire.socket.destroy();
