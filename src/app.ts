@@ -3,8 +3,9 @@ import { hostname } from "node:os";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { createHttpServer } from "./http.ts";
-import { parseMail, readAttachments } from "./mail/parse.ts";
+import { readAttachments } from "./mail/parse.ts";
 import { createAttachmentForwarder } from "./queue/attachments.ts";
+import { createParsePool } from "./mail/parse-pool.ts";
 import { createInboundPreparer } from "./queue/inbound.ts";
 import { retryDelaySeconds } from "./queue/retry.ts";
 import { createWorker } from "./queue/worker.ts";
@@ -136,6 +137,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   await relayLoop?.start();
 
+  const parser = createParsePool({ size: 2, ...config.parse }, { log });
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {
     log,
     findRecipient: async (address): Promise<Recipient | undefined> => {
@@ -148,7 +150,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
       authenticate: config.auth.mode === "off" ? null
         : createAuthenticator({ hostname: config.smtp.hostname }, { resolver: createResolver(config.auth.dnsServers) }),
-      parse: (raw) => timed(metrics.parseSeconds, () => parseMail(raw)), readReport: readDeliveryReport, store: messages,
+      parse: (raw) => timed(metrics.parseSeconds, () => parser.parse(raw)), readReport: readDeliveryReport, store: messages,
       newId: () => newToken().slice(0, 12), now: () => new Date(),
     })),
   });
@@ -182,6 +184,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     // Well under docker-compose's 30 s stop_grace_period: idle SMTP sessions get 421 when it runs out.
     async stop(graceMs = 10_000) {
       await smtp.close(graceMs);
+      await parser.close();
       await worker.stop();
       await relayLoop?.stop();
       relay?.close();

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { z } from "zod";
+import type { SessionLimits } from "./smtp/limits.ts";
 
 export interface Listen { host: string; port: number }
 
@@ -45,6 +46,19 @@ const schema = z.object({
   SMTP_MAX_SIZE: bytes(25 * 1024 * 1024),
   SMTP_MAX_RECIPIENTS: bytes(100),
   SMTP_MAX_CLIENTS: bytes(1000),
+  // Postfix smtpd_client_connection_count_limit (50): simultaneous sessions from one address.
+  SMTP_MAX_PER_IP: bytes(50),
+  SMTP_SESSION_TIMEOUT: z.coerce.number().int().positive().default(1800),
+  // Postfix smtpd_min_data_rate (500 bytes/s), judged over SMTP_RATE_WINDOW seconds.
+  SMTP_MIN_DATA_RATE: z.coerce.number().int().nonnegative().default(500),
+  SMTP_RATE_WINDOW: z.coerce.number().int().positive().default(30),
+  SMTP_TRUSTED_PROXIES: z.string().default("")
+    .transform((v) => v.split(",").map((a) => a.trim()).filter(Boolean))
+    .pipe(z.array(z.union([z.ipv4(), z.ipv6()], "expected IP addresses"))),
+  // Postfix hop_count_limit (50): `Received:` fields that make a mail a loop.
+  SMTP_MAX_HOPS: bytes(50),
+  PARSE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  PARSE_MEMORY_MB: z.coerce.number().int().min(16).default(256),
   SMTP_RELAY: url(["smtp:", "smtps:"], "smtp://[user:pass@]host:port or smtps://…").optional(),
   XMPP_SERVICE: url(["xmpp:", "xmpps:"], "xmpp://host:port").default("xmpp://localhost:5347"),
   // Required for serve and check; loadConfig says so (zod skips refinements of absent keys).
@@ -107,8 +121,11 @@ export interface Config {
   mailDomains: string[];
   smtp: {
     listen: Listen; hostname: string; tls: { cert: string; key: string } | null;
-    maxSize: number; maxRecipients: number; maxClients: number;
+    maxSize: number; maxRecipients: number; maxClients: number; maxHops: number;
+    limits: SessionLimits;
   };
+  /** mail parsing in worker threads (src/mail/parse-pool.ts) */
+  parse: { timeoutMs: number; memoryMb: number };
   relayUrl: string | undefined;
   /** seconds between attempts (the last repeats) and how long to keep trying, for outgoing mail */
   relayRetry: { schedule: number[]; maxAgeSeconds: number };
@@ -218,7 +235,16 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
       maxSize: e.SMTP_MAX_SIZE,
       maxRecipients: e.SMTP_MAX_RECIPIENTS,
       maxClients: e.SMTP_MAX_CLIENTS,
+      maxHops: e.SMTP_MAX_HOPS,
+      limits: {
+        sessionTimeoutMs: e.SMTP_SESSION_TIMEOUT * 1000,
+        minDataRate: e.SMTP_MIN_DATA_RATE,
+        rateWindowMs: e.SMTP_RATE_WINDOW * 1000,
+        maxPerIp: e.SMTP_MAX_PER_IP,
+        trustedProxies: e.SMTP_TRUSTED_PROXIES,
+      },
     },
+    parse: { timeoutMs: e.PARSE_TIMEOUT_MS, memoryMb: e.PARSE_MEMORY_MB },
     relayUrl: e.SMTP_RELAY,
     relayRetry: { schedule: e.RELAY_RETRY_SCHEDULE, maxAgeSeconds: e.RELAY_MAX_AGE },
     xmpp: { service: e.XMPP_SERVICE, domain: e.XMPP_DOMAIN ?? "", secret: e.XMPP_SECRET ?? "" },

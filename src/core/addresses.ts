@@ -77,7 +77,10 @@ export function jidToAddress(jid: string, componentDomain: string): MailAddress 
   const at = bare.lastIndexOf("@");
   if (at <= 0 || bare.slice(at + 1).toLowerCase() !== componentDomain.toLowerCase()) return null;
   const local = unescapeLocalpart(bare.slice(0, at));
-  if (local.includes("@")) return parseMailAddress(local);
+  const direct = local.includes("@") ? parseMailAddress(local) : null;
+  if (direct) return direct;
+  // Not an address in the XEP-0106 form (e.g. `"@"%example.com`: a quoted local part holding an @):
+  // the old transport form still applies.
   const percent = local.lastIndexOf("%");
   if (percent <= 0) return null;
   return parseMailAddress(`${local.slice(0, percent)}@${local.slice(percent + 1)}`);

@@ -34,11 +34,16 @@ const EARLIEST_CREDIBLE = Date.UTC(1982, 7, 13);
 /** Forward subjects (en, fr "TR", de "WG", es/pt "RV"/"ENC"): their header blocks are content, not history. */
 const FORWARD_SUBJECT = /^\s*(fwd?|tr|wg|rv|enc)\s*:/i;
 
+/** One-line fields (subject, nick) and each attachment's name and type: mail headers may be up to 1 MiB
+ * (mailparser's limit), a stanza only 512 KiB (Prosody's component_stanza_size_limit, invariant 3). */
+const LINE_BYTES = 1024;
+const FIELD_BYTES = 255;
+
 export function mailToChat(input: MailToChatInput): ChatMessage {
   const { mail } = input;
   const markers = [authenticationMarker(mail), automaticMarker(mail, input.nullSender ?? false)].filter(Boolean);
   const subjectLine = [...markers, sanitizeLine(mail.subject) || "(no subject)"].join(" ");
-  const subject = truncateUtf8(subjectLine, 1024).text;
+  const subject = truncateUtf8(subjectLine, LINE_BYTES).text;
   const attachments = mail.attachments.slice(0, 50).map((a, i) => {
     const fate = input.attachmentFates?.get(i);
     if (fate === "sent") return `[attachment: ${describeAttachment(a)}, sent below]`;
@@ -57,13 +62,15 @@ export function mailToChat(input: MailToChatInput): ChatMessage {
     ? { text, omittedBytes: 0 } : truncateUtf8(text, Math.max(0, room - noticeRoom));
   const notice = `[… ${formatSize(omittedBytes)} more not shown${url ? `; full mail: ${url}` : ""}]`;
   const shown = omittedBytes === 0 ? kept : kept ? `${kept}\n\n${notice}` : notice;
-  const body = [subject, shown, attachments].filter(Boolean).join("\n\n");
+  const full = [subject, shown, attachments].filter(Boolean).join("\n\n");
+  // The subject and attachments alone can exceed a small budget: the bound holds for the whole body.
+  const body = Buffer.byteLength(full) <= input.maxBodyBytes ? full : truncateUtf8(full, input.maxBodyBytes).text;
   return {
     id: input.id,
     from: input.fromJid,
     to: input.toJid,
     body,
-    nick: mail.fromName ? sanitizeLine(mail.fromName) || null : null,
+    nick: mail.fromName ? truncateUtf8(sanitizeLine(mail.fromName), LINE_BYTES).text || null : null,
     delay: delayStamp(input),
   };
 }
@@ -101,13 +108,22 @@ export function automaticMarker(mail: ParsedMail, nullSender: boolean): string {
 /** CRLF and lone CR to LF, no trailing blanks (but "-- "), at most one empty line in a row (HTML conversion and
  * mail clients leave runs of them; in a chat bubble they are only noise). */
 function normaliseText(text: string): string {
-  return sanitizeText(text).replace(/\r\n?/g, "\n").replace(/[ \t]+$/gm, "").replace(/\n{3,}/g, "\n\n").trim()
+  // Trailing blanks are cut with a loop, not /[ \t]+$/gm: that regex retries from every blank of a long run
+  // that does not end the line (quadratic: 40,000 spaces and a letter took 6 s on the delivery loop).
+  return sanitizeText(text).replace(/\r\n?/g, "\n").split("\n").map(trimBlanksEnd).join("\n").replace(/\n{3,}/g, "\n\n").trim()
     .replace(/^--$/gm, "-- "); // the signature separator keeps its space (RFC 3676 §4.3)
 }
 
+function trimBlanksEnd(line: string): string {
+  let end = line.length;
+  while (end > 0 && (line.charCodeAt(end - 1) === 0x20 || line.charCodeAt(end - 1) === 0x09)) end--;
+  return end === line.length ? line : line.slice(0, end);
+}
+
 function describeAttachment(a: ParsedMail["attachments"][number]): string {
-  const name = a.filename ? sanitizeLine(a.filename) : "unnamed";
-  return `${name} (${a.contentType}, ${formatSize(a.size)})`;
+  const name = a.filename ? truncateUtf8(sanitizeLine(a.filename), FIELD_BYTES).text : "unnamed";
+  // Invariant 3: every string reaching a stanza passes the sanitizer here, whatever the stored row holds.
+  return `${name} (${truncateUtf8(sanitizeLine(a.contentType), FIELD_BYTES).text}, ${formatSize(a.size)})`;
 }
 
 export function formatSize(bytes: number): string {

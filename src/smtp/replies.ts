@@ -22,6 +22,8 @@ export const replies = {
   /** RFC 1870 / RFC 3463 X.3.4: message too big for the system. */
   tooBig: (max: number) => new SmtpReply(552, `5.3.4 Message size exceeds the limit of ${max} bytes`),
   /** Transient trouble on our side: the sender keeps the mail and retries. */
+  /** Mail loop (RFC 5321 §6.3, Postfix hop_count_limit); RFC 3463 X.4.0. */
+  tooManyHops: (hops: number) => new SmtpReply(554, `5.4.0 Too many hops (${hops} Received: headers), mail loop?`),
   tryLater: () => new SmtpReply(451, "4.3.0 Temporary local problem, please try again later"),
   shuttingDown: () => new SmtpReply(421, "4.3.2 Service shutting down, please try again later"),
 } as const;

@@ -4,6 +4,8 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import type { Logger } from "../log.ts";
 import type { Recipient } from "../core/types.ts";
 import { domainOf, parseMailAddress } from "../core/addresses.ts";
+import { countReceived } from "./hops.ts";
+import { createSessionGuard, type SessionLimits } from "./limits.ts";
 import { queuedAs, replies, SmtpReply } from "./replies.ts";
 
 export interface SmtpConfig {
@@ -14,7 +16,14 @@ export interface SmtpConfig {
   maxRecipients: number;
   maxClients: number;
   mailDomains: string[];
+  /** session deadline, minimum data rate, connections per address, trusted proxies (limits.ts) */
+  limits: SessionLimits;
+  /** refuse a mail with this many `Received:` fields or more (hops.ts) */
+  maxHops: number;
 }
+
+/** RFC 5321 §4.5.3.1.4 allows 512 octets; extensions make lines longer. Above this: 421 and close. */
+const MAX_COMMAND_LINE = 4096;
 
 export interface Envelope {
   mailFrom: string;
@@ -49,6 +58,11 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
   const key = (r: Recipient) => (r.bounceOf ? `bounce:${r.bounceOf.deliveryId}` : r.address.toLowerCase());
   const inFlight = new Set<Promise<unknown>>();
   let closing = false;
+  const guard = createSessionGuard(config.limits, { log, server: () => server, hostname: config.hostname });
+  // XCLIENT/XFORWARD rewrite the client's address: only for the proxies named in SMTP_TRUSTED_PROXIES.
+  // smtp-server 3.21 takes a list of peer addresses for both (checked against the socket's own peer);
+  // @types/smtp-server still says boolean, hence the casts below.
+  const proxies = config.limits.trustedProxies.length > 0 ? config.limits.trustedProxies : false;
 
   const server = new SMTPServer({
     name: config.hostname,
@@ -63,14 +77,21 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
     // smtp-server would answer a too-large SIZE= itself, without the RFC 3463 code; onMailFrom does it.
     // EHLO then advertises SIZE without its number (RFC 1870 §4 allows it).
     hideSize: true,
+    // smtp-server answers `421` to clients past maxClients, to early talkers (before the greeting), to
+    // `GET / HTTP/1.1`, to lines over maxCommandLength, and after ten unrecognised commands (nine 500s).
     maxClients: config.maxClients,
-    useXClient: false,
-    useXForward: false,
+    maxCommandLength: MAX_COMMAND_LINE,
+    useXClient: proxies as boolean,
+    useXForward: proxies as boolean,
     closeTimeout: 30_000,
 
     onConnect(session, callback) {
       if (closing) return callback(replies.shuttingDown());
-      callback();
+      callback(guard.admit(session));
+    },
+
+    onClose(session) {
+      guard.release(session);
     },
 
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback) {
@@ -91,7 +112,7 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
       if (!rcpt) return refuse(replies.badRecipient(), "syntax");
       if (!domains.has(domainOf(rcpt))) return refuse(replies.relayDenied(), "foreign domain");
       if (accepted.length >= config.maxRecipients) return refuse(replies.tooManyRecipients(config.maxRecipients), "limit");
-      deps.findRecipient(rcpt).then((mailbox) => {
+      guard.busy(session, deps.findRecipient(rcpt)).then((mailbox) => {
         if (!mailbox || !mailbox.enabled) return refuse(replies.noMailbox(), mailbox ? "disabled" : "unknown");
         if (!accepted.some((m) => key(m) === key(mailbox))) accepted.push(mailbox);
         recipients.set(session.envelope, accepted);
@@ -105,16 +126,24 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
       const chunks: Buffer[] = [];
       let size = 0;
+      guard.dataMode(session, true);
       stream.on("data", (chunk: Buffer) => {
         size += chunk.length;
         // Enforce the limit on the data itself; keep draining so the reply comes after the dot.
         if (size <= config.maxSize) chunks.push(chunk);
       });
       stream.on("end", () => {
+        guard.dataMode(session, false);
         if (stream.sizeExceeded || size > config.maxSize) {
           chunks.length = 0;
           log.info({ session: session.id, size }, "message refused: too big");
           return callback(replies.tooBig(config.maxSize));
+        }
+        const raw = Buffer.concat(chunks, size);
+        const hops = countReceived(raw);
+        if (hops >= config.maxHops) {
+          log.info({ session: session.id, hops }, "message refused: too many hops");
+          return callback(replies.tooManyHops(hops));
         }
         const envelope: Envelope = {
           mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
@@ -122,7 +151,7 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
           remoteAddress: session.remoteAddress ?? null,
           helo: session.hostNameAppearsAs ?? null,
         };
-        const job = deps.accept(envelope, Buffer.concat(chunks, size)).then(({ token }) => {
+        const job = guard.busy(session, deps.accept(envelope, raw)).then(({ token }) => {
           log.info({ session: session.id, queueId: token, size, from: envelope.mailFrom,
             rcpt: envelope.recipients.map((r) => r.address) }, "message accepted");
           callback(null, queuedAs(token));
@@ -150,6 +179,7 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
       closing = true;
       (server.options as { closeTimeout?: number }).closeTimeout = graceMs;
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      guard.stop();
       await Promise.allSettled([...inFlight]);
     },
   };

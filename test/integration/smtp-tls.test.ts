@@ -71,9 +71,11 @@ async function openPlain(port: number): Promise<{ wire: Wire; greeting: Reply }>
   return { wire, greeting: await wire.read() };
 }
 
-/** RFC 3207 §4: STARTTLS, 220, then the handshake on the same connection; returns the TLS wire. */
-async function upgrade(wire: Wire): Promise<{ wire: Wire; tls: TLSSocket }> {
-  const reply = await wire.command("STARTTLS");
+/** RFC 3207 §4: STARTTLS, 220, then the handshake on the same connection; returns the TLS wire.
+ * `pipelined` is written in the same packet right after STARTTLS (an injection attempt). */
+async function upgrade(wire: Wire, pipelined = ""): Promise<{ wire: Wire; tls: TLSSocket }> {
+  wire.socket.write(`STARTTLS\r\n${pipelined}`);
+  const reply = await wire.read();
   assert.equal(reply.code, 220, `STARTTLS answered ${reply.code} ${reply.text}`);
   const socket = wire.detach();
   const tls = tlsConnect({ socket, servername: "localhost", rejectUnauthorized: false });
@@ -98,7 +100,8 @@ describe("SMTP with STARTTLS configured", () => {
     await run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
       "-days", "1", "-subj", "/CN=localhost"], { timeout: 20_000 });
     certFingerprint = new X509Certificate(await readFile(cert)).fingerprint256;
-    stack = await startStack({ gatewayEnv: { SMTP_TLS_CERT: cert, SMTP_TLS_KEY: key } });
+    // A short rate window so that the slowloris-inside-TLS case is quick; whole commands are never judged.
+    stack = await startStack({ gatewayEnv: { SMTP_TLS_CERT: cert, SMTP_TLS_KEY: key, SMTP_RATE_WINDOW: "2" } });
     toto = (await stack.user("toto"))!;
   });
   after(async () => {
@@ -130,6 +133,48 @@ describe("SMTP with STARTTLS configured", () => {
       const auth = await secure.command(AUTH_PLAIN);
       assert.ok(auth.code >= 500 && auth.code < 600, `AUTH PLAIN inside TLS refused, got ${auth.code} ${auth.text}`);
       await secure.command("QUIT").catch(() => undefined);
+      tls.destroy();
+    } finally {
+      wire.socket.destroy();
+    }
+  });
+
+  it("does not run commands pipelined after STARTTLS in the same packet (RFC 3207 §4.2, CVE-2011-0411)", async () => {
+    const { wire } = await openPlain(stack.gateway.smtpPort);
+    try {
+      await wire.command("EHLO client.example");
+      const injected = `MAIL FROM:<evil@example.net>\r\nRCPT TO:<toto@${MAIL_DOMAIN}>\r\n`;
+      const { wire: secure, tls } = await upgrade(wire, injected);
+      // Nothing answered the injected lines in clear text or inside TLS: the first reply is our EHLO's.
+      const ehlo = await secure.command("EHLO client.example");
+      assert.equal(ehlo.code, 250, `${ehlo.code} ${ehlo.text}`);
+      // No transaction was opened by the injected MAIL: RCPT needs a MAIL first, a MAIL is not nested.
+      assert.equal((await secure.command(`RCPT TO:<toto@${MAIL_DOMAIN}>`)).code, 503);
+      assert.equal((await secure.command("MAIL FROM:<alice@example.com>")).code, 250);
+      tls.destroy();
+    } finally {
+      wire.socket.destroy();
+    }
+  });
+
+  it("cuts a client trickling bytes inside TLS with 421 4.4.2 (the rate is counted on the TLS socket)", async () => {
+    const { wire } = await openPlain(stack.gateway.smtpPort);
+    try {
+      await wire.command("EHLO client.example");
+      const { wire: secure, tls } = await upgrade(wire);
+      let closed = false;
+      tls.once("close", () => { closed = true; });
+      const trickle = (async () => {
+        for (const ch of "EHLO slow.example\r\n") {
+          if (closed) return;
+          tls.write(ch);
+          await new Promise((r) => setTimeout(r, 400));
+        }
+      })();
+      const reply = await secure.read(15_000);
+      await trickle;
+      assert.equal(reply.code, 421, `${reply.code} ${reply.text}`);
+      assert.match(reply.text, /^4\.4\.2 .*minimum data rate/);
       tls.destroy();
     } finally {
       wire.socket.destroy();

@@ -24,8 +24,9 @@ export class SmtpSession {
     socket.on("error", drop);
   }
 
-  static async open(port: number, host = "127.0.0.1"): Promise<{ session: SmtpSession; greeting: Reply }> {
-    const socket = connect(port, host);
+  /** `localAddress` picks the client's own address, e.g. 127.0.0.2, to be another peer on loopback. */
+  static async open(port: number, host = "127.0.0.1", localAddress?: string): Promise<{ session: SmtpSession; greeting: Reply }> {
+    const socket = connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
     const session = new SmtpSession(socket);
     return { session, greeting: await session.read() };

@@ -40,7 +40,10 @@ describe("loadConfig defaults", () => {
         maxSize: 25 * 1024 * 1024,
         maxRecipients: 100,
         maxClients: 1000,
+        maxHops: 50,
+        limits: { sessionTimeoutMs: 1_800_000, minDataRate: 500, rateWindowMs: 30_000, maxPerIp: 50, trustedProxies: [] },
       },
+      parse: { timeoutMs: 10_000, memoryMb: 256 },
       relayUrl: undefined,
       relayRetry: { schedule: [30, 60, 300, 900, 1800, 3600], maxAgeSeconds: 2 * 24 * 3600 },
       xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret" },
@@ -90,6 +93,19 @@ describe("loadConfig defaults", () => {
     assert.equal(config.smtp.maxRecipients, 5);
     assert.equal(config.smtp.maxClients, 7);
     assert.equal(config.chatMaxBytes, 262144);
+  });
+
+  it("reads the SMTP limits and parser limits (issue #6), and names bad trusted proxies", () => {
+    const config = loadConfig({
+      ...MINIMAL, SMTP_MAX_PER_IP: "3", SMTP_SESSION_TIMEOUT: "60", SMTP_MIN_DATA_RATE: "0", SMTP_RATE_WINDOW: "5",
+      SMTP_TRUSTED_PROXIES: " 10.0.0.1, ::1 ", SMTP_MAX_HOPS: "20", PARSE_TIMEOUT_MS: "500", PARSE_MEMORY_MB: "64",
+    });
+    assert.deepEqual(config.smtp.limits, { sessionTimeoutMs: 60_000, minDataRate: 0, rateWindowMs: 5000, maxPerIp: 3,
+      trustedProxies: ["10.0.0.1", "::1"] });
+    assert.equal(config.smtp.maxHops, 20);
+    assert.deepEqual(config.parse, { timeoutMs: 500, memoryMb: 64 });
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, SMTP_TRUSTED_PROXIES: "10.0.0.1, proxy.example" }))),
+      ["SMTP_TRUSTED_PROXIES"]);
   });
 
   it("accepts postgresql:// as well as postgres://, and xmpps://", () => {

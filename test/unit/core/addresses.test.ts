@@ -149,6 +149,12 @@ describe("jidToAddress", () => {
     assert.equal(jidToAddress(`a%b${BS}40example.com@${GW}`, GW), "a%b@example.com");
   });
 
+  // Regression (found by the property tests): a quoted local part holding an @ made the % form unreadable.
+  it("reads the % form of an address whose quoted local part holds an @", () => {
+    assert.equal(jidToAddress(`"a${BS}40b"%example.com@${GW}`, GW), '"a@b"@example.com');
+    assert.equal(jidToAddress(`a${BS}40b%evil.example@${GW}`, GW), null, "an unquoted @ is still no address");
+  });
+
   it("is null for a JID at another domain", () => {
     assert.equal(jidToAddress(`alice${BS}40example.com@jabber.example.org`, GW), null);
     assert.equal(jidToAddress(`alice${BS}40example.com@evil.${GW}`, GW), null);

@@ -215,6 +215,35 @@ describe("mailToChat", () => {
   it("is deterministic: the same input gives the same message (stable ids for retries)", () => {
     assert.deepEqual(mailToChat(input()), mailToChat(input()));
   });
+
+  // Regression (found by the property tests): trailing blanks were cut with /[ \t]+$/gm, quadratic on a long
+  // run of blanks that does not end its line; 1 MB of them would hold the delivery loop for hours.
+  it("handles 100,000 blanks before a letter in linear time (was 40 s), and still trims line ends", () => {
+    const started = Date.now();
+    const blanks = " \t".repeat(50_000);
+    const message = mailToChat(input({ mail: mail({ subject: "S", text: `a${blanks}x  \nnext\t\t\n` }), maxBodyBytes: 2_000_000 }));
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+    assert.equal(message.body, `S\n\na${blanks}x\nnext`);
+  });
+
+  // Regressions (found by the property tests): a 1 MiB display name or attachment names made a stanza past
+  // Prosody's 512 KiB limit, which closes the whole component stream; a small budget was not kept.
+  it("bounds the nick, each attachment line and the whole body, whatever the header sizes", () => {
+    const huge = "n".repeat(600 * 1024);
+    const message = mailToChat(input({ mail: mail({ fromName: huge, subject: huge,
+      attachments: Array.from({ length: 60 }, () => ({ filename: huge, contentType: huge, size: 1 })) }) }));
+    assert.ok(Buffer.byteLength(message.nick ?? "") <= 1024, `nick ${Buffer.byteLength(message.nick ?? "")} bytes`);
+    assert.ok(Buffer.byteLength(message.body) <= 16 * 1024, `body ${Buffer.byteLength(message.body)} bytes`);
+    assert.match(message.body, /^n{1024}\n\n/, "the subject still leads");
+    const tiny = mailToChat(input({ mail: mail({ subject: "A long subject line" }), maxBodyBytes: 8 }));
+    assert.ok(Buffer.byteLength(tiny.body) <= 8, JSON.stringify(tiny.body));
+  });
+
+  // Regression (found by the property tests): the attachment's content type reached the stanza unsanitized.
+  it("sanitizes the attachment content type too (invariant 3)", () => {
+    const message = mailToChat(input({ mail: mail({ attachments: [{ filename: "a.pdf", contentType: "application/pdf\u0000\u001b", size: 3 }] }) }));
+    assert.match(message.body, /\[attachment not forwarded: a\.pdf \(application\/pdf, 3 bytes\)\]$/);
+  });
 });
 
 describe("formatSize", () => {

@@ -1,0 +1,133 @@
+// Mail parsing isolated in worker threads (issue #6, bad-inputs.md Limits): a MIME bomb, 100k header lines
+// or a 10 MB line cannot stall the SMTP sessions, whose event loop stays free. Each parse has a time limit
+// (the worker is terminated, a fresh one takes its place) and a heap limit (resourceLimits: the worker
+// dies with ERR_WORKER_OUT_OF_MEMORY, the gateway does not).
+//
+// A mail that cannot be read in time or memory is still accepted: the raw bytes are stored (invariant: a
+// 250 loses nothing) and the parsed form is a short notice saying so, which the user reads in the chat.
+// Answering 451 instead would make the sender retry the same bomb forever.
+import { Worker } from "node:worker_threads";
+import type { ParsedMail } from "../core/types.ts";
+import { sanitizeLine } from "../core/sanitize.ts";
+import type { Logger } from "../log.ts";
+import type { ParseRequest, ParseResponse } from "./parse-worker.ts";
+
+export interface ParsePoolConfig {
+  /** worker threads; parses beyond this wait their turn */
+  size: number;
+  timeoutMs: number;
+  /** V8 old-generation heap of each worker */
+  memoryMb: number;
+}
+
+export interface ParsePool {
+  parse(raw: Buffer): Promise<ParsedMail>;
+  close(): Promise<void>;
+}
+
+interface Job { id: number; raw: Buffer; resolve(parsed: ParsedMail): void }
+interface Slot { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null }
+
+const WORKER = new URL("./parse-worker.ts", import.meta.url);
+
+export function createParsePool(config: ParsePoolConfig, deps: { log: Logger }): ParsePool {
+  const slots: Slot[] = [];
+  const queue: Job[] = [];
+  let nextId = 1;
+  let closed = false;
+
+  const finish = (slot: Slot, parsed: ParsedMail) => {
+    const job = slot.job;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.job = null;
+    slot.timer = null;
+    job?.resolve(parsed);
+  };
+
+  /** The worker is gone or stuck: its job gets the notice, a new worker takes the slot. */
+  const replace = (slot: Slot, reason: string) => {
+    const job = slot.job;
+    if (job) deps.log.warn({ reason, size: job.raw.length }, "mail could not be parsed in full; kept raw");
+    if (job) finish(slot, unreadMail(job.raw, reason));
+    slot.worker.removeAllListeners();
+    slot.worker.on("error", () => undefined);
+    void slot.worker.terminate();
+    slots.splice(slots.indexOf(slot), 1);
+    pump();
+  };
+
+  const spawn = (): Slot => {
+    const worker = new Worker(WORKER, {
+      workerData: { timeoutMs: config.timeoutMs },
+      resourceLimits: { maxOldGenerationSizeMb: config.memoryMb, maxYoungGenerationSizeMb: 32 },
+    });
+    worker.unref();
+    const slot: Slot = { worker, job: null, timer: null };
+    worker.on("message", (response: ParseResponse) => {
+      if (!slot.job || slot.job.id !== response.id) return;
+      if ("parsed" in response) finish(slot, response.parsed);
+      else finish(slot, unreadMail(slot.job.raw, `the parser gave up: ${response.error}`));
+      pump();
+    });
+    worker.on("error", (err: Error & { code?: string }) =>
+      replace(slot, err.code === "ERR_WORKER_OUT_OF_MEMORY" ? "it needs more memory than allowed to decode" : `the parser failed: ${err.message}`));
+    worker.on("exit", () => { if (slots.includes(slot)) replace(slot, "the parser stopped"); });
+    slots.push(slot);
+    return slot;
+  };
+
+  const pump = () => {
+    while (!closed && queue.length > 0) {
+      const slot = slots.find((s) => !s.job) ?? (slots.length < config.size ? spawn() : null);
+      if (!slot) return;
+      const job = queue.shift()!;
+      slot.job = job;
+      slot.timer = setTimeout(() => replace(slot, `it took longer than ${config.timeoutMs / 1000} s to decode`), config.timeoutMs);
+      slot.timer.unref();
+      // A copy the worker owns (transferred, not cloned again): the caller keeps its buffer to store.
+      const copy = new Uint8Array(job.raw);
+      slot.worker.ref();
+      slot.worker.postMessage({ id: job.id, raw: copy } satisfies ParseRequest, [copy.buffer]);
+    }
+    for (const s of slots) if (!s.job) s.worker.unref();
+  };
+
+  return {
+    parse(raw) {
+      if (closed) return Promise.reject(new Error("parse pool closed"));
+      return new Promise((resolve) => {
+        queue.push({ id: nextId++, raw, resolve });
+        pump();
+      });
+    },
+    async close() {
+      closed = true;
+      for (const job of queue.splice(0)) job.resolve(unreadMail(job.raw, "the gateway was stopping"));
+      const all = slots.splice(0);
+      for (const s of all) {
+        s.worker.removeAllListeners();
+        if (s.job) finish(s, unreadMail(s.job.raw, "the gateway was stopping"));
+      }
+      await Promise.all(all.map((s) => s.worker.terminate()));
+    },
+  };
+}
+
+/**
+ * What the user sees of a mail that could not be parsed: its subject as found in the first 64 KiB (raw,
+ * undecoded, one line) and a notice. The sender shown is the envelope sender (fromAddress stays null).
+ */
+export function unreadMail(raw: Buffer, reason: string): ParsedMail {
+  const head = raw.subarray(0, 64 * 1024).toString("latin1");
+  const subject = /^subject:[ \t]*([^\r\n]{0,300})/im.exec(head)?.[1] ?? "";
+  return {
+    subject: sanitizeLine(subject),
+    fromAddress: null,
+    fromName: null,
+    messageId: null,
+    date: null,
+    text: `[This mail could not be read in full (${reason}); the original is kept by the gateway.]`,
+    fromHtml: false,
+    attachments: [],
+  };
+}
