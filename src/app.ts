@@ -139,7 +139,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   const parser = createParsePool({ size: 2, ...config.parse }, { log });
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {
-    log,
+    log, onRefused: (reason) => metrics.refused.inc({ reason }),
     findRecipient: async (address): Promise<Recipient | undefined> => {
       const token = readBounceAddress(address as MailAddress);
       if (!token) return mailboxes.find(address);

@@ -37,6 +37,8 @@ export interface SmtpDeps {
   /** The enabled-or-not mailbox (or the bounce address, core/verp.ts) for an address; throws when the
    * database cannot answer. */
   findRecipient(address: string): Promise<Recipient | undefined>;
+  /** A refusal, for the metrics: `rcpt <reason>`, `size`, `hops`, `sender`. */
+  onRefused?(reason: string): void;
   /** Store the mail durably; resolves with the queue id once committed. */
   accept(envelope: Envelope, raw: Buffer): Promise<{ token: string }>;
 }
@@ -95,7 +97,10 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
     },
 
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback) {
-      if (CONTROL.test(address.address)) return callback(replies.badSender());
+      if (CONTROL.test(address.address)) {
+        deps.onRefused?.("sender syntax");
+        return callback(replies.badSender());
+      }
       const declared = Number(address.args && (address.args as Record<string, string>).SIZE);
       if (declared > config.maxSize) return callback(replies.tooBig(config.maxSize));
       recipients.set(session.envelope, []);
@@ -106,6 +111,7 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
       const accepted = recipients.get(session.envelope) ?? [];
       const refuse = (reply: SmtpReply, reason: string) => {
         log.info({ session: session.id, rcpt: address.address, reason, code: reply.responseCode }, "recipient refused");
+        deps.onRefused?.(`rcpt ${reason}`);
         callback(reply);
       };
       const rcpt = CONTROL.test(address.address) ? null : parseMailAddress(address.address);
@@ -137,12 +143,14 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
         if (stream.sizeExceeded || size > config.maxSize) {
           chunks.length = 0;
           log.info({ session: session.id, size }, "message refused: too big");
+          deps.onRefused?.("size");
           return callback(replies.tooBig(config.maxSize));
         }
         const raw = Buffer.concat(chunks, size);
         const hops = countReceived(raw);
         if (hops >= config.maxHops) {
           log.info({ session: session.id, hops }, "message refused: too many hops");
+          deps.onRefused?.("hops");
           return callback(replies.tooManyHops(hops));
         }
         const envelope: Envelope = {

@@ -204,6 +204,10 @@ describe("inbound mail reaches the chat client", () => {
     assert.equal(after.get("passerelle_xmpp_link_up"), 1);
     assert.ok(after.has('passerelle_queue_deliveries{status="delivered"}'));
     assert.ok((after.get("passerelle_parse_seconds_count") ?? 0) >= 1);
+    await sendRaw(stack.gateway.smtpPort, "a@example.com", ["nobody@jabber.test"], "Subject: x\r\n\r\nx\r\n");
+    const refused = await scrape();
+    assert.equal(refused.get('passerelle_smtp_refused_total{reason="rcpt unknown"}'),
+      (after.get('passerelle_smtp_refused_total{reason="rcpt unknown"}') ?? 0) + 1);
   });
 
   it("logs one line per transaction and per delivery, connected by the queue id, and never the body", async () => {
