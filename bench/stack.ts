@@ -34,7 +34,9 @@ export async function startBenchStack(gatewayEnv: Record<string, string>): Promi
     xmppService: `xmpp://127.0.0.1:${prosody.componentPort}`,
     xmppDomain: COMPONENT_DOMAIN,
     xmppSecret: SECRET,
-    env: gatewayEnv,
+    // The load is the point: no per-mailbox sending limit (scenario 4 sends 1,000 chat messages), no
+    // DNS checks (sender authentication needs a resolver; test/support/gateway.ts turns it off).
+    env: { SEND_LIMIT_PER_MINUTE: "0", SEND_LIMIT_PER_DAY: "0", ...gatewayEnv },
   });
   try {
     await gateway.start();
