@@ -8,7 +8,7 @@
 // Answering 451 instead would make the sender retry the same bomb forever.
 import { Worker } from "node:worker_threads";
 import type { ParsedMail } from "../core/types.ts";
-import { sanitizeLine } from "../core/sanitize.ts";
+import { unreadMail as unreadable } from "./parse.ts";
 import type { Logger } from "../log.ts";
 import type { ParseRequest, ParseResponse } from "./parse-worker.ts";
 
@@ -113,21 +113,7 @@ export function createParsePool(config: ParsePoolConfig, deps: { log: Logger }):
   };
 }
 
-/**
- * What the user sees of a mail that could not be parsed: its subject as found in the first 64 KiB (raw,
- * undecoded, one line) and a notice. The sender shown is the envelope sender (fromAddress stays null).
- */
+/** A mail the pool could not parse in time or memory: kept raw, shown with a notice saying so. */
 export function unreadMail(raw: Buffer, reason: string): ParsedMail {
-  const head = raw.subarray(0, 64 * 1024).toString("latin1");
-  const subject = /^subject:[ \t]*([^\r\n]{0,300})/im.exec(head)?.[1] ?? "";
-  return {
-    subject: sanitizeLine(subject),
-    fromAddress: null,
-    fromName: null,
-    messageId: null,
-    date: null,
-    text: `[This mail could not be read in full (${reason}); the original is kept by the gateway.]`,
-    fromHtml: false,
-    attachments: [],
-  };
+  return unreadable(raw, `[This mail could not be read in full (${reason}); the original is kept by the gateway.]`);
 }

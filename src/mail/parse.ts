@@ -126,19 +126,19 @@ function firstAddress(from: AddressObject | AddressObject[] | undefined) {
 }
 
 function unreadable(raw: Buffer, err: Error): ParsedMail {
+  return unreadMail(raw, `[this mail could not be decoded (${sanitizeLine(err.message)}); the original is kept by the gateway]`);
+}
+
+/**
+ * What the user sees of a mail that could not be parsed: its subject as found in the first 64 KiB (raw,
+ * undecoded, one line) and `notice` as the text. The sender shown is the envelope sender (fromAddress null).
+ */
+export function unreadMail(raw: Buffer, notice: string): ParsedMail {
   const head = raw.subarray(0, 64 * 1024).toString("latin1");
-  const subject = /^subject:[ \t]*(.*)$/im.exec(head)?.[1] ?? "";
+  const subject = /^subject:[ \t]*([^\r\n]{0,300})/im.exec(head)?.[1] ?? "";
   return {
-    subject: sanitizeLine(subject),
-    fromAddress: null,
-    fromName: null,
-    messageId: null,
-    date: null,
-    text: `[this mail could not be decoded (${sanitizeLine(err.message)}); the original is kept by the gateway]`,
-    fromHtml: false,
-    attachments: [],
-    automatic: false,
-    listId: null,
+    subject: sanitizeLine(subject), fromAddress: null, fromName: null, messageId: null, date: null,
+    text: notice, fromHtml: false, attachments: [], automatic: false, listId: null,
   };
 }
 

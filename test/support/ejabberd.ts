@@ -7,17 +7,16 @@
 // Erlang cookie. Erlang distribution (needed by ejabberd_ctl for `register`) runs without epmd:
 // `-erl_epmd_port` makes the node listen on a fixed, free loopback port and makes the ctl node
 // connect straight to it, so instances never meet each other, a system ejabberd, or RabbitMQ.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { erlangString, findInstall, type Install, renderConfig } from "./ejabberd-config.ts";
 import { freePorts } from "./ports.ts";
-import { killOnExit, readFrom, within } from "./server-process.ts";
+import { readFrom, spawnServer, within } from "./server-process.ts";
 import type { XmppServer, XmppServerOptions } from "./xmpp-server.ts";
 
 export type EjabberdOptions = XmppServerOptions;
@@ -139,23 +138,10 @@ function createEjabberd(dir: string, install: Install, settings: Settings): Ejab
       "-ejabberd", "quiet", "true", // console: critical only; everything else goes to the log file
       "-s", "ejabberd",
     ];
-    const proc = spawn(install.erl, args, { cwd: spool, env, stdio: ["ignore", "pipe", "pipe"] });
-    child = proc;
-    killOnExit(proc); // `erl` execs the VM, so this pid is beam itself
-    exited = new Promise((resolve) => {
-      proc.once("exit", (code, signal) => {
-        append(`--- exited: code ${code}, signal ${signal} ---\n`);
-        resolve();
-      });
-    });
-    proc.once("error", (err) => append(`--- spawn error: ${err.message} ---\n`));
-    // Unreferenced, with its pipes: a forgotten destroy() must not hang the test run (killOnExit does it).
-    proc.unref();
-    for (const stream of [proc.stdout, proc.stderr] as Array<Socket | null>) {
-      stream?.setEncoding("utf8");
-      stream?.on("data", append);
-      stream?.unref();
-    }
+    // `erl` execs the VM, so this pid is beam itself.
+    const spawned = spawnServer(install.erl, args, { cwd: spool, env }, append);
+    child = spawned.proc;
+    exited = spawned.exited;
 
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {

@@ -1,15 +1,14 @@
 // A real Prosody (Debian package, 0.12) per test file: own temp dir, own config, free ports on
 // 127.0.0.1, run in the foreground as a child process so it can be stopped and restarted on the
 // same ports while the code under test keeps reconnecting.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { freePorts } from "./ports.ts";
-import { accepts, killOnExit, readFrom, within } from "./server-process.ts";
+import { accepts, readFrom, spawnServer, within } from "./server-process.ts";
 import type { XmppServer, XmppServerOptions } from "./xmpp-server.ts";
 
 export type ProsodyOptions = XmppServerOptions;
@@ -102,23 +101,9 @@ function createProsody(dir: string, settings: Settings): Prosody {
     logOffset = await stat(logFile).then((s) => s.size, () => 0);
     append(`--- start #${++starts} ---\n`);
     // -F: foreground (the `daemonize` config option is deprecated in 0.12).
-    const proc = spawn("prosody", ["-F", "--config", configPath], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-    child = proc;
-    killOnExit(proc);
-    exited = new Promise((resolve) => {
-      proc.once("exit", (code, signal) => {
-        append(`--- exited: code ${code}, signal ${signal} ---\n`);
-        resolve();
-      });
-    });
-    proc.once("error", (err) => append(`--- spawn error: ${err.message} ---\n`));
-    // Unreferenced, with its pipes: a forgotten destroy() must not hang the test run (killAll does it).
-    proc.unref();
-    for (const stream of [proc.stdout, proc.stderr] as Array<Socket | null>) {
-      stream?.setEncoding("utf8");
-      stream?.on("data", append);
-      stream?.unref();
-    }
+    const spawned = spawnServer("prosody", ["-F", "--config", configPath], { cwd: dir }, append);
+    child = spawned.proc;
+    exited = spawned.exited;
 
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {

@@ -1,8 +1,8 @@
 // Helpers shared by the harnesses that run a real server as a foreground child process
 // (prosody.ts, ejabberd.ts): kill-on-exit, log reading, port probing.
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { open } from "node:fs/promises";
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
 // A server must not outlive the test process, even when a test forgets destroy() or the run is
@@ -61,4 +61,29 @@ export async function within(promise: Promise<void>, ms: number): Promise<boolea
   const result = await Promise.race([promise.then(() => true), timer]);
   timeout.abort();
   return result;
+}
+
+/**
+ * Spawn a server in the foreground for a harness: killed if the test process dies, never keeping the
+ * test run alive (unreferenced, with its pipes), its output and exit appended to `append`. Resolves
+ * `exited` once it is gone.
+ */
+export function spawnServer(command: string, args: string[], options: SpawnOptions, append: (text: string) => void)
+  : { proc: ChildProcess; exited: Promise<void> } {
+  const proc = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  killOnExit(proc);
+  const exited = new Promise<void>((resolve) => {
+    proc.once("exit", (code, signal) => {
+      append(`--- exited: code ${code}, signal ${signal} ---\n`);
+      resolve();
+    });
+  });
+  proc.once("error", (err) => append(`--- spawn error: ${err.message} ---\n`));
+  proc.unref();
+  for (const stream of [proc.stdout, proc.stderr] as Array<Socket | null>) {
+    stream?.setEncoding("utf8");
+    stream?.on("data", append);
+    stream?.unref();
+  }
+  return { proc, exited };
 }
