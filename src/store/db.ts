@@ -4,7 +4,7 @@ import knexFactory, { type Knex } from "knex";
 import pg from "pg";
 import type { Logger } from "../log.ts";
 import { migrationSource } from "./migrations.ts";
-import { connectEmbedded, openEmbedded, type Embedded } from "./embedded.ts";
+import type { Embedded } from "./embedded.ts";
 
 export const NOTIFY_CHANNEL = "passerelle_deliveries";
 
@@ -34,6 +34,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return openPostgres(options.databaseUrl, options.databaseUrl.replace(/:[^:@/]*@/, ":***@"), options.log, true);
   }
   mkdirSync(options.dataDir, { recursive: true });
+  // PGlite (a WebAssembly PostgreSQL, tens of MiB) is loaded only for the embedded database.
+  const { connectEmbedded, openEmbedded } = await import("./embedded.ts");
   if (options.role === "cli") {
     // serve holds the embedded database: talk to it over its socket rather than open the files twice.
     const running = await connectEmbedded(options.dataDir);
