@@ -1,0 +1,110 @@
+// The environment variables as a zod schema (design: Configuration): names, defaults, formats.
+import { z } from "zod";
+
+export interface Listen { host: string; port: number }
+
+const listen = (fallback: string) =>
+  z.string().default(fallback).transform((value, ctx): Listen => {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value.trim());
+    const port = m ? Number(m[3]) : NaN;
+    if (!m || port > 65535) {
+      ctx.addIssue({ code: "custom", message: `expected host:port, got "${value}"` });
+      return z.NEVER;
+    }
+    return { host: m[1] ?? m[2] ?? "", port };
+  });
+
+const url = (protocols: string[], what: string) =>
+  z.string().trim().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected ${what}`);
+
+const domain = z.string().trim().toLowerCase()
+  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "expected a domain name");
+
+const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** A comma list (`a, b,c`), items trimmed, empty ones dropped, lower-cased unless `keepCase`. */
+const commaList = (keepCase = false) => z.string().default("")
+  .transform((v) => v.split(",").map((d) => (keepCase ? d.trim() : d.trim().toLowerCase())).filter(Boolean));
+
+export const schema = z.object({
+  DATABASE_URL: url(["postgres:", "postgresql:"], "postgres://user@host:port/db").optional(),
+  DATA_DIR: z.string().default("./data"),
+  MAIL_DOMAINS: z.string({ error: "required: comma list of mail domains" })
+    .transform((v) => v.split(",").map((d) => d.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(domain).min(1, "at least one domain")),
+  SMTP_LISTEN: listen("0.0.0.0:2525"),
+  SMTP_HOSTNAME: z.string().trim().optional(),
+  SMTP_TLS_CERT: z.string().optional(),
+  SMTP_TLS_KEY: z.string().optional(),
+  SMTP_MAX_SIZE: bytes(25 * 1024 * 1024),
+  SMTP_MAX_RECIPIENTS: bytes(100),
+  SMTP_MAX_CLIENTS: bytes(1000),
+  // Postfix smtpd_client_connection_count_limit (50): simultaneous sessions from one address.
+  SMTP_MAX_PER_IP: bytes(50),
+  SMTP_SESSION_TIMEOUT: z.coerce.number().int().positive().default(1800),
+  // Postfix smtpd_min_data_rate (500 bytes/s), judged over SMTP_RATE_WINDOW seconds.
+  SMTP_MIN_DATA_RATE: z.coerce.number().int().nonnegative().default(500),
+  SMTP_RATE_WINDOW: z.coerce.number().int().positive().default(30),
+  SMTP_TRUSTED_PROXIES: commaList(true)
+    .pipe(z.array(z.union([z.ipv4(), z.ipv6()], "expected IP addresses"))),
+  // Postfix hop_count_limit (50): `Received:` fields that make a mail a loop.
+  SMTP_MAX_HOPS: bytes(50),
+  PARSE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  PARSE_MEMORY_MB: z.coerce.number().int().min(16).default(256),
+  SMTP_RELAY: url(["smtp:", "smtps:"], "smtp://[user:pass@]host:port or smtps://…").optional(),
+  XMPP_SERVICE: url(["xmpp:", "xmpps:"], "xmpp://host:port").default("xmpp://localhost:5347"),
+  // Required for serve and check; loadConfig says so (zod skips refinements of absent keys).
+  XMPP_DOMAIN: domain.optional(),
+  // The XEP-0114 handshake hashes the secret as latin1 in xmpp.js: only ASCII survives both ends.
+  XMPP_SECRET: z.string().regex(/^[\x20-\x7E]+$/, "must be printable ASCII").optional(),
+  HTTP_LISTEN: listen("127.0.0.1:8080"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  RELAY_RETRY_SCHEDULE: z.string().default("30,60,300,900,1800,3600")
+    .transform((v) => v.split(",").map((x) => Number(x.trim())))
+    .pipe(z.array(z.number().int().positive()).min(1, "comma list of seconds")),
+  RELAY_MAX_AGE: z.coerce.number().int().positive().default(2 * 24 * 3600),
+  // Outgoing mail per mailbox; 0 turns a limit off.
+  SEND_LIMIT_PER_MINUTE: z.coerce.number().int().nonnegative().default(10),
+  SEND_LIMIT_PER_DAY: z.coerce.number().int().nonnegative().default(200),
+  DKIM_SELECTOR: z.string().trim().regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/, "expected a DNS label such as mail2026").optional(),
+  DKIM_PRIVATE_KEY: z.string().optional(),
+  DKIM_PRIVATE_KEY_FILE: z.string().optional(),
+  // XEP-0077 self-service mailboxes for accounts of these XMPP domains; unset: off.
+  SELF_SERVICE_DOMAINS: commaList()
+    .pipe(z.array(domain)),
+  // Bare JIDs allowed to run the admin commands (XEP-0050).
+  ADMIN_JIDS: commaList()
+    .pipe(z.array(z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "expected bare JIDs such as admin@example.org"))),
+  // Sender authentication of inbound mail (SPF, DKIM, DMARC, ARC): mark unverified mail, or also refuse
+  // DMARC failures with p=reject/quarantine (strict), or not at all (off: another MTA in front did it).
+  AUTH_MODE: z.enum(["off", "mark", "strict"]).default("mark"),
+  // Resolvers for those checks, `ip[:port]` comma list; unset: the system's.
+  DNS_SERVERS: commaList(true)
+    .pipe(z.array(z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, "expected IP[:port] addresses"))),
+  // How long a worker holds claimed deliveries; after a crash they wait this long for another worker.
+  QUEUE_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  // XEP-0363 upload service of the XMPP server (e.g. upload.jabber.example.org): attachments go there.
+  XMPP_UPLOAD_SERVICE: domain.optional(),
+  ATTACHMENT_MAX_BYTES: bytes(10 * 1024 * 1024),
+  // MIME type patterns forwarded as files (image/*, application/pdf, *); programs never are.
+  ATTACHMENT_TYPES: commaList().transform((v) => (v.length ? v : ["*"]))
+    .pipe(z.array(z.string().regex(/^(\*|[a-z0-9.+-]+\/(\*|[a-z0-9.+-]+))$/, "expected MIME types such as image/*")).min(1)),
+  // Hosts chat attachments may be fetched from for outgoing mail (the upload service's HTTP host).
+  FETCH_HOSTS: commaList()
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/, "expected host[:port] names"))),
+  // Full mail on the web (issue #4): the public base of HTTP_LISTEN (behind a TLS reverse proxy); unset:
+  // no links. A path is allowed when the proxy strips it; a query or fragment is not.
+  PUBLIC_URL: url(["http:", "https:"], "http(s)://host[/path], the gateway's public web address")
+    .refine((v) => !/[?#]/.test(v), "no query or fragment").transform((v) => v.replace(/\/+$/, "")).optional(),
+  WEB_LINK_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
+});
+
+export type Env = z.output<typeof schema>;
+
