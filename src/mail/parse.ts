@@ -1,10 +1,11 @@
 // RFC 5322 / MIME parsing with mailparser. Never throws on content: undecodable bytes become U+FFFD.
 import { convert } from "html-to-text";
-import { simpleParser, type AddressObject, type Attachment } from "mailparser";
-import { sanitizeLine, sanitizeText } from "../core/sanitize.ts";
+import { simpleParser, type AddressObject } from "mailparser";
+import { sanitizeLine, sanitizeText, truncateUtf8 } from "../core/sanitize.ts";
 import type { ParsedMail } from "../core/types.ts";
 import { classifyHeaders } from "./automatic.ts";
 import { summariseCalendar } from "./calendar.ts";
+import { leanParse } from "./lean-parser.ts";
 import { repairHeaderBytes } from "./header-bytes.ts";
 
 export class ParseTimeoutError extends Error {
@@ -56,7 +57,9 @@ export async function parseMail(raw: Buffer, timeoutMs = 10_000): Promise<Parsed
 }
 
 async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
-  const mail = await simpleParser(repairHeaderBytes(raw), PARSER_OPTIONS);
+  // Attachment bytes are kept only where the text needs them (invitations, forwarded mail).
+  const mail = await leanParse(repairHeaderBytes(raw), PARSER_OPTIONS,
+    (a) => isCalendar(a) || a.contentType.toLowerCase() === "message/rfc822");
   const from = firstAddress(mail.from);
   const html = typeof mail.html === "string" ? mail.html : "";
   const plain = mail.text ?? "";
@@ -81,7 +84,7 @@ async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
     references: (Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : [])
       .map((r) => sanitizeLine(r).replace(/^<|>$/g, "")).filter(Boolean).slice(-20),
     date: headerDate(mail.headerLines),
-    text: sanitizeText(text),
+    text: boundedText(sanitizeText(text)),
     fromHtml,
     attachments: mail.attachments.map((a) => ({
       filename: a.filename ? sanitizeLine(a.filename) : null,
@@ -93,8 +96,20 @@ async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
   };
 }
 
+/** The text kept for the chat (and `messages.body`): a chat shows at most CHAT_MAX_BYTES (≤ 256 KiB) of
+ * it, so a 25 MiB text body is cut here, once, instead of being stored, loaded and translated whole at
+ * every delivery. The whole mail stays in `messages.raw` and on the web page. */
+const MAX_TEXT_BYTES = 1024 * 1024;
+
+function boundedText(text: string): string {
+  // At most 3 UTF-8 bytes per UTF-16 unit: shorter strings cannot be over the bound.
+  if (text.length * 3 <= MAX_TEXT_BYTES || Buffer.byteLength(text) <= MAX_TEXT_BYTES) return text;
+  const { text: kept, omittedBytes } = truncateUtf8(text, MAX_TEXT_BYTES - 100);
+  return `${kept}\n\n[… ${(omittedBytes / 1048576).toFixed(1)} MiB more of this text in the full mail]`;
+}
+
 /** RFC 5545 §8.1 registers text/calendar; application/ics and a .ics name are seen in the wild. */
-function isCalendar(a: Attachment): boolean {
+function isCalendar(a: { contentType: string; filename?: string | null }): boolean {
   const type = a.contentType.toLowerCase();
   return type === "text/calendar" || type === "application/ics" || /\.ics$/i.test(a.filename ?? "");
 }

@@ -334,3 +334,13 @@ describe("htmlToText", () => {
     assert.doesNotMatch(text, /<\/?(p|td|tr|table)>/);
   });
 });
+
+describe("parseMail on a very long text", () => {
+  it("keeps at most 1 MiB of text for the chat, saying how much more the full mail has", async () => {
+    const line = `${"x".repeat(76)}\r\n`;
+    const raw = Buffer.from(`Subject: long\r\nFrom: a@example.com\r\n\r\n${line.repeat(40_000)}`);
+    const parsed = await parseMail(raw);
+    assert.ok(Buffer.byteLength(parsed.text) <= 1024 * 1024, String(Buffer.byteLength(parsed.text)));
+    assert.match(parsed.text, /\n\n\[… 1\.9 MiB more of this text in the full mail\]$/);
+  });
+});
