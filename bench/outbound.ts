@@ -1,4 +1,6 @@
-// Scenario 4: chat → mail. A user writes to a mail contact; the gateway relays to an smtp-sink.
+// Scenario 4: chat → mail. A user writes to mail contacts (20, in turn: a user answering many people);
+// the gateway relays to an smtp-sink. Mails to one correspondent leave in order, so one contact alone
+// would measure a single relay connection.
 import { contactJid } from "../test/support/stack.ts";
 import { waitFor } from "../test/support/wait.ts";
 import { xml } from "../test/support/xmpp-client.ts";
@@ -19,12 +21,13 @@ export async function outbound(ctx: BenchContext): Promise<Sample[]> {
   const delivered = async () => (await stack.db.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM deliveries WHERE direction = 'outbound' AND status = 'delivered'"))[0]!.n;
   const base = await delivered();
-  const to = contactJid("alice@example.com");
+  const contacts = Array.from({ length: 20 }, (_, i) => contactJid(`corr${i}@example.com`));
   const ids = Array.from({ length: n }, (_, i) => `out-${base + i}-${Date.now()}`);
   const refused = () => ids.filter((id) => stack.receiver.errors.has(id));
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
-    await stack.receiver.client.send(xml("message", { type: "chat", to, id: ids[i] }, xml("body", {}, `${i} ${TEXT}`)));
+    await stack.receiver.client.send(xml("message", { type: "chat", to: contacts[i % contacts.length], id: ids[i] },
+      xml("body", {}, `${i} ${TEXT}`)));
   }
   // Every message ends at the relay or comes back as an error to its sender (then it was not queued).
   await waitFor(`${n} mails at the relay or refused`, async () => (await delivered()) + refused().length >= base + n,

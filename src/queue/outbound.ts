@@ -141,48 +141,63 @@ export interface RelayLoopConfig {
   leaseSeconds?: number;
 }
 
+/** The relay's pooled connections (smtp/sender.ts maxConnections) and how many mails a pass claims. */
+const PARALLEL = 4;
+const CLAIM = 20;
+
 /** One pass over the due outgoing mail; resolves true when it found some (more may be waiting). */
 export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
   const tell = (what: Promise<void>) => what.catch((err: Error) => deps.log.warn({ err: err.message }, "could not tell the user"));
-  return async function relayPass(): Promise<boolean> {
-    const batch = await deps.claim(config.id, 10, config.leaseSeconds ?? 300);
-    for (const d of batch) {
-      const contact = addressToJid(d.recipient as MailAddress, config.componentDomain);
-      const message = await deps.load(d.messageId);
-      if (!message) {
-        await deps.fail(d.id, "message row is missing");
-        continue;
-      }
-      try {
-        const reply = await deps.send({ from: message.mailFrom, to: d.recipient }, message.raw);
-        crashPoint("after-relay-send");
-        await deps.markDelivered(config.id, [d.id]);
-        deps.log.info({ delivery: d.id, to: d.recipient, reply }, "mail sent through the relay");
-        // XEP-0184 §5.1: "received" once the mail has left our hands, i.e. the relay took it.
-        if (d.receiptRequested && d.originStanzaId) await tell(deps.receipt(contact, d.jid, d.originStanzaId));
-      } catch (err) {
-        const failure = err as Error & { permanent?: boolean; text?: string };
-        const text = failure.text ?? failure.message;
-        const expired = Date.now() - d.createdAt.getTime() > config.maxAgeSeconds * 1000;
-        if (failure.permanent || expired) {
-          const why = failure.permanent ? `the relay refused it: ${text}` : `gave up after ${Math.round(config.maxAgeSeconds / 3600)} h: ${text}`;
-          await deps.fail(d.id, why);
-          deps.log.warn({ delivery: d.id, to: d.recipient, reason: why }, "outgoing mail failed");
-          const words = `Your mail to ${d.recipient} was not sent: ${why}`;
-          // The error marks the message in the client that wrote it (RFC 6120 §8.3; servers drop errors to
-          // absent resources); the same words as a chat message reach the user's other and later sessions.
-          await tell(deps.lateError(contact, d.jid, d.originStanzaId, words));
-          await tell(deps.notify(contact, d.jid.split("/")[0]!, words));
-        } else {
-          const delay = retryDelaySeconds(d.attempts, config.schedule);
-          await deps.retryLater(config.id, d.id, delay, text, true);
-          deps.log.info({ delivery: d.id, to: d.recipient, retryIn: delay, reason: text }, "outgoing mail delayed");
-          if (!d.delayNotified) {
-            await tell(deps.notify(contact, d.jid, `Your mail to ${d.recipient} is delayed (${text}); the gateway keeps trying.`));
-          }
+  type Claimed = Awaited<ReturnType<RelayLoopDeps["claim"]>>[number];
+
+  async function relayOne(d: Claimed): Promise<void> {
+    const contact = addressToJid(d.recipient as MailAddress, config.componentDomain);
+    const message = await deps.load(d.messageId);
+    if (!message) {
+      await deps.fail(d.id, "message row is missing");
+      return;
+    }
+    try {
+      const reply = await deps.send({ from: message.mailFrom, to: d.recipient }, message.raw);
+      crashPoint("after-relay-send");
+      await deps.markDelivered(config.id, [d.id]);
+      deps.log.info({ delivery: d.id, to: d.recipient, reply }, "mail sent through the relay");
+      // XEP-0184 §5.1: "received" once the mail has left our hands, i.e. the relay took it.
+      if (d.receiptRequested && d.originStanzaId) await tell(deps.receipt(contact, d.jid, d.originStanzaId));
+    } catch (err) {
+      const failure = err as Error & { permanent?: boolean; text?: string };
+      const text = failure.text ?? failure.message;
+      const expired = Date.now() - d.createdAt.getTime() > config.maxAgeSeconds * 1000;
+      if (failure.permanent || expired) {
+        const why = failure.permanent ? `the relay refused it: ${text}` : `gave up after ${Math.round(config.maxAgeSeconds / 3600)} h: ${text}`;
+        await deps.fail(d.id, why);
+        deps.log.warn({ delivery: d.id, to: d.recipient, reason: why }, "outgoing mail failed");
+        const words = `Your mail to ${d.recipient} was not sent: ${why}`;
+        // The error marks the message in the client that wrote it (RFC 6120 §8.3; servers drop errors to
+        // absent resources); the same words as a chat message reach the user's other and later sessions.
+        await tell(deps.lateError(contact, d.jid, d.originStanzaId, words));
+        await tell(deps.notify(contact, d.jid.split("/")[0]!, words));
+      } else {
+        const delay = retryDelaySeconds(d.attempts, config.schedule);
+        await deps.retryLater(config.id, d.id, delay, text, true);
+        deps.log.info({ delivery: d.id, to: d.recipient, retryIn: delay, reason: text }, "outgoing mail delayed");
+        if (!d.delayNotified) {
+          await tell(deps.notify(contact, d.jid, `Your mail to ${d.recipient} is delayed (${text}); the gateway keeps trying.`));
         }
       }
     }
+  }
+
+  return async function relayPass(): Promise<boolean> {
+    const batch = await deps.claim(config.id, CLAIM, config.leaseSeconds ?? 300);
+    // Mails to different correspondents leave in parallel, as many as the relay pool has connections;
+    // mails to the same correspondent one after the other, in the order they were written.
+    const byRecipient = new Map<string, Claimed[]>();
+    for (const d of batch) byRecipient.set(d.recipient.toLowerCase(), [...(byRecipient.get(d.recipient.toLowerCase()) ?? []), d]);
+    const groups = [...byRecipient.values()];
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, groups.length) }, async () => {
+      for (let group = groups.shift(); group; group = groups.shift()) for (const d of group) await relayOne(d);
+    }));
     return batch.length > 0;
   };
 }
