@@ -28,6 +28,7 @@ import { createFileFetcher } from "./fetch-file.ts";
 import { countAccepted, countOutcomes, createMetrics, timed } from "./metrics.ts";
 import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
+import { domainOf } from "./core/addresses.ts";
 import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
 import { createAccountServices } from "./accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
@@ -60,7 +61,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const sign = createSigner(config.dkim);
   const queueChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit }, {
     ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom", "queue"),
-    render: async (mail) => sign(await renderMail(mail), mail.from.address.slice(mail.from.address.lastIndexOf("@") + 1)),
+    render: async (mail) => sign(await renderMail(mail), domainOf(mail.from.address as MailAddress)),
     fetchFile: createFileFetcher({ hosts: config.attachments.fetchHosts, maxBytes: config.attachments.maxBytes }),
     newToken, now: () => new Date(),
   });

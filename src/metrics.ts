@@ -23,17 +23,17 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
     /** Gauges read from the database and the link when Prometheus scrapes. */
     watch(sources: MetricsSources): void {
-      const depth = new Gauge({ name: "passerelle_queue_deliveries", help: "Deliveries by status", labelNames: ["status"],
+      const oldest = new Gauge({ name: "passerelle_queue_oldest_waiting_seconds", help: "Age of the oldest waiting delivery", registers: [registry] });
+      // One query a scrape fills both queue gauges.
+      new Gauge({ name: "passerelle_queue_deliveries", help: "Deliveries by status", labelNames: ["status"],
         registers: [registry], async collect() {
           const q = await sources.queue().catch(() => null);
           if (!q) return;
           for (const [status, n] of Object.entries(q.byStatus)) this.set({ status }, n);
           oldest.set(q.oldestWaitingSeconds ?? 0);
         } });
-      const oldest = new Gauge({ name: "passerelle_queue_oldest_waiting_seconds", help: "Age of the oldest waiting delivery", registers: [registry] });
       new Gauge({ name: "passerelle_xmpp_link_up", help: "1 while the XMPP component link is online", registers: [registry],
         collect() { this.set(sources.xmppOnline() ? 1 : 0); } });
-      void depth;
     },
   };
   return metrics;

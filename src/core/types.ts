@@ -99,3 +99,26 @@ export interface FormField {
 
 /** Rows for a result form: XEP-0004 §3.4 reported fields and items. */
 export interface Table { title: string; columns: { var: string; label: string }[]; rows: Record<string, string>[] }
+
+/** The mail a reply answers: enough to thread it (RFC 5322 §3.6.4). */
+export interface ThreadParent {
+  mailbox: string; subject: string; messageId: string | null; references: string[];
+  /** the From address of that mail, in its original case */
+  correspondent: string | null;
+}
+
+/** An outgoing mail to queue: its rendered bytes and what its delivery needs. */
+export interface QueuedMail {
+  token: string;
+  mailbox: string;
+  /** the envelope sender: the mail's own bounce address (core/verp.ts) */
+  mailFrom: string;
+  to: string;
+  subject: string;
+  body: string;
+  messageId: string;
+  raw: Buffer;
+  jid: string;
+  originStanzaId: string | null;
+  receiptRequested: boolean;
+}

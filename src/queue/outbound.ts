@@ -4,7 +4,7 @@ import { addressToJid, domainOf, jidToAddress } from "../core/addresses.ts";
 import { mailText, replySubject, sharedFileUrl, subjectFromText, type IncomingChat } from "../core/outgoing.ts";
 import { bounceAddress } from "../core/verp.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
-import type { MailAddress, SendLimit } from "../core/types.ts";
+import type { MailAddress, QueuedMail, SendLimit, ThreadParent } from "../core/types.ts";
 import type { Logger } from "../log.ts";
 import type { OutgoingMail } from "../mail/render.ts";
 import { crashPoint } from "../crash.ts";
@@ -14,22 +14,16 @@ type Verdict =
   | { kind: "queued" } | { kind: "ignored" }
   | { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; condition: string; text: string; notice?: string };
 
-export interface QueueInput {
-  token: string; mailbox: string; mailFrom: string; to: string; subject: string; body: string; messageId: string;
-  raw: Buffer; jid: string; originStanzaId: string | null; receiptRequested: boolean;
-}
-
-interface Parent { mailbox: string; subject: string; messageId: string | null; references: string[]; correspondent: string | null }
 
 export interface OutboundDeps {
   ownedBy(jid: string): Promise<{ address: string; displayName: string | null }[]>;
-  byStanzaId(id: string, mailboxes: string[]): Promise<Parent | undefined>;
-  latestFrom(correspondent: string, mailboxes: string[]): Promise<Parent | undefined>;
+  byStanzaId(id: string, mailboxes: string[]): Promise<ThreadParent | undefined>;
+  latestFrom(correspondent: string, mailboxes: string[]): Promise<ThreadParent | undefined>;
   render(mail: OutgoingMail): Promise<Buffer>;
   /** Fetch a file the user shared (XEP-0066/0363); rejects with words for the user. Absent: links stay text. */
   fetchFile?(url: string): Promise<{ filename: string; contentType: string; content: Buffer }>;
   /** Queue it unless the mailbox is over a limit: the count and the insert are one atomic step. */
-  queue(input: QueueInput, limit: SendLimit): Promise<{ queued: number } | { over: "minute" | "day" }>;
+  queue(input: QueuedMail, limit: SendLimit): Promise<{ queued: number } | { over: "minute" | "day" }>;
   newToken(): string;
   now(): Date;
 }

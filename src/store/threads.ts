@@ -2,29 +2,7 @@
 // sending limits, and the mail a VERP bounce address names.
 import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";
-import type { BounceTarget, SendLimit } from "../core/types.ts";
-
-/** The mail a reply answers: enough to thread it (RFC 5322 §3.6.4). */
-export interface ThreadParent {
-  mailbox: string; subject: string; messageId: string | null; references: string[];
-  /** the From address of that mail, in its original case */
-  correspondent: string | null;
-}
-
-export interface OutgoingInput {
-  token: string;
-  mailbox: string;
-  /** the envelope sender: the mail's own bounce address (core/verp.ts) */
-  mailFrom: string;
-  to: string;
-  subject: string;
-  body: string;
-  messageId: string;
-  raw: Buffer;
-  jid: string;
-  originStanzaId: string | null;
-  receiptRequested: boolean;
-}
+import type { BounceTarget, QueuedMail, SendLimit, ThreadParent } from "../core/types.ts";
 
 export function createThreadStore(knex: Knex) {
   const parentColumns = ["d.recipient AS mailbox", "m.subject", "m.message_id AS messageId", "m.references",
@@ -50,7 +28,7 @@ export function createThreadStore(knex: Knex) {
      * A per-mailbox transaction lock makes count-then-insert atomic across gateway instances: no burst
      * of concurrent messages can slip past the limit.
      */
-    async queue(input: OutgoingInput, limit: SendLimit): Promise<{ queued: number } | { over: "minute" | "day" }> {
+    async queue(input: QueuedMail, limit: SendLimit): Promise<{ queued: number } | { over: "minute" | "day" }> {
       return knex.transaction(async (trx) => {
         if (limit.perMinute > 0 || limit.perDay > 0) {
           await trx.raw("SELECT pg_advisory_xact_lock(hashtext('passerelle.send:' || lower(?)))", [input.mailbox]);

@@ -2,10 +2,10 @@
 // replaced by plain functions: the SQL side is covered by the integration tests.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createOutbound, type OutboundDeps, type QueueInput } from "../../../src/queue/outbound.ts";
+import { createOutbound, type OutboundDeps } from "../../../src/queue/outbound.ts";
 import { createReportPreparer, planDeliveries } from "../../../src/queue/reports.ts";
 import type { IncomingChat } from "../../../src/core/outgoing.ts";
-import type { BareJid, MailAddress, Recipient } from "../../../src/core/types.ts";
+import type { BareJid, MailAddress, QueuedMail, Recipient } from "../../../src/core/types.ts";
 import type { OutgoingMail } from "../../../src/mail/render.ts";
 import type { DeliveryReport } from "../../../src/mail/dsn.ts";
 
@@ -17,7 +17,7 @@ const chat = (over: Partial<IncomingChat> = {}): IncomingChat => ({
 
 function harness(options: { owned?: { address: string; displayName: string | null }[]; over?: "minute" | "day"; clock?: () => Date } = {}) {
   const rendered: OutgoingMail[] = [];
-  const queued: QueueInput[] = [];
+  const queued: QueuedMail[] = [];
   let n = 0;
   const deps: OutboundDeps = {
     ownedBy: async (jid) => (jid === "toto@jabber.example.org" ? options.owned ?? [{ address: "toto@jabber.example.org", displayName: null }] : []),
