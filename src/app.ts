@@ -10,7 +10,8 @@ import { createInboundPreparer } from "./queue/inbound.ts";
 import { retryDelaySeconds } from "./queue/retry.ts";
 import { createWorker } from "./queue/worker.ts";
 import { createSmtpListener } from "./smtp/server.ts";
-import { openDatabase } from "./store/db.ts";
+import { openDatabase, type Notice } from "./store/db.ts";
+import { createMailboxCache } from "./store/mailbox-cache.ts";
 import { createDeliveryStore, type ClaimedDelivery } from "./store/deliveries.ts";
 import { createMailboxStore } from "./store/mailboxes.ts";
 import { createMessageStore, newToken } from "./store/messages.ts";
@@ -118,11 +119,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     flush: (domain) => xmpp.flush(domain),
     isOnline: () => xmpp.isOnline(),
     whenOnline: (signal) => xmpp.whenOnline(signal),
-    listen: (wake) => db.listen(wake),
+    listen: (wake) => db.listen(wakeOn("inbound", wake)),
   });
   await worker.start();
   const relayLoop = relay && createLoop({ pollMs: 2000, name: "relay" }, {
-    log, listen: (wake) => db.listen(wake),
+    log, listen: (wake) => db.listen(wakeOn("outbound", wake)),
     pass: createRelayPass({ id: workerId, componentDomain: config.xmpp.domain,
       maxAgeSeconds: config.relayRetry.maxAgeSeconds, schedule: config.relayRetry.schedule,
       // A relay batch (10 mails, 60 s socket timeout each) can take longer than an XMPP batch.
@@ -138,12 +139,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   await relayLoop?.start();
 
+  // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
+  const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000 }, { find: (a) => mailboxes.find(a), now: Date.now });
+  const unlistenMailboxes = await db.listen((notice) => recipients.hear(notice));
   const parser = createParsePool({ size: 2, ...config.parse }, { log });
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {
     log, onRefused: (reason) => metrics.refused.inc({ reason }),
     findRecipient: async (address): Promise<Recipient | undefined> => {
       const token = readBounceAddress(address as MailAddress);
-      if (!token) return mailboxes.find(address);
+      if (!token) return recipients.find(address);
       const found = await threads.bounceTarget(token);
       return found && { address: found.mailbox as MailAddress, jid: found.target.userJid.split("/")[0] as Recipient["jid"],
         enabled: true, bounceOf: found.target };
@@ -188,12 +192,20 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await parser.close();
       await worker.stop();
       await relayLoop?.stop();
+      await unlistenMailboxes();
       relay?.close();
       await xmpp.stop();
       await http.close();
       await db.close();
       log.info("passerelle stopped");
     },
+  };
+}
+
+/** A loop's wake-up for the notices that concern it: its own direction, or anything after a reconnect. */
+function wakeOn(direction: "inbound" | "outbound", wake: () => void): (notice: Notice) => void {
+  return (notice) => {
+    if (notice === direction || notice === "all") wake();
   };
 }
 

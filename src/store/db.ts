@@ -8,12 +8,24 @@ import type { Embedded } from "./embedded.ts";
 
 export const NOTIFY_CHANNEL = "passerelle_deliveries";
 
+/**
+ * What a NOTIFY on the channel says (migration 000009): deliveries of one direction are due, or the
+ * mailboxes table changed. `all`: the listener (re)connected, anything may have changed meanwhile;
+ * `lost`: the listener is gone, notices will be missed until the next `all`.
+ */
+export type Notice = "inbound" | "outbound" | "mailboxes" | "all" | "lost";
+
+/** A payload from an older trigger (empty) or one we do not know means "look at everything". */
+export const readNotice = (payload: string | undefined): Notice =>
+  payload === "inbound" || payload === "outbound" || payload === "mailboxes" ? payload : "all";
+
 export interface Database {
   knex: Knex;
   /** how an admin reaches this database with psql, for messages */
   describe: string;
-  /** LISTEN on the delivery channel; the callback runs on every NOTIFY. Best effort: polling covers gaps. */
-  listen(callback: () => void): Promise<() => Promise<void>>;
+  /** LISTEN on the channel (one connection for all subscribers): what changed, as it is notified. Best
+   * effort: polling covers gaps, and `lost`/`all` say when notices may have been missed. */
+  listen(callback: (notice: Notice) => void): Promise<() => Promise<void>>;
   migrate(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -63,7 +75,7 @@ function openPostgres(url: string, describe: string, log: Logger, server: boolea
     knex,
     describe,
     migrate: () => (server ? migrateExclusively(knex) : runMigrations(knex)),
-    listen: (callback) => listenPostgres(url, callback, log),
+    listen: createPostgresListener(url, log),
     close: () => knex.destroy(),
   };
 }
@@ -74,7 +86,8 @@ function openPglite(embedded: Embedded): Database {
     describe: embedded.describe,
     migrate: () => runMigrations(embedded.knex),
     listen: async (callback) => {
-      const unlisten = await embedded.pglite.listen(NOTIFY_CHANNEL, () => callback());
+      const unlisten = await embedded.pglite.listen(NOTIFY_CHANNEL, (payload) => callback(readNotice(payload)));
+      callback("all"); // in-process: never lost once subscribed
       return () => unlisten();
     },
     close: () => embedded.close(),
@@ -101,33 +114,47 @@ async function migrateExclusively(knex: Knex): Promise<string[]> {
   });
 }
 
-/** A dedicated connection for LISTEN, re-opened after it drops; the worker polls meanwhile. */
-async function listenPostgres(url: string, callback: () => void, log: Logger): Promise<() => Promise<void>> {
+/**
+ * One dedicated connection for LISTEN, shared by every subscriber, re-opened after it drops (the loops
+ * poll meanwhile). Subscribers hear `all` when it (re)connects and `lost` when it drops.
+ */
+function createPostgresListener(url: string, log: Logger) {
+  const subscribers = new Set<(notice: Notice) => void>();
   let client: pg.Client | null = null;
-  let stopped = false;
+  let connecting: Promise<void> | null = null;
   let retry: NodeJS.Timeout | undefined;
+  const tell = (notice: Notice) => { for (const s of subscribers) s(notice); };
   const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: url });
-    c.on("notification", () => callback());
+    c.on("notification", (n) => tell(readNotice(n.payload)));
     c.on("error", (err) => log.warn({ err: err.message }, "database listener lost; polling until it is back"));
     c.on("end", () => {
-      if (!stopped) retry = setTimeout(() => void connect().catch(() => undefined), 2000);
+      if (client === c) tell("lost");
+      client = null;
+      if (subscribers.size > 0) retry = setTimeout(() => { connecting = connect().catch(() => undefined); }, 2000);
     });
     try {
       await c.connect();
       await c.query(`LISTEN ${NOTIFY_CHANNEL}`);
       client = c;
-      callback(); // catch up on anything notified while we were not listening
+      tell("all"); // catch up on anything notified while we were not listening
     } catch (err) {
       log.warn({ err: (err as Error).message }, "database listener could not connect; retrying");
       await c.end().catch(() => undefined);
     }
   };
-  await connect();
-  return async () => {
-    stopped = true;
-    clearTimeout(retry);
-    await client?.end().catch(() => undefined);
+  return async (callback: (notice: Notice) => void): Promise<() => Promise<void>> => {
+    subscribers.add(callback);
+    if (client) callback("all");
+    else await (connecting ??= connect());
+    return async () => {
+      subscribers.delete(callback);
+      if (subscribers.size > 0) return;
+      clearTimeout(retry);
+      const c = client;
+      client = null;
+      connecting = null;
+      await c?.end().catch(() => undefined);
+    };
   };
 }
-

@@ -124,17 +124,21 @@ describe("the delivery queue on PostgreSQL", () => {
     assert.equal((await deliveries.bounce(a!.stanzaId, false, "xmpp wait/resource-constraint", 30, 2 * 86400))?.status, "failed");
   });
 
-  it("wakes a listener when a delivery is inserted or re-driven, including from plain SQL", async () => {
-    let wakes = 0;
-    const unlisten = await db.listen(() => { wakes++; });
+  it("wakes a listener when a delivery is inserted or re-driven, including from plain SQL, naming what changed", async () => {
+    const notices: string[] = [];
+    const unlisten = await db.listen((notice) => { notices.push(notice); });
     try {
-      const before = wakes;
+      await waitFor("the listener connected", () => notices.includes("all"), 5000);
+      const count = (n: string) => notices.filter((x) => x === n).length;
       await accept(1);
-      await waitFor("a NOTIFY after insert", () => wakes > before, 5000);
+      await waitFor("an inbound NOTIFY after insert", () => count("inbound") === 1, 5000);
       const failed = await db.knex("deliveries").update({ status: "failed" }).returning("id");
-      const mid = wakes;
       await deliveries.retry(failed[0].id);
-      await waitFor("a NOTIFY after queue retry", () => wakes > mid, 5000);
+      await waitFor("a NOTIFY after queue retry", () => count("inbound") === 2, 5000);
+      await db.knex("mailboxes").insert({ address: "notice@jabber.test", jid: "notice@localhost" });
+      await db.knex.raw("UPDATE mailboxes SET enabled = false WHERE address = 'notice@jabber.test'");
+      await waitFor("a mailboxes NOTIFY per change", () => count("mailboxes") === 2, 5000);
+      assert.equal(count("outbound"), 0, "nothing outbound happened");
     } finally {
       await unlisten();
     }

@@ -1,0 +1,54 @@
+// The mailbox lookup of every RCPT, remembered while the database can tell us it changed.
+//
+// Design (Data): a mailbox inserted, changed or deleted with SQL applies to the next SMTP transaction.
+// A trigger notifies every change to `mailboxes` (migration 000009) and the cache forgets everything
+// when it hears one. It remembers only while that listener is connected (`all` … `lost`), and only
+// enabled mailboxes: an unknown or disabled address is always read again, so a mailbox just created
+// or re-enabled can never be refused from memory (a 550 is final for the sender). A lookup that was
+// in flight while a change was notified is not remembered (its answer may predate the change).
+import type { Notice } from "./db.ts";
+
+export interface MailboxCacheConfig {
+  /** at most this many addresses remembered; the oldest go first */
+  max: number;
+  /** a remembered answer is read again after this long, notices or not */
+  ttlMs: number;
+}
+
+export interface MailboxCache<M> {
+  find(address: string): Promise<M | undefined>;
+  /** feed it the database's notices (store/db.ts `listen`) */
+  hear(notice: Notice): void;
+}
+
+export function createMailboxCache<M extends { enabled: boolean }>(config: MailboxCacheConfig,
+  deps: { find(address: string): Promise<M | undefined>; now(): number }): MailboxCache<M> {
+  const entries = new Map<string, { mailbox: M; at: number }>();
+  let trusted = false;
+  let generation = 0;
+  const forget = () => {
+    entries.clear();
+    generation++;
+  };
+  return {
+    async find(address) {
+      const key = address.toLowerCase();
+      const hit = trusted ? entries.get(key) : undefined;
+      if (hit && deps.now() - hit.at < config.ttlMs) return hit.mailbox;
+      const asked = generation;
+      const mailbox = await deps.find(address);
+      if (!trusted || asked !== generation || !mailbox?.enabled) {
+        entries.delete(key);
+        return mailbox;
+      }
+      if (entries.size >= config.max) entries.delete(entries.keys().next().value!);
+      entries.set(key, { mailbox, at: deps.now() });
+      return mailbox;
+    },
+    hear(notice) {
+      if (notice === "mailboxes" || notice === "all" || notice === "lost") forget();
+      if (notice === "all") trusted = true;
+      if (notice === "lost") trusted = false;
+    },
+  };
+}
