@@ -4,7 +4,7 @@ import { startApp, VERSION } from "./app.ts";
 import { runCheck } from "./check.ts";
 import { ConfigError, loadConfig, readEnvironment, type Config } from "./config.ts";
 import { domainOf, parseBareJid, parseMailAddress } from "./core/addresses.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, createServerLogger } from "./log.ts";
 import { openDatabase, type Database } from "./store/db.ts";
 import { createDeliveryStore } from "./store/deliveries.ts";
 import { createMailboxStore } from "./store/mailboxes.ts";
@@ -84,7 +84,7 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config): Promise<number> {
-  const log = createLogger(config.logLevel);
+  const log = createServerLogger(config.logLevel);
   const app = await startApp(config, log);
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -47,6 +47,8 @@ export const schema = z.object({
   SMTP_MAX_CLIENTS: bytes(1000),
   // Postfix smtpd_client_connection_count_limit (50): simultaneous sessions from one address.
   SMTP_MAX_PER_IP: bytes(50),
+  // Postfix postscreen_greet_ttl: a client that waited for the greeting once is greeted at once this long.
+  SMTP_GREET_PASS_SECONDS: z.coerce.number().int().nonnegative().default(86400),
   SMTP_SESSION_TIMEOUT: z.coerce.number().int().positive().default(1800),
   // Postfix smtpd_min_data_rate (500 bytes/s), judged over SMTP_RATE_WINDOW seconds.
   SMTP_MIN_DATA_RATE: z.coerce.number().int().nonnegative().default(500),

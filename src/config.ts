@@ -14,7 +14,7 @@ export interface Config {
   mailDomains: string[];
   smtp: {
     listen: Listen; hostname: string; tls: { cert: string; key: string } | null;
-    maxSize: number; maxRecipients: number; maxClients: number; maxHops: number;
+    maxSize: number; maxRecipients: number; maxClients: number; maxHops: number; greetPassMs: number;
     limits: SessionLimits;
   };
   /** mail parsing in worker threads (src/mail/parse-pool.ts) */
@@ -129,6 +129,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
       maxRecipients: e.SMTP_MAX_RECIPIENTS,
       maxClients: e.SMTP_MAX_CLIENTS,
       maxHops: e.SMTP_MAX_HOPS,
+      greetPassMs: e.SMTP_GREET_PASS_SECONDS * 1000,
       limits: {
         sessionTimeoutMs: e.SMTP_SESSION_TIMEOUT * 1000,
         minDataRate: e.SMTP_MIN_DATA_RATE,

@@ -14,3 +14,11 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     },
   }, destination);
 }
+
+/**
+ * The server's log: standard output, written asynchronously (a burst of lines costs one write, not one
+ * system call per line); pino flushes what is pending when the process exits.
+ */
+export function createServerLogger(level: string): Logger {
+  return createLogger(level, pino.destination({ dest: 1, sync: false }));
+}

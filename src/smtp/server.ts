@@ -5,6 +5,7 @@ import type { Logger } from "../log.ts";
 import type { Recipient } from "../core/types.ts";
 import { domainOf, parseMailAddress } from "../core/addresses.ts";
 import { countReceived } from "./hops.ts";
+import { createGreetingPolicy, holdGreetings } from "./greeting.ts";
 import { createSessionGuard, type SessionLimits } from "./limits.ts";
 import { queuedAs, replies, SmtpReply } from "./replies.ts";
 
@@ -20,6 +21,8 @@ export interface SmtpConfig {
   limits: SessionLimits;
   /** refuse a mail with this many `Received:` fields or more (hops.ts) */
   maxHops: number;
+  /** the pregreet test: how long a client that passed it is greeted at once (greeting.ts); 0: never */
+  greetPassMs: number;
 }
 
 /** RFC 5321 §4.5.3.1.4 allows 512 octets; extensions make lines longer. Above this: 421 and close. */
@@ -104,6 +107,7 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
       const declared = Number(address.args && (address.args as Record<string, string>).SIZE);
       if (declared > config.maxSize) return callback(replies.tooBig(config.maxSize));
       recipients.set(session.envelope, []);
+      greeting.passed(session.remoteAddress);
       callback();
     },
 
@@ -173,6 +177,9 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
     },
   });
 
+  // smtp-server's own 100 ms wait, then remembered per address (Postfix postscreen_greet_ttl).
+  const greeting = createGreetingPolicy({ waitMs: 100, passTtlMs: config.greetPassMs, max: 10_000 }, { now: Date.now });
+  holdGreetings(server, greeting);
   server.on("error", (err) => log.error({ err: err.message }, "smtp listener error"));
 
   return {

@@ -50,16 +50,42 @@ describe("SMTP protocol abuse and limits", () => {
     await stack?.close();
   });
 
-  it("answers 421 to a client that talks before the greeting, and closes", async () => {
+  /** A raw connection from a loopback address of our choosing (a new client to the pregreet test). */
+  async function talk(from: string, lines: string[], opts: { early: boolean }): Promise<string> {
     const { connect } = await import("node:net");
-    const socket = connect(stack.gateway.smtpPort, "127.0.0.1");
+    const socket = connect({ port: stack.gateway.smtpPort, host: "127.0.0.1", localAddress: from });
     let got = "";
     socket.setEncoding("latin1").on("data", (d: string) => { got += d; });
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
-    socket.write("EHLO early.example\r\n");
-    await new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    if (!opts.early) await waitFor("the greeting", () => got.startsWith("220"), 5000);
+    for (const line of lines) {
+      const seen = got.length;
+      socket.write(`${line}\r\n`);
+      if (!opts.early) await waitFor(`an answer to ${line}`, () => /\d{3} [^\r\n]*\r\n$/.test(got.slice(seen)), 5000);
+    }
+    socket.end();
+    await closed;
+    return got;
+  }
+
+  it("answers 421 to a client that talks before the greeting, and closes", async () => {
+    const got = await talk("127.0.0.2", ["EHLO early.example"], { early: true });
     assert.match(got, /^421 /, `no greeting, a 421: ${JSON.stringify(got)}`);
     assert.doesNotMatch(got, /^220/m);
+  });
+
+  it("greets at once a client that once waited and began a transaction; an early talker is never remembered", async () => {
+    // Postfix postscreen: the pregreet test is passed once, then remembered (SMTP_GREET_PASS_SECONDS).
+    for (let i = 0; i < 2; i++) {
+      assert.match(await talk("127.0.0.3", ["EHLO early.example"], { early: true }), /^421 /, "talking first is not a pass");
+    }
+    const polite = await talk("127.0.0.3", ["EHLO polite.example", "MAIL FROM:<a@example.com>", "QUIT"], { early: false });
+    assert.match(polite, /^250 .*\r\n221 /m, polite);
+    const trusted = await talk("127.0.0.3", ["EHLO polite.example", "QUIT"], { early: true });
+    assert.match(trusted, /^220 /, `greeted, not refused: ${JSON.stringify(trusted)}`);
+    assert.match(trusted, /^250[ -]/m);
+    assert.match(await talk("127.0.0.4", ["EHLO other.example"], { early: true }), /^421 /, "another address is still tested");
   });
 
   it("answers 421 to `GET / HTTP/1.1`, and closes", async () => {

@@ -41,6 +41,7 @@ describe("loadConfig defaults", () => {
         maxRecipients: 100,
         maxClients: 1000,
         maxHops: 50,
+        greetPassMs: 86_400_000,
         limits: { sessionTimeoutMs: 1_800_000, minDataRate: 500, rateWindowMs: 30_000, maxPerIp: 50, trustedProxies: [] },
       },
       parse: { timeoutMs: 10_000, memoryMb: 256 },
