@@ -12,7 +12,7 @@ import { createWorker } from "./queue/worker.ts";
 import { createSmtpListener } from "./smtp/server.ts";
 import { openDatabase, type Notice } from "./store/db.ts";
 import { createMailboxCache } from "./store/mailbox-cache.ts";
-import { createDeliveryStore, type ClaimedDelivery } from "./store/deliveries.ts";
+import { createDeliveryStore, type ClaimedWithMessage } from "./store/deliveries.ts";
 import { createMailboxStore } from "./store/mailboxes.ts";
 import { createMessageStore, newToken } from "./store/messages.ts";
 import { createThreadStore } from "./store/threads.ts";
@@ -106,8 +106,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         }) } : {}) });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain }, { loadReports: (ids) => messages.getMany(ids) });
   const inboundOutcomes = countOutcomes(deliveries, metrics, "inbound");
-  const worker = createWorker<ClaimedDelivery, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: config.leaseSeconds, pollMs: 2000 }, {
-    log, ...bind(deliveries, "claim", "release"), ...bind(inboundOutcomes, "markDelivered", "fail"),
+  const worker = createWorker<ClaimedWithMessage, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: config.leaseSeconds, pollMs: 2000 }, {
+    log, claim: (w, n, lease) => deliveries.claimWithMessages(w, n, lease), ...bind(deliveries, "release"), ...bind(inboundOutcomes, "markDelivered", "fail"),
     // Order within the batch does not matter across kinds: each kind keeps its own order.
     prepare: async (batch) => [...await prepareMail(batch.filter((d) => d.kind === "mail")),
       ...await prepareReports(batch.filter((d) => d.kind === "report"))],
@@ -140,7 +140,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   await relayLoop?.start();
 
   // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
-  const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000 }, { find: (a) => mailboxes.find(a), now: Date.now });
+  const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000 }, { find: (a) => mailboxes.find(a), heard: () => db.heard(), now: Date.now });
   const unlistenMailboxes = await db.listen((notice) => recipients.hear(notice));
   const parser = createParsePool({ size: 2, ...config.parse }, { log });
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {

@@ -6,7 +6,14 @@ import { sanitizeText, truncateUtf8 } from "../core/sanitize.ts";
 import type { ChatFile, ChatMessage, MailAddress, ParsedMail } from "../core/types.ts";
 import type { Claimed, Prepared } from "./worker.ts";
 
-export interface InboundDelivery extends Claimed { messageId: number; recipient: string }
+export interface InboundDelivery extends Claimed {
+  messageId: number;
+  recipient: string;
+  /** already read with the claim (store/deliveries.ts claimWithMessages): null when the row is gone */
+  stored?: StoredMail | null;
+  /** the mailbox's settings read with the claim: null for the defaults */
+  settings?: { collapseQuotes: boolean; showHeaders?: boolean } | null;
+}
 
 export interface StoredMail { receivedAt: Date; mailFrom: string; parsed: ParsedMail; webToken?: string | null }
 
@@ -27,16 +34,20 @@ export interface InboundDeps {
 
 export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) {
   return async <T extends InboundDelivery>(batch: T[]): Promise<Prepared<T, ChatMessage>[]> => {
-    const messages = await deps.loadMessages(batch.map((d) => d.messageId));
-    const settings = await deps.loadSettings?.(batch.map((d) => d.recipient)) ?? new Map();
-    const wantHeaders = batch.filter((d) => settings.get(d.recipient.toLowerCase())?.showHeaders);
+    // What the claim did not bring is read here, in one query per kind.
+    const unread = batch.filter((d) => d.stored === undefined);
+    const messages = unread.length ? await deps.loadMessages(unread.map((d) => d.messageId)) : new Map<number, StoredMail>();
+    const unset = batch.filter((d) => d.settings === undefined);
+    const loaded = unset.length && deps.loadSettings ? await deps.loadSettings(unset.map((d) => d.recipient)) : new Map();
+    const settingsOf = (d: T) => (d.settings !== undefined ? d.settings ?? undefined : loaded.get(d.recipient.toLowerCase()));
+    const wantHeaders = batch.filter((d) => settingsOf(d)?.showHeaders);
     const headers = wantHeaders.length && deps.loadHeaders ? await deps.loadHeaders(wantHeaders.map((d) => d.messageId)) : new Map<number, Buffer>();
     const out: Prepared<T, ChatMessage>[] = [];
     for (const delivery of batch) out.push(await prepareOne(delivery));
     return out;
 
     async function prepareOne(delivery: T): Promise<Prepared<T, ChatMessage>> {
-      const stored = messages.get(delivery.messageId);
+      const stored = delivery.stored !== undefined ? delivery.stored ?? undefined : messages.get(delivery.messageId);
       if (!stored) return { delivery, error: "message row is missing" };
       const forwarded = stored.parsed.attachments.length && deps.attachments
         ? await deps.attachments(delivery, stored.parsed, stored.webToken) : null;
@@ -50,7 +61,7 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
         now: deps.now(),
         // The header block shares the stanza budget (it takes at most half of it).
         maxBodyBytes: head ? config.chatMaxBytes - Buffer.byteLength(head) - 2 : config.chatMaxBytes,
-        collapseQuotes: settings.get(delivery.recipient.toLowerCase())?.collapseQuotes ?? true,
+        collapseQuotes: settingsOf(delivery)?.collapseQuotes ?? true,
         nullSender: stored.mailFrom === "",
         ...(forwarded ? { attachmentFates: forwarded.fates } : {}),
         fullMailUrl: config.publicUrl && stored.webToken ? mailUrl(config.publicUrl, stored.webToken) : undefined,

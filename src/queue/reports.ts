@@ -57,14 +57,22 @@ export interface ReportStanzas {
   notice: ChatMessage;
 }
 
-export interface ReportDelivery extends Claimed { messageId: number; recipient: string; originStanzaId: string | null }
+export interface ReportDelivery extends Claimed {
+  messageId: number;
+  recipient: string;
+  originStanzaId: string | null;
+  /** already read with the claim (store/deliveries.ts claimWithMessages): null when the row is gone */
+  stored?: { report: unknown } | null;
+}
 
 export function createReportPreparer(config: { componentDomain: string },
   deps: { loadReports(ids: number[]): Promise<Map<number, { report: unknown }>> }) {
   return async <T extends ReportDelivery>(batch: T[]): Promise<Prepared<T, ReportStanzas>[]> => {
-    const stored = await deps.loadReports(batch.map((d) => d.messageId));
+    const unread = batch.filter((d) => d.stored === undefined);
+    const stored = unread.length ? await deps.loadReports(unread.map((d) => d.messageId)) : new Map<number, { report: unknown }>();
     return batch.map((delivery) => {
-      const report = stored.get(delivery.messageId)?.report as DeliveryReport | null | undefined;
+      const row = delivery.stored !== undefined ? delivery.stored : stored.get(delivery.messageId);
+      const report = row?.report as DeliveryReport | null | undefined;
       const decisive = decisiveReport(report ?? null);
       if (!report || !decisive) return { delivery, error: "delivery report is missing or unreadable" };
       const contact = addressToJid(delivery.recipient as MailAddress, config.componentDomain);

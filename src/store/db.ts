@@ -26,6 +26,12 @@ export interface Database {
   /** LISTEN on the channel (one connection for all subscribers): what changed, as it is notified. Best
    * effort: polling covers gaps, and `lost`/`all` say when notices may have been missed. */
   listen(callback: (notice: Notice) => void): Promise<() => Promise<void>>;
+  /**
+   * Resolves once every notice committed before the call has reached the subscribers: PostgreSQL sends
+   * a listening session its pending notifications before the answer to its next query, so one round
+   * trip on that session proves it. Rejects when nothing is listening.
+   */
+  heard(): Promise<void>;
   migrate(): Promise<string[]>;
   close(): Promise<void>;
 }
@@ -58,6 +64,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 function openPostgres(url: string, describe: string, log: Logger, server: boolean): Database {
+  const listener = createPostgresListener(url, log);
   const knex = knexFactory({
     client: "pg",
     connection: url,
@@ -75,7 +82,8 @@ function openPostgres(url: string, describe: string, log: Logger, server: boolea
     knex,
     describe,
     migrate: () => (server ? migrateExclusively(knex) : runMigrations(knex)),
-    listen: createPostgresListener(url, log),
+    listen: listener.subscribe,
+    heard: listener.sync,
     close: () => knex.destroy(),
   };
 }
@@ -90,6 +98,8 @@ function openPglite(embedded: Embedded): Database {
       callback("all"); // in-process: never lost once subscribed
       return () => unlisten();
     },
+    // PGlite runs one query at a time and calls its listeners when the query that notified completes.
+    heard: async () => { await embedded.pglite.query("SELECT 1"); },
     close: () => embedded.close(),
   };
 }
@@ -143,7 +153,34 @@ function createPostgresListener(url: string, log: Logger) {
       await c.end().catch(() => undefined);
     }
   };
-  return async (callback: (notice: Notice) => void): Promise<() => Promise<void>> => {
+  // Rounds of `sync`: each caller waits for a round trip begun after its call; callers meanwhile share one.
+  let nextRound: { promise: Promise<void>; resolve(): void; reject(err: unknown): void } | null = null;
+  let syncing = false;
+  const runRounds = async () => {
+    syncing = true;
+    while (nextRound) {
+      const round = nextRound;
+      nextRound = null;
+      try {
+        if (!client) throw new Error("not listening");
+        await client.query("SELECT 1");
+        round.resolve();
+      } catch (err) {
+        round.reject(err);
+      }
+    }
+    syncing = false;
+  };
+  const sync = (): Promise<void> => {
+    if (!nextRound) {
+      const round = Promise.withResolvers<void>();
+      nextRound = round;
+    }
+    const mine = nextRound.promise;
+    if (!syncing) void runRounds();
+    return mine;
+  };
+  const subscribe = async (callback: (notice: Notice) => void): Promise<() => Promise<void>> => {
     subscribers.add(callback);
     if (client) callback("all");
     else await (connecting ??= connect());
@@ -157,4 +194,5 @@ function createPostgresListener(url: string, log: Logger) {
       await c?.end().catch(() => undefined);
     };
   };
+  return { subscribe, sync };
 }

@@ -1,6 +1,8 @@
 // The delivery table is the queue (design: graphile-worker's one-statement claim with SKIP LOCKED).
 import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";
+import type { MailboxSettings } from "./mailboxes.ts";
+import { MESSAGE_COLUMNS, toStored, type MessageRow, type StoredMessage } from "./messages.ts";
 
 export type DeliveryStatus = "pending" | "sending" | "delivered" | "failed";
 
@@ -31,6 +33,37 @@ const columns = `d.id, d.message_id AS "messageId", d.recipient, d.jid, d.stanza
   d.attempts, d.created_at AS "createdAt", d.origin_stanza_id AS "originStanzaId", d.delay_notified AS "delayNotified",
   d.receipt_requested AS "receiptRequested", d.kind`;
 
+/**
+ * Lease up to `limit` due deliveries of one direction, oldest first, and select from them. A row is due
+ * when pending and its time has come, or when a worker's lease ran out (it crashed or lost the database
+ * mid-batch). Bindings: direction, limit, worker, lease seconds.
+ */
+const claimSql = (select: string, join: string) => `
+  WITH due AS (
+    SELECT id FROM deliveries
+    WHERE direction = ?
+      AND ((status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND locked_until < now()))
+      -- A mailbox whose user paused delivery keeps its mail waiting, in order (issue #5 settings).
+      AND NOT EXISTS (SELECT 1 FROM mailboxes mb
+                      WHERE deliveries.direction = 'inbound' AND deliveries.kind = 'mail'
+                        AND lower(mb.address) = lower(deliveries.recipient) AND mb.paused)
+    ORDER BY id
+    LIMIT ?
+    FOR UPDATE SKIP LOCKED
+  ), d AS (
+    UPDATE deliveries
+    SET status = 'sending', attempts = deliveries.attempts + 1, locked_by = ?, updated_at = now(),
+        locked_until = now() + make_interval(secs => ?)
+    FROM due WHERE deliveries.id = due.id
+    RETURNING deliveries.*
+  )
+  SELECT ${select} FROM d ${join} ORDER BY d.id`;
+
+export interface ClaimedWithMessage extends ClaimedDelivery {
+  stored: StoredMessage | null;
+  settings: MailboxSettings | null;
+}
+
 export function createDeliveryStore(knex: Knex) {
   const reason = (text: string) => sanitizeText(text).slice(0, 2000);
   return {
@@ -40,25 +73,28 @@ export function createDeliveryStore(knex: Knex) {
      */
     async claim(worker: string, limit: number, leaseSeconds: number, direction: "inbound" | "outbound" = "inbound")
       : Promise<ClaimedDelivery[]> {
-      const { rows } = await knex.raw<{ rows: ClaimedDelivery[] }>(`
-        WITH due AS (
-          SELECT id FROM deliveries
-          WHERE direction = ?
-            AND ((status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND locked_until < now()))
-            -- A mailbox whose user paused delivery keeps its mail waiting, in order (issue #5 settings).
-            AND NOT EXISTS (SELECT 1 FROM mailboxes mb
-                            WHERE deliveries.direction = 'inbound' AND deliveries.kind = 'mail'
-                              AND lower(mb.address) = lower(deliveries.recipient) AND mb.paused)
-          ORDER BY id
-          LIMIT ?
-          FOR UPDATE SKIP LOCKED
-        )
-        UPDATE deliveries d
-        SET status = 'sending', attempts = d.attempts + 1, locked_by = ?, updated_at = now(),
-            locked_until = now() + make_interval(secs => ?)
-        FROM due WHERE d.id = due.id
-        RETURNING ${columns}`, [direction, limit, worker, leaseSeconds]);
-      return rows.sort((a, b) => a.id - b.id);
+      const { rows } = await knex.raw<{ rows: ClaimedDelivery[] }>(claimSql(columns, ""), [direction, limit, worker, leaseSeconds]);
+      return rows;
+    },
+
+    /**
+     * The inbound claim with what delivering needs, in the same round trip: each delivery's stored mail
+     * (parsed side; null when the row is gone) and its mailbox's settings (null: the defaults).
+     */
+    async claimWithMessages(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedWithMessage[]> {
+      const { rows } = await knex.raw<{ rows: (ClaimedDelivery & Record<string, unknown>)[] }>(claimSql(
+        `${columns}, ${MESSAGE_COLUMNS.map((c) => `m.${c} AS "m_${c}"`).join(", ")},
+         mb.collapse_quotes AS "collapseQuotes", mb.show_headers AS "showHeaders"`,
+        `LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN mailboxes mb ON lower(mb.address) = lower(d.recipient)`,
+      ), ["inbound", limit, worker, leaseSeconds]);
+      return rows.map((r) => {
+        const delivery = Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("m_") && k !== "collapseQuotes" && k !== "showHeaders"));
+        const message = Object.fromEntries(MESSAGE_COLUMNS.map((c) => [c, r[`m_${c}`]])) as unknown as MessageRow;
+        return { ...delivery as unknown as ClaimedDelivery,
+          stored: message.id === null ? null : toStored(message),
+          settings: r.collapseQuotes === null ? null
+            : { collapseQuotes: r.collapseQuotes as boolean, showHeaders: r.showHeaders as boolean } };
+      });
     },
 
     /** Only while this worker still holds the lease: an expired lease may have passed the row on. */

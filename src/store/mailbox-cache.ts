@@ -2,10 +2,12 @@
 //
 // Design (Data): a mailbox inserted, changed or deleted with SQL applies to the next SMTP transaction.
 // A trigger notifies every change to `mailboxes` (migration 000009) and the cache forgets everything
-// when it hears one. It remembers only while that listener is connected (`all` … `lost`), and only
-// enabled mailboxes: an unknown or disabled address is always read again, so a mailbox just created
-// or re-enabled can never be refused from memory (a 550 is final for the sender). A lookup that was
-// in flight while a change was notified is not remembered (its answer may predate the change).
+// when it hears one. Before an answer from memory is used, `heard` proves that every notice committed
+// before the RCPT has arrived (one round trip on the listening session, shared by all the RCPTs waiting
+// meanwhile), so a change committed before the RCPT is never missed. The cache remembers only while
+// the listener is connected (`all` … `lost`), and only enabled mailboxes: an unknown or disabled address
+// is always read again, so a mailbox just created or re-enabled is never refused from memory. A lookup
+// that was in flight while a change was notified is not remembered (its answer may predate the change).
 import type { Notice } from "./db.ts";
 
 export interface MailboxCacheConfig {
@@ -22,7 +24,7 @@ export interface MailboxCache<M> {
 }
 
 export function createMailboxCache<M extends { enabled: boolean }>(config: MailboxCacheConfig,
-  deps: { find(address: string): Promise<M | undefined>; now(): number }): MailboxCache<M> {
+  deps: { find(address: string): Promise<M | undefined>; heard(): Promise<void>; now(): number }): MailboxCache<M> {
   const entries = new Map<string, { mailbox: M; at: number }>();
   let trusted = false;
   let generation = 0;
@@ -34,7 +36,11 @@ export function createMailboxCache<M extends { enabled: boolean }>(config: Mailb
     async find(address) {
       const key = address.toLowerCase();
       const hit = trusted ? entries.get(key) : undefined;
-      if (hit && deps.now() - hit.at < config.ttlMs) return hit.mailbox;
+      if (hit && deps.now() - hit.at < config.ttlMs) {
+        const before = generation;
+        const heard = await deps.heard().then(() => true, () => false);
+        if (heard && trusted && before === generation) return hit.mailbox;
+      }
       const asked = generation;
       const mailbox = await deps.find(address);
       if (!trusted || asked !== generation || !mailbox?.enabled) {

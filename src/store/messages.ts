@@ -110,10 +110,7 @@ export function createMessageStore(knex: Knex) {
     /** The parsed side of several messages (never the raw bytes), keyed by id. */
     async getMany(ids: number[]): Promise<Map<number, StoredMessage>> {
       if (ids.length === 0) return new Map();
-      const rows: MessageRow[] = await knex("messages").whereIn("id", [...new Set(ids)]).select(
-        "id", "token", "received_at", "mail_from", "subject", "from_address", "from_name", "message_id",
-        "sent_at", "body", "body_from_html", "attachments", "automatic", "list_id", "report", "authentication", "web_token",
-      );
+      const rows: MessageRow[] = await knex("messages").whereIn("id", [...new Set(ids)]).select(...MESSAGE_COLUMNS);
       return new Map(rows.map((r) => [r.id, toStored(r)]));
     },
 
@@ -145,7 +142,12 @@ export function createMessageStore(knex: Knex) {
   };
 }
 
-interface MessageRow {
+/** The parsed side of a stored mail: what delivering it needs (never the raw bytes). */
+export const MESSAGE_COLUMNS = ["id", "token", "received_at", "mail_from", "subject", "from_address", "from_name",
+  "message_id", "sent_at", "body", "body_from_html", "attachments", "automatic", "list_id", "report", "authentication",
+  "web_token"] as const satisfies readonly (keyof MessageRow)[];
+
+export interface MessageRow {
   id: number; token: string; received_at: Date; mail_from: string; subject: string;
   from_address: string | null; from_name: string | null; message_id: string | null; sent_at: Date | null;
   body: string; body_from_html: boolean; attachments: ParsedMail["attachments"];
@@ -154,7 +156,7 @@ interface MessageRow {
   web_token: string | null;
 }
 
-function toStored(r: MessageRow): StoredMessage {
+export function toStored(r: MessageRow): StoredMessage {
   return {
     id: r.id,
     token: r.token,

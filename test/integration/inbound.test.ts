@@ -80,6 +80,29 @@ describe("inbound mail reaches the chat client", () => {
     assert.equal(third.rcpt[0]!.code, 550, "disabled mailbox refused");
   });
 
+  it("answers each RCPT with the mailbox as SQL left it just before, however quickly it changes", async () => {
+    // The RCPT lookups are remembered (store/mailbox-cache.ts); a change must still apply at once. On
+    // loopback the notice nearly always arrives before the next RCPT anyway; the ordering proof the cache
+    // waits for (`heard`) is held by test/unit/store/mailbox-cache.test.ts.
+    await stack.prosody.register("yan", "secret");
+    await stack.db.query("INSERT INTO mailboxes (address, jid) VALUES ('yan@jabber.test', 'yan@localhost')");
+    const { session } = await SmtpSession.open(stack.gateway.smtpPort);
+    try {
+      await session.command("EHLO client.example");
+      for (let i = 0; i < 20; i++) {
+        const enabled = i % 2 === 0;
+        await stack.db.query("UPDATE mailboxes SET enabled = $1 WHERE address = 'yan@jabber.test'", [enabled]);
+        for (let j = 0; j < 2; j++) { // the second is the one a cache would answer
+          assert.equal((await session.command("MAIL FROM:<a@example.com>")).code, 250);
+          assert.equal((await session.command(`RCPT TO:<yan@${MAIL_DOMAIN}>`)).code, enabled ? 250 : 550, `round ${i}.${j}`);
+          assert.equal((await session.command("RSET")).code, 250);
+        }
+      }
+    } finally {
+      session.close();
+    }
+  });
+
   it("refuses oversize mail with 552 5.3.4, declared at MAIL or found in the data, and stores nothing", async () => {
     const { session } = await SmtpSession.open(stack.gateway.smtpPort);
     const ehlo = await session.command("EHLO client.example");

@@ -90,6 +90,25 @@ describe("the delivery queue on PostgreSQL", () => {
     assert.equal(row.attempts, 2);
   });
 
+  it("claims inbound deliveries with their stored mail and their mailbox's settings in one statement", async () => {
+    await db.knex("deliveries").delete();
+    await db.knex("mailboxes").insert({ address: "U0@jabber.test", jid: "u0@localhost", collapse_quotes: false, show_headers: true });
+    await accept(2);
+    const claimed = await deliveries.claimWithMessages("w", 10, 60);
+    assert.deepEqual(claimed.map((d) => d.recipient), ["u0@jabber.test", "u1@jabber.test"], "in id order");
+    assert.deepEqual(claimed[0]!.settings, { collapseQuotes: false, showHeaders: true }, "matched case-insensitively");
+    assert.equal(claimed[1]!.settings, null, "no mailbox row: the defaults");
+    for (const d of claimed) {
+      assert.equal(d.stored?.id, d.messageId);
+      assert.equal(d.stored?.parsed.text, "t");
+      assert.equal(d.stored?.mailFrom, "a@example.com");
+      assert.ok(d.stored?.receivedAt instanceof Date);
+      assert.equal(d.attempts, 1);
+    }
+    assert.deepEqual(await deliveries.claimWithMessages("w", 10, 60), [], "leased: not claimed twice");
+    await db.knex("mailboxes").where({ address: "U0@jabber.test" }).delete();
+  });
+
   it("release gives rows back without counting an attempt", async () => {
     await db.knex("deliveries").delete();
     await accept(2);

@@ -8,7 +8,13 @@ function setup(table: Map<string, Box>, config = { max: 100, ttlMs: 60_000 }) {
   let now = 0;
   const asked: string[] = [];
   let gate: Promise<void> | null = null;
+  const heard: { before: (() => void) | null; fail: boolean; rounds: number } = { before: null, fail: false, rounds: 0 };
   const cache = createMailboxCache<Box>(config, {
+    heard: async () => {
+      heard.rounds++;
+      heard.before?.(); // what the listener receives ahead of the round trip's answer
+      if (heard.fail) throw new Error("not listening");
+    },
     find: async (address) => {
       asked.push(address);
       const answer = table.get(address.toLowerCase());
@@ -17,7 +23,7 @@ function setup(table: Map<string, Box>, config = { max: 100, ttlMs: 60_000 }) {
     },
     now: () => now,
   });
-  return { cache, asked, advance: (ms: number) => { now += ms; }, hold: (p: Promise<void> | null) => { gate = p; } };
+  return { cache, asked, heard, advance: (ms: number) => { now += ms; }, hold: (p: Promise<void> | null) => { gate = p; } };
 }
 
 describe("mailbox cache (RCPT lookups)", () => {
@@ -79,6 +85,27 @@ describe("mailbox cache (RCPT lookups)", () => {
     await pending;
     await cache.find("toto@x.test");
     assert.equal(asked.length, 2);
+  });
+
+  it("uses a remembered answer only after the round trip proves no change was notified before the RCPT", async () => {
+    const table = new Map([["toto@x.test", toto()]]);
+    const { cache, asked, heard } = setup(table);
+    cache.hear("all");
+    await cache.find("toto@x.test");
+    assert.equal(heard.rounds, 0, "a database read needs no proof");
+    await cache.find("toto@x.test");
+    assert.equal(heard.rounds, 1);
+    assert.equal(asked.length, 1);
+    // A change committed just before this RCPT: its notice arrives ahead of the round trip's answer.
+    table.set("toto@x.test", toto(false));
+    heard.before = () => cache.hear("mailboxes");
+    assert.equal((await cache.find("toto@x.test"))?.enabled, false, "read again, not answered from memory");
+    heard.before = null;
+    table.set("toto@x.test", toto());
+    await cache.find("toto@x.test");
+    heard.fail = true;
+    await cache.find("toto@x.test");
+    assert.equal(asked.length, 4, "no proof (listener down): read from the database");
   });
 
   it("reads again after the time to live and keeps at most `max` addresses", async () => {
