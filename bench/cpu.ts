@@ -3,7 +3,9 @@
 import { cpuMs, findChild } from "./proc.ts";
 import type { BenchStack } from "./stack.ts";
 
-export interface CpuUse { gateway: number; postgres: number; prosody: number }
+/** `load`: this process (the receiving chat client, the Node load generator) and the smtp-source runs
+ * that ended (children it waited for): the side of the machine the gateway does not own. */
+export interface CpuUse { gateway: number; postgres: number; prosody: number; load: number }
 
 async function snapshot(stack: BenchStack): Promise<Map<string, number>> {
   const pids = new Map<string, number[]>([
@@ -14,6 +16,7 @@ async function snapshot(stack: BenchStack): Promise<Map<string, number>> {
   ]);
   const out = new Map<string, number>();
   for (const [part, list] of pids) for (const pid of list) out.set(`${part}:${pid}`, await cpuMs(pid));
+  out.set(`load:${process.pid}`, await cpuMs(process.pid, true));
   return out;
 }
 
@@ -23,7 +26,7 @@ export async function startCpuMeter(stack: BenchStack): Promise<{ stop(): Promis
   return {
     async stop() {
       const after = await snapshot(stack);
-      const use: CpuUse = { gateway: 0, postgres: 0, prosody: 0 };
+      const use: CpuUse = { gateway: 0, postgres: 0, prosody: 0, load: 0 };
       for (const [key, ms] of after) {
         const part = key.slice(0, key.indexOf(":")) as keyof CpuUse;
         use[part] += ms - (before.get(key) ?? 0);

@@ -1,4 +1,5 @@
 // Scenarios 1–3: mail in, chat out. Each figure beside the same load against smtp-sink.
+import { availableParallelism } from "node:os";
 import { startCpuMeter } from "./cpu.ts";
 import { assertAllDelivered, MAIL_BYTES, SENDER, SOURCE_PAYLOAD, type BenchContext } from "./context.ts";
 import { runPaced } from "./load.ts";
@@ -39,6 +40,10 @@ export async function burst(ctx: BenchContext, reuse: boolean): Promise<Sample[]
     { scenario, metric: "gateway CPU per mail", unit: "ms", gateway: cpu.gateway / options.mails, reference: null },
     { scenario, metric: "PostgreSQL CPU per mail", unit: "ms", gateway: cpu.postgres / options.mails, reference: null },
     { scenario, metric: "Prosody CPU per mail", unit: "ms", gateway: cpu.prosody / options.mails, reference: null },
+    { scenario, metric: "load + client CPU per mail", unit: "ms", gateway: cpu.load / options.mails, reference: null },
+    // Every part shares the machine's cores: this rate is the most they allow, whatever the waits.
+    { scenario, metric: "CPU-bound ceiling", unit: "mails/s", reference: null,
+      gateway: (availableParallelism() * 1000 * options.mails) / (cpu.gateway + cpu.postgres + cpu.prosody + cpu.load) },
     { scenario, metric: "duplicates", unit: "messages", gateway: stack.receiver.duplicates() - duplicates, reference: null,
       target: { max: 1 } },
   ];

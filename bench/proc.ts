@@ -44,10 +44,12 @@ export function sampleRss(pid: number, everyMs = 20): { peak(): Promise<number>;
 }
 
 /** CPU time (user + system) a process has used so far, in ms; 0 once it is gone. */
-export async function cpuMs(pid: number): Promise<number> {
+export async function cpuMs(pid: number, withChildren = false): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
   if (!stat) return 0;
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux).
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (USER_HZ, 100 on Linux); cutime and
+  // cstime (16, 17) are those of its children that ended and were waited for.
+  const ticks = Number(fields[11]) + Number(fields[12]) + (withChildren ? Number(fields[13]) + Number(fields[14]) : 0);
+  return (ticks * 1000) / 100;
 }
