@@ -74,34 +74,29 @@ export function createMessageStore(knex: Knex) {
     };
   };
 
-  /**
-   * Several mails, their messages and delivery rows, in one statement (one round trip, one commit for
-   * all; a statement is atomic). Deliveries are inserted in the group's order: the queue claims by id.
-   */
-  const store = async (group: AcceptInput[]) => {
+  /** Several mails, their messages and delivery rows, in one transaction: one commit for all. */
+  const store = (group: AcceptInput[]) => knex.transaction(async (trx) => {
     const tokens = group.map(() => newToken());
-    const insert = knex("messages").insert(group.map((input, i) => messageRow(input, tokens[i]!))).returning(["id", "token"]).toSQL();
+    const rows = await trx("messages").insert(group.map((input, i) => messageRow(input, tokens[i]!)))
+      .returning(["id", "token"]) as { id: number; token: string }[];
+    const ids = new Map(rows.map((r) => [r.token, Number(r.id)]));
     const deliveries = group.flatMap((input, g) => input.deliveries.map((d, i) => ({
-      token: tokens[g], kind: d.kind, recipient: d.recipient, jid: d.jid, origin_stanza_id: d.originStanzaId,
+      message_id: ids.get(tokens[g]!),
+      direction: "inbound",
+      kind: d.kind,
+      recipient: d.recipient,
+      jid: d.jid,
+      origin_stanza_id: d.originStanzaId,
       // Stable across retries and restarts: receipts, replies and errors refer to it (design).
       stanza_id: `${tokens[g]}.${i}`,
     })));
-    const failed = group.flatMap((input) => input.failOutbound ?? []).map((f) => ({ id: f.id, why: sanitizeText(f.why).slice(0, 2000) }));
-    const { rows } = await knex.raw<{ rows: { id: number; token: string }[] }>(`
-      WITH m AS (${insert.sql}),
-      d AS (INSERT INTO deliveries (message_id, direction, kind, recipient, jid, origin_stanza_id, stanza_id)
-            SELECT m.id, 'inbound', x.kind, x.recipient, x.jid, x.origin_stanza_id, x.stanza_id
-            FROM ROWS FROM (jsonb_to_recordset(?::jsonb) AS (token text, kind text, recipient text, jid text,
-                 origin_stanza_id text, stanza_id text)) WITH ORDINALITY
-                 AS x(token, kind, recipient, jid, origin_stanza_id, stanza_id, n)
-            JOIN m ON m.token = x.token ORDER BY x.n),
-      f AS (UPDATE deliveries SET status = 'failed', last_error = y.why, locked_until = NULL, updated_at = now()
-            FROM jsonb_to_recordset(?::jsonb) AS y(id bigint, why text)
-            WHERE deliveries.id = y.id AND deliveries.direction = 'outbound')
-      SELECT id, token FROM m`, [...insert.bindings, JSON.stringify(deliveries), JSON.stringify(failed)]);
-    const ids = new Map(rows.map((r) => [r.token, Number(r.id)]));
+    if (deliveries.length > 0) await trx("deliveries").insert(deliveries);
+    for (const f of group.flatMap((input) => input.failOutbound ?? [])) {
+      await trx("deliveries").where({ id: f.id, direction: "outbound" })
+        .update({ status: "failed", last_error: sanitizeText(f.why).slice(0, 2000), locked_until: null, updated_at: trx.fn.now() });
+    }
     return tokens.map((token) => ({ id: ids.get(token)!, token }));
-  };
+  });
 
   return {
     /** Store a mail durably; resolves once the transaction holding it has committed (group commit). */
