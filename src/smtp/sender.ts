@@ -20,9 +20,14 @@ export class RelayError extends Error implements RelayFailure {
 }
 
 export function createRelay(url: string): Relay {
-  const transport: Transporter = createTransport(url, {
+  // The options go in one object with the url: given as createTransport's second argument they would be
+  // defaults for each message, and nodemailer would open (and greet) a new connection for every mail.
+  const transport: Transporter = createTransport({
+    url,
     pool: true,
     maxConnections: 4,
+    // A pooled connection is replaced after this many mails (nodemailer's default is 100).
+    maxMessages: 10_000,
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 60_000,

@@ -22,16 +22,16 @@ function harness(options: { owned?: { address: string; displayName: string | nul
   const deps: OutboundDeps = {
     ownedBy: async (jid) => (jid === "toto@jabber.example.org" ? options.owned ?? [{ address: "toto@jabber.example.org", displayName: null }] : []),
     byStanzaId: async () => undefined,
-    latestFrom: async () => undefined,
+    latestFrom: async () => new Map(),
     render: async (mail) => {
       rendered.push(mail);
       return Buffer.from("raw");
     },
-    queue: async (input) => {
+    queue: async (inputs) => inputs.map((input) => {
       if (options.over) return { over: options.over };
       queued.push(input);
       return { queued: queued.length };
-    },
+    }),
     newToken: () => `token${String(++n).padStart(11, "0")}`,
     now: options.clock ?? (() => new Date("2026-11-25T12:00:00Z")),
   };
