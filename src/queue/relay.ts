@@ -4,7 +4,6 @@ import { addressToJid } from "../core/addresses.ts";
 import type { MailAddress } from "../core/types.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimedOutgoing } from "../store/outgoing.ts";
-import { createGroupCommit } from "../store/group-commit.ts";
 import { crashPoint } from "../crash.ts";
 import { retryDelaySeconds } from "./retry.ts";
 
@@ -30,16 +29,33 @@ export interface RelayLoopConfig {
 /** The relay's pooled connections (smtp/sender.ts maxConnections) and how many mails a pass claims. */
 const PARALLEL = 4;
 const CLAIM = 50;
+/** How long a sent mail may wait for its mark, so that the marks of several share one UPDATE. */
+const MARK_LINGER_MS = 20;
 
 /** One pass over the due outgoing mail; resolves true when it found some (more may be waiting). */
 export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
   const tell = (what: Promise<void>) => what.catch((err: Error) => deps.log.warn({ err: err.message }, "could not tell the user"));
-  // Mails the relay took are marked in groups: those sent while one UPDATE runs share the next, and the
-  // lanes go on sending meanwhile. A crash before the mark sends the mail again with the same bytes and
-  // Message-ID (at least once, invariant 4), as it did when each was marked alone.
-  const markDelivered = createGroupCommit<number, void>({ max: 500, inFlight: 1 }, async (ids) => {
-    await deps.markDelivered(config.id, ids);
-    return ids.map(() => undefined);
+  // Mails the relay took are marked in groups, at most MARK_LINGER_MS after the relay's answer and at the
+  // end of each pass, while the lanes go on sending. A crash before the mark sends the mail again with the
+  // same bytes and Message-ID (at least once, invariant 4), as it did when each was marked alone.
+  let unmarked: { id: number; resolve(): void; reject(err: unknown): void }[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  const flushMarks = async (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const group = unmarked;
+    unmarked = [];
+    if (group.length === 0) return;
+    try {
+      await deps.markDelivered(config.id, group.map((u) => u.id));
+      for (const u of group) u.resolve();
+    } catch (err) {
+      for (const u of group) u.reject(err);
+    }
+  };
+  const markDelivered = (id: number) => new Promise<void>((resolve, reject) => {
+    unmarked.push({ id, resolve, reject });
+    timer ??= setTimeout(() => void flushMarks(), MARK_LINGER_MS);
   });
 
   /** Sends one mail; for a mail the relay took, `marked` settles once it is marked delivered (and its receipt sent). */
@@ -105,6 +121,7 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
       }
     }));
     // The pass ends once every mail it sent is marked: the next claim cannot see them as due again.
+    await flushMarks();
     await Promise.all(marked);
     return batch.length > 0;
   };
