@@ -128,7 +128,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     log, listen: (wake) => db.listen(wake),
     pass: createRelayPass({ id: workerId, componentDomain: config.xmpp.domain,
       maxAgeSeconds: config.relayRetry.maxAgeSeconds, schedule: config.relayRetry.schedule,
-      // A relay batch (10 mails, 60 s socket timeout each) can take longer than an XMPP batch.
+      // A relay batch (20 mails over 4 connections, 60 s socket timeout each) can take longer than an XMPP batch.
       leaseSeconds: Math.ceil(config.leaseSeconds * 2.5) }, {
       log, ...bind(countOutcomes(deliveries, metrics, "outbound"), "markDelivered", "retryLater", "fail"),
       claim: (w, n, lease) => outgoing.claim(w, n, lease),

@@ -26,9 +26,13 @@ export interface RelayLoopConfig {
   leaseSeconds?: number;
 }
 
-/** The relay's pooled connections (smtp/sender.ts maxConnections) and how many mails a pass claims. */
+/**
+ * The relay's pooled connections (smtp/sender.ts maxConnections) and how many mails a pass claims: few
+ * enough that a pass of mails each waiting out the 60 s socket timeout (20 over 4 lanes: 300 s) does not
+ * outlast the relay's lease (app.ts: 300 s by default), so no other instance takes over a mail being sent.
+ */
 const PARALLEL = 4;
-const CLAIM = 50;
+const CLAIM = 20;
 /** How long a sent mail may wait for its mark, so that the marks of several share one UPDATE. */
 const MARK_LINGER_MS = 20;
 
