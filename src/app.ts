@@ -17,7 +17,9 @@ import { createMailboxStore } from "./store/mailboxes.ts";
 import { createMessageStore, newToken } from "./store/messages.ts";
 import { createThreadStore } from "./store/threads.ts";
 import { renderMail } from "./mail/render.ts";
-import { createOutbound, createRelayPass } from "./queue/outbound.ts";
+import { createOutbound } from "./queue/outbound.ts";
+import { createRelayPass } from "./queue/relay.ts";
+import { createOutgoingStore } from "./store/outgoing.ts";
 import { createLoop } from "./queue/loop.ts";
 import { createRelay } from "./smtp/sender.ts";
 import { createXmppLink } from "./xmpp/component.ts";
@@ -57,11 +59,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const messages = createMessageStore(db.knex);
   const deliveries = createDeliveryStore(db.knex);
   const threads = createThreadStore(db.knex);
+  const outgoing = createOutgoingStore(db.knex);
   const relay = config.relayUrl ? createRelay(config.relayUrl) : null;
   const metrics = createMetrics();
   const sign = createSigner(config.dkim);
   const queueChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit }, {
-    ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom", "queue"),
+    ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom"), ...bind(outgoing, "queue"),
     render: async (mail) => sign(await renderMail(mail), domainOf(mail.from.address as MailAddress)),
     fetchFile: createFileFetcher({ hosts: config.attachments.fetchHosts, maxBytes: config.attachments.maxBytes }),
     newToken, now: () => new Date(),
@@ -126,11 +129,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     log, listen: (wake) => db.listen(wakeOn("outbound", wake)),
     pass: createRelayPass({ id: workerId, componentDomain: config.xmpp.domain,
       maxAgeSeconds: config.relayRetry.maxAgeSeconds, schedule: config.relayRetry.schedule,
-      // A relay batch (10 mails, 60 s socket timeout each) can take longer than an XMPP batch.
+      // A relay batch (20 mails over 4 connections, 60 s socket timeout each) can take longer than an XMPP batch.
       leaseSeconds: Math.ceil(config.leaseSeconds * 2.5) }, {
       log, ...bind(countOutcomes(deliveries, metrics, "outbound"), "markDelivered", "retryLater", "fail"),
-      claim: (w, n, lease) => deliveries.claim(w, n, lease, "outbound"),
-      load: (id) => messages.forRelay(id),
+      claim: (w, n, lease) => outgoing.claim(w, n, lease),
       send: (envelope, raw) => relay.send(envelope, raw),
       notify: (from, to, text) => xmpp.notify(from, to, text),
       lateError: (from, to, id, text) => xmpp.sendLateError(from, to, id, "undefined-condition", text),

@@ -1,5 +1,7 @@
 // Writing mail headers: the only place that does (design: rooms). Values come from our own data.
 import MailComposer from "nodemailer/lib/mail-composer";
+import type MimeNode from "nodemailer/lib/mime-node";
+import { Encoder as QpEncoder } from "nodemailer/lib/qp";
 
 /** RFC 5321 §4.4 trace field prepended to every accepted mail (and counted for loop detection). */
 export function receivedHeader(input: { helo: string | null; remoteAddress: string | null; by: string;
@@ -36,6 +38,13 @@ export interface OutgoingMail {
  * a header or a recipient (invariant 5). Jabber-ID: RFC 7259.
  */
 export async function renderMail(mail: OutgoingMail): Promise<Buffer> {
+  const root = composeMail(mail);
+  return (mail.attachments?.length ? null : textOnly(root, mail.text))
+    ?? new Promise((resolve, reject) => root.build((err, raw) => (err ? reject(err) : resolve(raw))));
+}
+
+/** The MIME tree of the mail (nodemailer's MailComposer), not yet written out. */
+export function composeMail(mail: OutgoingMail): MimeNode {
   const line = (v: string) => v.replace(/[\r\n\t\u0000-\u001F\u007F]+/g, " ").trim();
   const id = (v: string) => `<${v.replace(/[<>\s]/g, "")}>`;
   const composer = new MailComposer({
@@ -54,5 +63,34 @@ export async function renderMail(mail: OutgoingMail): Promise<Buffer> {
     disableFileAccess: true,
     disableUrlAccess: true,
   });
-  return new Promise((resolve, reject) => composer.compile().build((err, raw) => (err ? reject(err) : resolve(raw))));
+  return composer.compile();
+}
+
+/**
+ * The bytes `build()` writes for a mail that is one text part, without its stream machinery (four times
+ * the CPU of the rest, issue #7): nodemailer's own header block, its quoted-printable encoder driven
+ * directly, and the final line break its LastNewline stage adds. Null when the part needs anything else.
+ * test/unit/mail/render.test.ts holds this to `build()`'s output byte for byte.
+ */
+function textOnly(root: MimeNode, text: string): Buffer | null {
+  const encoding = root.getTransferEncoding();
+  const body = encoding === "quoted-printable" ? quotedPrintable(Buffer.from(text, "utf8"))
+    : encoding === "7bit" || encoding === "8bit" ? text : null;
+  if (body === null) return null;
+  const end = body === "" || body.endsWith("\n") ? "" : body.endsWith("\r") ? "\n" : "\r\n";
+  return Buffer.from(`${root.buildHeaders()}\r\n\r\n${body}${end}`, "utf8");
+}
+
+/** RFC 2045 §6.7 with soft breaks at 76, exactly as build() encodes a text part: the same encoder, synchronously. */
+function quotedPrintable(bytes: Buffer): string {
+  const out: string[] = [];
+  const encoder = new QpEncoder();
+  // Its transform and flush call push and their callback synchronously.
+  encoder.push = (chunk: unknown) => {
+    if (chunk !== null && chunk !== undefined) out.push(String(chunk));
+    return true;
+  };
+  if (bytes.length > 0) encoder._transform(bytes, "buffer" as BufferEncoding, () => undefined);
+  encoder._flush(() => undefined);
+  return out.join("");
 }

@@ -129,11 +129,6 @@ export function createMessageStore(knex: Knex) {
     async saveUploads(id: number, urls: Record<string, string>): Promise<void> {
       await knex("messages").where({ id }).update({ uploads: knex.raw("uploads || ?::jsonb", [JSON.stringify(urls)]) });
     },
-
-    /** What the relay needs of a stored mail: its envelope sender and its bytes, in one read. */
-    async forRelay(id: number): Promise<{ mailFrom: string; raw: Buffer } | undefined> {
-      return knex("messages").where({ id }).first("mail_from AS mailFrom", "raw");
-    },
   };
 }
 

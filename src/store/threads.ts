@@ -1,8 +1,7 @@
-// Threads of outgoing mail (issue #3): which inbound mail a reply answers, queueing the reply under the
-// sending limits, and the mail a VERP bounce address names.
+// Threads of outgoing mail (issue #3): which inbound mail a reply answers, and the mail a VERP bounce
+// address names. Queueing the reply is store/outgoing.ts.
 import type { Knex } from "knex";
-import { sanitizeText } from "../core/sanitize.ts";
-import type { BounceTarget, QueuedMail, SendLimit, ThreadParent } from "../core/types.ts";
+import type { BounceTarget, ThreadParent } from "../core/types.ts";
 
 export function createThreadStore(knex: Knex) {
   const parentColumns = ["d.recipient AS mailbox", "m.subject", "m.message_id AS messageId", "m.references",
@@ -15,46 +14,22 @@ export function createThreadStore(knex: Knex) {
         .whereRaw("lower(d.recipient) = ANY(?)", [mailboxes.map((a) => a.toLowerCase())])
         .first(parentColumns);
     },
-    /** The latest inbound mail from `correspondent` to any of `mailboxes`. */
-    async latestFrom(correspondent: string, mailboxes: string[]): Promise<ThreadParent | undefined> {
-      return knex("messages as m").join("deliveries as d", "d.message_id", "m.id")
-        .where({ "m.direction": "inbound" })
-        .whereRaw("lower(m.from_address) = lower(?)", [correspondent])
-        .whereRaw("lower(d.recipient) = ANY(?)", [mailboxes.map((a) => a.toLowerCase())])
-        .orderBy("m.id", "desc").first(parentColumns);
-    },
     /**
-     * Queue an outgoing mail (its bytes and one outbound delivery) unless its mailbox is over a limit.
-     * A per-mailbox transaction lock makes count-then-insert atomic across gateway instances: no burst
-     * of concurrent messages can slip past the limit.
+     * The latest inbound mail from each of `correspondents` to any of `mailboxes`, in one query; keyed by
+     * the lower-cased correspondent, absent when there is none.
      */
-    async queue(input: QueuedMail, limit: SendLimit): Promise<{ queued: number } | { over: "minute" | "day" }> {
-      return knex.transaction(async (trx) => {
-        if (limit.perMinute > 0 || limit.perDay > 0) {
-          await trx.raw("SELECT pg_advisory_xact_lock(hashtext('passerelle.send:' || lower(?)))", [input.mailbox]);
-          const { rows: [sent] } = await trx.raw<{ rows: { minute: number; day: number }[] }>(`
-            SELECT count(*) FILTER (WHERE received_at > clock_timestamp() - interval '1 minute')::int AS minute,
-                   count(*)::int AS day
-            FROM messages
-            WHERE direction = 'outbound' AND lower(from_address) = lower(?)
-              AND received_at > clock_timestamp() - interval '1 day'`, [input.mailbox]);
-          if (limit.perMinute > 0 && sent!.minute >= limit.perMinute) return { over: "minute" as const };
-          if (limit.perDay > 0 && sent!.day >= limit.perDay) return { over: "day" as const };
-        }
-        const [row] = await trx("messages").insert({
-          // clock_timestamp(), not now(): a transaction that waited for the lock counts at its real time.
-          received_at: trx.raw("clock_timestamp()"),
-          token: input.token, direction: "outbound", mail_from: input.mailFrom, size: input.raw.length, raw: input.raw,
-          subject: sanitizeText(input.subject), from_address: input.mailbox, message_id: input.messageId,
-          body: sanitizeText(input.body), sent_at: new Date(),
-        }).returning("id") as { id: number }[];
-        const [delivery] = await trx("deliveries").insert({
-          message_id: row!.id, direction: "outbound", recipient: input.to, jid: input.jid,
-          stanza_id: `${input.token}.out`, origin_stanza_id: input.originStanzaId,
-          receipt_requested: input.receiptRequested,
-        }).returning("id") as { id: number }[];
-        return { queued: delivery!.id };
-      });
+    async latestFrom(correspondents: string[], mailboxes: string[]): Promise<Map<string, ThreadParent>> {
+      const wanted = [...new Set(correspondents.map((c) => c.toLowerCase()))];
+      if (wanted.length === 0 || mailboxes.length === 0) return new Map();
+      const { rows } = await knex.raw<{ rows: (ThreadParent & { wanted: string })[] }>(`
+        SELECT w.wanted, p.* FROM unnest(?::text[]) AS w(wanted)
+        CROSS JOIN LATERAL (
+          SELECT d.recipient AS mailbox, m.subject, m.message_id AS "messageId", m.references,
+                 m.from_address AS correspondent
+          FROM messages m JOIN deliveries d ON d.message_id = m.id
+          WHERE m.direction = 'inbound' AND lower(m.from_address) = w.wanted AND lower(d.recipient) = ANY(?)
+          ORDER BY m.id DESC LIMIT 1) p`, [wanted, mailboxes.map((a) => a.toLowerCase())]);
+      return new Map(rows.map(({ wanted: key, ...parent }) => [key, parent]));
     },
 
     /** The outgoing mail a VERP bounce address names (core/verp.ts), while its row exists. */

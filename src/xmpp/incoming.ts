@@ -19,6 +19,7 @@ export interface RouterDeps {
   send(stanza: Element): Promise<void>;
   onBounce(stanzaId: string, error: StanzaErrorInfo): void;
   onReceipt?(user: string, stanzaId: string): void;
+  /** Must queue one sender's messages in the order it is called (RFC 6120 §10.1); may resolve later. */
   onChat?(chat: IncomingChat): Promise<ChatVerdict>;
   onPresence(stanza: Element): Promise<void>;
 }
@@ -37,22 +38,27 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
     });
   }
 
-  async function onUserMessage(stanza: Element): Promise<void> {
+  /**
+   * Hands the chat to onChat at once (synchronously, so in arrival order) and answers when its verdict
+   * comes. onChat queues one sender's messages in the order it is called (queue/outbound.ts), so the next
+   * message need not wait for this one to be queued: a burst is queued in runs.
+   */
+  function onUserMessage(stanza: Element): Promise<void> {
     const chat = readChat(stanza);
     // Chat states, receipts and markers carry no body: nothing to mail, nothing to answer.
-    if (chat.body === null && !chat.encrypted) return;
-    let verdict: ChatVerdict;
-    try {
-      verdict = deps.onChat ? await deps.onChat(chat)
-        : { kind: "refused", type: "cancel", condition: "feature-not-implemented", text: "This gateway does not send e-mail." };
-    } catch (err) {
-      deps.log.error({ err: (err as Error).message }, "outgoing message not queued");
-      verdict = { kind: "refused", type: "wait", condition: "internal-server-error", text: "The gateway could not queue your mail; please send it again later." };
-    }
-    if (verdict.kind !== "refused") return;
-    const reply = messageError(stanza, verdict.type, verdict.condition, verdict.text);
-    if (reply) await deps.send(reply).catch(() => undefined);
-    if (verdict.notice && chat.from && chat.to) await deps.send(noticeStanza(chat.to, chat.from, verdict.notice)).catch(() => undefined);
+    if (chat.body === null && !chat.encrypted) return Promise.resolve();
+    const verdict: Promise<ChatVerdict> = deps.onChat
+      ? deps.onChat(chat).catch((err: Error) => {
+        deps.log.error({ err: err.message }, "outgoing message not queued");
+        return { kind: "refused", type: "wait", condition: "internal-server-error", text: "The gateway could not queue your mail; please send it again later." };
+      })
+      : Promise.resolve({ kind: "refused", type: "cancel", condition: "feature-not-implemented", text: "This gateway does not send e-mail." });
+    return verdict.then(async (v) => {
+      if (v.kind !== "refused") return;
+      const reply = messageError(stanza, v.type, v.condition, v.text);
+      if (reply) await deps.send(reply).catch(() => undefined);
+      if (v.notice && chat.from && chat.to) await deps.send(noticeStanza(chat.to, chat.from, v.notice)).catch(() => undefined);
+    });
   }
 
   return (stanza: Element): void => {
@@ -62,7 +68,10 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
       const receipt = stanza.getChild("received", NS.receipts)?.attrs.id;
       const user = bareOf(stanza.attrs.from);
       if (typeof receipt === "string" && user) deps.onReceipt?.(user, receipt);
-      inOrder(stanza.attrs.from ?? "", () => onUserMessage(stanza));
+      // In the sender's order after its earlier stanzas; the answer is not waited for (above).
+      inOrder(stanza.attrs.from ?? "", async () => {
+        void onUserMessage(stanza).catch((err: Error) => deps.log.error({ err: err.message }, "message from a user not handled"));
+      });
     } else if (stanza.is("presence")) {
       inOrder(stanza.attrs.from ?? "", () => deps.onPresence(stanza));
     }

@@ -134,6 +134,26 @@ describe("answers from chat leave as e-mail through the relay", () => {
       (await stack.db.query("SELECT 1 FROM deliveries WHERE recipient = 'gina@example.com' AND status = 'delivered'")).length === 1);
   });
 
+  it("a burst to three contacts: one mail per message, queued in the order written, each contact's in order", async () => {
+    const burst = Array.from({ length: 60 }, (_, i) => ({ id: `burst${i}`, to: `burst${i % 3}@example.com`, text: `burst message ${i}` }));
+    // Sent without waiting for any answer: the gateway takes them in runs (issue #7).
+    for (const m of burst) await toto.send(xml("message", { type: "chat", to: contactJid(m.to), id: m.id }, xml("body", {}, m.text)));
+    const at = () => relayed.filter((r) => r.to.some((to) => to.startsWith("burst")));
+    await waitFor("60 mails at the relay", () => at().length >= 60, 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(at().length, 60, "each message once");
+    const texts = await Promise.all(at().map(async (r) => ({ to: r.to[0]!, text: (await simpleParser(r.raw)).text?.trim() })));
+    for (const contact of ["burst0@example.com", "burst1@example.com", "burst2@example.com"]) {
+      assert.deepEqual(texts.filter((t) => t.to === contact).map((t) => t.text),
+        burst.filter((m) => m.to === contact).map((m) => m.text), `${contact}: in the order written`);
+    }
+    // RFC 6120 §10.1: queued in arrival order (the relay claims by delivery id).
+    const rows = await stack.db.query<{ origin: string }>(
+      "SELECT origin_stanza_id AS origin FROM deliveries WHERE direction = 'outbound' AND recipient LIKE 'burst%' ORDER BY id");
+    assert.deepEqual(rows.map((r) => r.origin), burst.map((m) => m.id));
+    assert.ok(!toto.messages.some((m) => m.attrs.type === "error" && m.attrs.id?.startsWith("burst")), "none refused");
+  });
+
   it("chat states and other body-less messages are ignored silently", async () => {
     await toto.send(xml("message", { type: "chat", to: contactJid("alice@example.com"), id: "cs1" },
       xml("composing", { xmlns: "http://jabber.org/protocol/chatstates" })));

@@ -22,16 +22,16 @@ function harness(options: { owned?: { address: string; displayName: string | nul
   const deps: OutboundDeps = {
     ownedBy: async (jid) => (jid === "toto@jabber.example.org" ? options.owned ?? [{ address: "toto@jabber.example.org", displayName: null }] : []),
     byStanzaId: async () => undefined,
-    latestFrom: async () => undefined,
+    latestFrom: async () => new Map(),
     render: async (mail) => {
       rendered.push(mail);
       return Buffer.from("raw");
     },
-    queue: async (input) => {
+    queue: async (inputs) => inputs.map((input) => {
       if (options.over) return { over: options.over };
       queued.push(input);
       return { queued: queued.length };
-    },
+    }),
     newToken: () => `token${String(++n).padStart(11, "0")}`,
     now: options.clock ?? (() => new Date("2026-11-25T12:00:00Z")),
   };
@@ -77,6 +77,36 @@ describe("createOutbound", () => {
     const daily = await harness({ over: "day" }).accept(chat());
     assert.match(daily.kind === "refused" ? daily.text : "", /may send 100 mails a day\. Send it again tomorrow\./);
     assert.equal(h.queued.length, 0);
+  });
+
+  it("a burst is taken in runs: one mailbox lookup and one queue call for a run, answers on the right messages", async () => {
+    const calls = { ownedBy: 0, latestFrom: 0 };
+    const runs: string[][] = [];
+    let sent = 0;
+    const accept = createOutbound({ componentDomain: GW, sendLimit: { perMinute: 3, perDay: 100 } }, {
+      ownedBy: async () => (calls.ownedBy++, [{ address: "toto@jabber.example.org", displayName: null }]),
+      byStanzaId: async () => undefined,
+      latestFrom: async () => (calls.latestFrom++, new Map()),
+      render: async (mail) => Buffer.from(mail.text),
+      // Counted in order, as the store does under its lock: the fourth and later are over the limit.
+      queue: async (inputs) => {
+        runs.push(inputs.map((i) => i.originStanzaId!));
+        return inputs.map(() => (++sent <= 3 ? { queued: sent } : { over: "minute" as const }));
+      },
+      newToken: () => `token${sent}`,
+      now: () => new Date("2026-11-25T12:00:00Z"),
+    });
+    const ids = ["m1", "m2", "m3", "m4", "m5", "m6"];
+    const verdicts = await Promise.all([
+      ...ids.slice(0, 3).map((id) => accept(chat({ id }))),
+      accept(chat({ id: "enc", encrypted: "OMEMO" })),
+      ...ids.slice(3).map((id) => accept(chat({ id }))),
+    ]);
+    assert.deepEqual(runs, [["m1"], ["m2", "m3", "m4", "m5", "m6"]]);
+    assert.equal(calls.ownedBy, 2, "one lookup a run");
+    assert.equal(calls.latestFrom, 2);
+    assert.deepEqual(verdicts.map((v) => v.kind === "refused" ? v.condition : v.kind),
+      ["queued", "queued", "queued", "not-acceptable", "policy-violation", "policy-violation", "policy-violation"]);
   });
 
   it("refuses a JID without a mailbox before rendering anything", async () => {

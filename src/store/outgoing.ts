@@ -1,0 +1,107 @@
+// The outgoing queue (issue #3, issue #7): chat messages queued as mail under the sending limits, a run of
+// them in one transaction, and the relay's claim that reads each mail's bytes in the same statement.
+import type { Knex } from "knex";
+import { sanitizeText } from "../core/sanitize.ts";
+import type { QueuedMail, SendLimit } from "../core/types.ts";
+
+export type QueueResult = { queued: number } | { over: "minute" | "day" };
+
+export interface ClaimedOutgoing {
+  id: number; messageId: number; recipient: string; jid: string; attempts: number; createdAt: Date;
+  originStanzaId: string | null; delayNotified: boolean; receiptRequested: boolean;
+  /** the envelope sender and the bytes rendered at queue time; null when the message row is gone */
+  mailFrom: string | null; raw: Buffer | null;
+}
+
+export function createOutgoingStore(knex: Knex) {
+  return {
+    /**
+     * Queue outgoing mails (their bytes and one outbound delivery each) in one transaction, in the order
+     * given, refusing those that would put their mailbox over a limit. A per-mailbox transaction lock makes
+     * count-then-insert atomic across gateway instances; the count is taken once under the lock and then
+     * advanced mail by mail, so the answers are exactly those of queueing them one after the other.
+     */
+    async queue(inputs: QueuedMail[], limit: SendLimit): Promise<QueueResult[]> {
+      if (inputs.length === 0) return [];
+      return knex.transaction(async (trx) => {
+        const results: (QueueResult | null)[] = inputs.map(() => null);
+        if (limit.perMinute > 0 || limit.perDay > 0) {
+          // Sorted, so that two transactions needing the same mailboxes take their locks in the same order.
+          const boxes = [...new Set(inputs.map((i) => i.mailbox.toLowerCase()))].sort();
+          for (const box of boxes) await trx.raw("SELECT pg_advisory_xact_lock(hashtext('passerelle.send:' || lower(?)))", [box]);
+          const { rows } = await trx.raw<{ rows: { mailbox: string; minute: number; day: number }[] }>(`
+            SELECT lower(from_address) AS mailbox,
+                   count(*) FILTER (WHERE received_at > clock_timestamp() - interval '1 minute')::int AS minute,
+                   count(*)::int AS day
+            FROM messages
+            WHERE direction = 'outbound' AND lower(from_address) = ANY(?)
+              AND received_at > clock_timestamp() - interval '1 day'
+            GROUP BY 1`, [boxes]);
+          const sent = new Map(boxes.map((b) => [b, { minute: 0, day: 0 }]));
+          for (const r of rows) sent.set(r.mailbox, { minute: r.minute, day: r.day });
+          inputs.forEach((input, i) => {
+            const count = sent.get(input.mailbox.toLowerCase())!;
+            if (limit.perMinute > 0 && count.minute >= limit.perMinute) results[i] = { over: "minute" };
+            else if (limit.perDay > 0 && count.day >= limit.perDay) results[i] = { over: "day" };
+            else { count.minute++; count.day++; }
+          });
+        }
+        const chosen = inputs.filter((_, i) => results[i] === null);
+        if (chosen.length > 0) {
+          const messages = await trx("messages").insert(chosen.map((input) => ({
+            // clock_timestamp(), not now(): a transaction that waited for the lock counts at its real time.
+            received_at: trx.raw("clock_timestamp()"),
+            token: input.token, direction: "outbound", mail_from: input.mailFrom, size: input.raw.length, raw: input.raw,
+            subject: sanitizeText(input.subject), from_address: input.mailbox, message_id: input.messageId,
+            body: sanitizeText(input.body), sent_at: new Date(),
+          }))).returning(["id", "token"]) as { id: number; token: string }[];
+          const ids = new Map(messages.map((m) => [m.token, Number(m.id)]));
+          // Inserted in queue order: delivery ids follow it, and the relay claims by id.
+          const deliveries = await trx("deliveries").insert(chosen.map((input) => ({
+            message_id: ids.get(input.token), direction: "outbound", recipient: input.to, jid: input.jid,
+            stanza_id: `${input.token}.out`, origin_stanza_id: input.originStanzaId,
+            receipt_requested: input.receiptRequested,
+          }))).returning(["id", "message_id"]) as { id: number; message_id: number }[];
+          const byMessage = new Map(deliveries.map((d) => [Number(d.message_id), Number(d.id)]));
+          let next = 0;
+          results.forEach((r, i) => {
+            if (r === null) results[i] = { queued: byMessage.get(ids.get(chosen[next++]!.token)!)! };
+          });
+        }
+        return results as QueueResult[];
+      });
+    },
+
+    /**
+     * Lease up to `limit` due outgoing deliveries, oldest first, with the mail each one sends: one statement
+     * (design: graphile-worker's claim with SKIP LOCKED). Due: pending and its time has come, or a lease
+     * that ran out (its worker crashed or lost the database).
+     */
+    async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedOutgoing[]> {
+      const { rows } = await knex.raw<{ rows: ClaimedOutgoing[] }>(`
+        WITH due AS (
+          SELECT id FROM deliveries
+          WHERE direction = 'outbound'
+            AND ((status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND locked_until < now()))
+          ORDER BY id
+          LIMIT ?
+          FOR UPDATE SKIP LOCKED
+        ), claimed AS (
+          UPDATE deliveries d
+          SET status = 'sending', attempts = d.attempts + 1, locked_by = ?, updated_at = now(),
+              locked_until = now() + make_interval(secs => ?)
+          FROM due WHERE d.id = due.id
+          RETURNING d.id, d.message_id, d.recipient, d.jid, d.attempts, d.created_at, d.origin_stanza_id,
+                    d.delay_notified, d.receipt_requested
+        )
+        SELECT c.id, c.message_id AS "messageId", c.recipient, c.jid, c.attempts, c.created_at AS "createdAt",
+               c.origin_stanza_id AS "originStanzaId", c.delay_notified AS "delayNotified",
+               c.receipt_requested AS "receiptRequested", m.mail_from AS "mailFrom", m.raw
+        FROM claimed c LEFT JOIN messages m ON m.id = c.message_id
+        ORDER BY c.id`, [limit, worker, leaseSeconds]);
+      return rows.map((r) => ({ ...r, id: Number(r.id), messageId: Number(r.messageId) }));
+    },
+  };
+}
+
+export type OutgoingStore = ReturnType<typeof createOutgoingStore>;

@@ -1,0 +1,75 @@
+// The outgoing queue (store/outgoing.ts) on a real PostgreSQL: a run of mails in one transaction with the
+// sending limit counted in order, exact across gateway instances (two pools here), and the relay's claim
+// that returns each mail's bytes with its delivery.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createLogger } from "../../src/log.ts";
+import { openDatabase, type Database } from "../../src/store/db.ts";
+import { createOutgoingStore } from "../../src/store/outgoing.ts";
+import type { QueuedMail } from "../../src/core/types.ts";
+import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+
+let n = 0;
+const mail = (mailbox: string, to = "alice@example.com"): QueuedMail => {
+  const token = `tok${String(++n).padStart(8, "0")}`;
+  return { token, mailbox, mailFrom: `bounces+${token}@jabber.test`, to, subject: "s", body: `mail ${n}`,
+    messageId: `${token}@jabber.test`, raw: Buffer.from(`Subject: s\r\n\r\nmail ${n}\r\n`), jid: "u@localhost/r",
+    originStanzaId: `c${n}`, receiptRequested: false };
+};
+
+describe("the outgoing queue", () => {
+  let pgdb: TestDatabase;
+  let one: Database;
+  let two: Database;
+
+  before(async () => {
+    pgdb = await createTestDatabase();
+    const open = () => openDatabase({ databaseUrl: pgdb.url, dataDir: "/nonexistent", role: "serve", log: createLogger("silent") });
+    one = await open();
+    await one.migrate();
+    two = await open();
+  });
+  after(async () => {
+    await one?.close();
+    await two?.close();
+    await pgdb?.drop();
+  });
+
+  it("a run is answered in order: the limit refuses the later ones, other mailboxes are counted apart", async () => {
+    const store = createOutgoingStore(one.knex);
+    const run = [mail("a@jabber.test"), mail("b@jabber.test"), mail("A@jabber.test"), mail("a@jabber.test"), mail("b@jabber.test")];
+    const results = await store.queue(run, { perMinute: 2, perDay: 0 });
+    assert.deepEqual(results.map((r) => ("queued" in r ? "queued" : r.over)), ["queued", "queued", "queued", "minute", "queued"]);
+    const rows = await pgdb.query<{ id: number; origin: string }>(
+      "SELECT id, origin_stanza_id AS origin FROM deliveries WHERE direction = 'outbound' ORDER BY id");
+    assert.deepEqual(rows.map((r) => r.origin), ["c1", "c2", "c3", "c5"], "queued in the order given");
+    assert.deepEqual(results.filter((r) => "queued" in r).map((r) => "queued" in r && r.queued), rows.map((r) => Number(r.id)));
+    const daily = await store.queue([mail("b@jabber.test")], { perMinute: 0, perDay: 2 });
+    assert.deepEqual(daily, [{ over: "day" }]);
+  });
+
+  it("two instances queueing runs for one mailbox at once never pass the limit together", async () => {
+    const stores = [createOutgoingStore(one.knex), createOutgoingStore(two.knex)];
+    const limit = { perMinute: 7, perDay: 0 };
+    const answers = (await Promise.all(Array.from({ length: 10 }, (_, i) =>
+      stores[i % 2]!.queue([mail("c@jabber.test"), mail("c@jabber.test")], limit)))).flat();
+    assert.equal(answers.filter((r) => "queued" in r).length, 7);
+    const [{ count }] = await pgdb.query<{ count: number }>(
+      "SELECT count(*)::int AS count FROM messages WHERE direction = 'outbound' AND lower(from_address) = 'c@jabber.test'") as [{ count: number }];
+    assert.equal(count, 7);
+  });
+
+  it("the claim leases due mail once, oldest first, with its bytes and envelope sender", async () => {
+    const store = createOutgoingStore(one.knex);
+    const [first, second] = await Promise.all([store.claim("w1", 3, 60), createOutgoingStore(two.knex).claim("w2", 100, 60)]);
+    const all = [...first!, ...second!];
+    assert.equal(new Set(all.map((d) => d.id)).size, all.length, "no delivery claimed twice");
+    assert.equal(all.length, 4 + 7);
+    for (const d of all) {
+      assert.ok(Buffer.isBuffer(d.raw) && d.raw.toString().startsWith("Subject: s"));
+      assert.match(d.mailFrom ?? "", /^bounces\+tok\d+@jabber\.test$/);
+    }
+    assert.deepEqual(first!.map((d) => d.id), [...first!.map((d) => d.id)].sort((a, b) => a - b));
+    assert.deepEqual(await store.claim("w3", 10, 60), [], "leased rows are not due");
+  });
+});
