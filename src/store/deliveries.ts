@@ -29,7 +29,8 @@ export interface DeliveryRow extends ClaimedDelivery {
   deliveredAt: Date | null;
 }
 
-const columns = `d.id, d.message_id AS "messageId", d.recipient, d.jid, d.stanza_id AS "stanzaId",
+/** A claimed delivery's own columns, from the claim's `d` (claimSql). */
+export const CLAIM_COLUMNS = `d.id, d.message_id AS "messageId", d.recipient, d.jid, d.stanza_id AS "stanzaId",
   d.attempts, d.created_at AS "createdAt", d.origin_stanza_id AS "originStanzaId", d.delay_notified AS "delayNotified",
   d.receipt_requested AS "receiptRequested", d.kind`;
 
@@ -38,7 +39,7 @@ const columns = `d.id, d.message_id AS "messageId", d.recipient, d.jid, d.stanza
  * when pending and its time has come, or when a worker's lease ran out (it crashed or lost the database
  * mid-batch). Bindings: direction, limit, worker, lease seconds.
  */
-const claimSql = (select: string, join: string) => `
+export const claimSql = (select: string, join: string) => `
   WITH due AS (
     SELECT id FROM deliveries
     WHERE direction = ?
@@ -67,13 +68,9 @@ export interface ClaimedWithMessage extends ClaimedDelivery {
 export function createDeliveryStore(knex: Knex) {
   const reason = (text: string) => sanitizeText(text).slice(0, 2000);
   return {
-    /**
-     * Lease up to `limit` due inbound deliveries, oldest first. A row is due when pending and its time
-     * has come, or when a worker's lease ran out (it crashed or lost the database mid-batch).
-     */
-    async claim(worker: string, limit: number, leaseSeconds: number, direction: "inbound" | "outbound" = "inbound")
-      : Promise<ClaimedDelivery[]> {
-      const { rows } = await knex.raw<{ rows: ClaimedDelivery[] }>(claimSql(columns, ""), [direction, limit, worker, leaseSeconds]);
+    /** Lease up to `limit` due inbound deliveries, oldest first (claimSql), and nothing else. */
+    async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
+      const { rows } = await knex.raw<{ rows: ClaimedDelivery[] }>(claimSql(CLAIM_COLUMNS, ""), ["inbound", limit, worker, leaseSeconds]);
       return rows;
     },
 
@@ -83,7 +80,7 @@ export function createDeliveryStore(knex: Knex) {
      */
     async claimWithMessages(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedWithMessage[]> {
       const { rows } = await knex.raw<{ rows: (ClaimedDelivery & Record<string, unknown>)[] }>(claimSql(
-        `${columns}, ${MESSAGE_COLUMNS.map((c) => `m.${c} AS "m_${c}"`).join(", ")},
+        `${CLAIM_COLUMNS}, ${MESSAGE_COLUMNS.map((c) => `m.${c} AS "m_${c}"`).join(", ")},
          mb.collapse_quotes AS "collapseQuotes", mb.show_headers AS "showHeaders"`,
         `LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN mailboxes mb ON lower(mb.address) = lower(d.recipient)`,
       ), ["inbound", limit, worker, leaseSeconds]);
@@ -145,7 +142,7 @@ export function createDeliveryStore(knex: Knex) {
 
     async list(statuses: DeliveryStatus[], limit = 100): Promise<DeliveryRow[]> {
       const { rows } = await knex.raw<{ rows: DeliveryRow[] }>(`
-        SELECT ${columns}, d.status, d.direction, d.next_attempt_at AS "nextAttemptAt",
+        SELECT ${CLAIM_COLUMNS}, d.status, d.direction, d.next_attempt_at AS "nextAttemptAt",
                d.last_error AS "lastError", d.delivered_at AS "deliveredAt"
         FROM deliveries d WHERE d.status = ANY(?) ORDER BY d.id LIMIT ?`, [statuses, limit]);
       return rows;

@@ -3,6 +3,7 @@
 import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";
 import type { QueuedMail, SendLimit } from "../core/types.ts";
+import { CLAIM_COLUMNS, claimSql } from "./deliveries.ts";
 
 export type QueueResult = { queued: number } | { over: "minute" | "day" };
 
@@ -78,27 +79,8 @@ export function createOutgoingStore(knex: Knex) {
      * that ran out (its worker crashed or lost the database).
      */
     async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedOutgoing[]> {
-      const { rows } = await knex.raw<{ rows: ClaimedOutgoing[] }>(`
-        WITH due AS (
-          SELECT id FROM deliveries
-          WHERE direction = 'outbound'
-            AND ((status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND locked_until < now()))
-          ORDER BY id
-          LIMIT ?
-          FOR UPDATE SKIP LOCKED
-        ), claimed AS (
-          UPDATE deliveries d
-          SET status = 'sending', attempts = d.attempts + 1, locked_by = ?, updated_at = now(),
-              locked_until = now() + make_interval(secs => ?)
-          FROM due WHERE d.id = due.id
-          RETURNING d.id, d.message_id, d.recipient, d.jid, d.attempts, d.created_at, d.origin_stanza_id,
-                    d.delay_notified, d.receipt_requested
-        )
-        SELECT c.id, c.message_id AS "messageId", c.recipient, c.jid, c.attempts, c.created_at AS "createdAt",
-               c.origin_stanza_id AS "originStanzaId", c.delay_notified AS "delayNotified",
-               c.receipt_requested AS "receiptRequested", m.mail_from AS "mailFrom", m.raw
-        FROM claimed c LEFT JOIN messages m ON m.id = c.message_id
-        ORDER BY c.id`, [limit, worker, leaseSeconds]);
+      const { rows } = await knex.raw<{ rows: ClaimedOutgoing[] }>(claimSql(`${CLAIM_COLUMNS}, m.mail_from AS "mailFrom", m.raw`,
+        "LEFT JOIN messages m ON m.id = d.message_id"), ["outbound", limit, worker, leaseSeconds]);
       return rows.map((r) => ({ ...r, id: Number(r.id), messageId: Number(r.messageId) }));
     },
   };
