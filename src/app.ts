@@ -142,7 +142,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   await relayLoop?.start();
 
   // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
-  const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000 }, { find: (a) => mailboxes.find(a), heard: () => db.heard(), now: Date.now });
+  const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000, proofTimeoutMs: 1000 }, { find: (a) => mailboxes.find(a), heard: () => db.heard(), now: Date.now });
   const unlistenMailboxes = await db.listen((notice) => recipients.hear(notice));
   const parser = createParsePool({ size: 2, ...config.parse }, { log });
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {

@@ -15,6 +15,8 @@ export interface MailboxCacheConfig {
   max: number;
   /** a remembered answer is read again after this long, notices or not */
   ttlMs: number;
+  /** the proof (`heard`) that takes longer than this is given up: the database is read instead */
+  proofTimeoutMs: number;
 }
 
 export interface MailboxCache<M> {
@@ -38,7 +40,12 @@ export function createMailboxCache<M extends { enabled: boolean }>(config: Mailb
       const hit = trusted ? entries.get(key) : undefined;
       if (hit && deps.now() - hit.at < config.ttlMs) {
         const before = generation;
-        const heard = await deps.heard().then(() => true, () => false);
+        let timer: NodeJS.Timeout | undefined;
+        const heard = await Promise.race([
+          deps.heard().then(() => true, () => false),
+          new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), config.proofTimeoutMs); }),
+        ]);
+        clearTimeout(timer);
         if (heard && trusted && before === generation) return hit.mailbox;
       }
       const asked = generation;

@@ -4,16 +4,17 @@ import { createMailboxCache } from "../../../src/store/mailbox-cache.ts";
 
 interface Box { address: string; enabled: boolean }
 
-function setup(table: Map<string, Box>, config = { max: 100, ttlMs: 60_000 }) {
+function setup(table: Map<string, Box>, config = { max: 100, ttlMs: 60_000, proofTimeoutMs: 50 }) {
   let now = 0;
   const asked: string[] = [];
   let gate: Promise<void> | null = null;
-  const heard: { before: (() => void) | null; fail: boolean; rounds: number } = { before: null, fail: false, rounds: 0 };
+  const heard: { before: (() => void) | null; fail: boolean; hang: boolean; rounds: number } = { before: null, fail: false, hang: false, rounds: 0 };
   const cache = createMailboxCache<Box>(config, {
     heard: async () => {
       heard.rounds++;
       heard.before?.(); // what the listener receives ahead of the round trip's answer
       if (heard.fail) throw new Error("not listening");
+      if (heard.hang) await new Promise(() => undefined); // a listening session that never answers
     },
     find: async (address) => {
       asked.push(address);
@@ -106,11 +107,15 @@ describe("mailbox cache (RCPT lookups)", () => {
     heard.fail = true;
     await cache.find("toto@x.test");
     assert.equal(asked.length, 4, "no proof (listener down): read from the database");
+    heard.fail = false;
+    heard.hang = true;
+    await cache.find("toto@x.test");
+    assert.equal(asked.length, 5, "no proof in time (listener stuck): read from the database");
   });
 
   it("reads again after the time to live and keeps at most `max` addresses", async () => {
     const table = new Map(["a", "b", "c"].map((n) => [`${n}@x.test`, { address: `${n}@x.test`, enabled: true }]));
-    const { cache, asked, advance } = setup(table, { max: 2, ttlMs: 1000 });
+    const { cache, asked, advance } = setup(table, { max: 2, ttlMs: 1000, proofTimeoutMs: 50 });
     cache.hear("all");
     await cache.find("a@x.test");
     advance(999);
