@@ -12,6 +12,9 @@ RUN npm ci --omit=dev && npm cache clean --force
 COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
+# Fill Node's compile cache (bin/passerelle) while the tree is still writable: the gateway then starts
+# without loading the TypeScript stripper (about 17 MiB less resident memory).
+RUN bin/passerelle --help >/dev/null
 
 # In-container defaults: listen on all interfaces (the healthcheck and published ports need it).
 # DATA_DIR only matters without DATABASE_URL (embedded PGlite): mount a volume there to keep it.

@@ -8,7 +8,7 @@
 // Answering 451 instead would make the sender retry the same bomb forever.
 import { Worker } from "node:worker_threads";
 import type { ParsedMail } from "../core/types.ts";
-import { unreadMail as unreadable } from "./parse.ts";
+import { unreadMail as unreadable } from "./unread.ts";
 import type { Logger } from "../log.ts";
 import type { ParseRequest, ParseResponse } from "./parse-worker.ts";
 

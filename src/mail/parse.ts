@@ -7,6 +7,7 @@ import { classifyHeaders } from "./automatic.ts";
 import { summariseCalendar } from "./calendar.ts";
 import { leanParse } from "./lean-parser.ts";
 import { repairHeaderBytes } from "./header-bytes.ts";
+import { unreadMail } from "./unread.ts";
 
 export class ParseTimeoutError extends Error {
   override name = "ParseTimeoutError";
@@ -142,19 +143,6 @@ function firstAddress(from: AddressObject | AddressObject[] | undefined) {
 
 function unreadable(raw: Buffer, err: Error): ParsedMail {
   return unreadMail(raw, `[this mail could not be decoded (${sanitizeLine(err.message)}); the original is kept by the gateway]`);
-}
-
-/**
- * What the user sees of a mail that could not be parsed: its subject as found in the first 64 KiB (raw,
- * undecoded, one line) and `notice` as the text. The sender shown is the envelope sender (fromAddress null).
- */
-export function unreadMail(raw: Buffer, notice: string): ParsedMail {
-  const head = raw.subarray(0, 64 * 1024).toString("latin1");
-  const subject = /^subject:[ \t]*([^\r\n]{0,300})/im.exec(head)?.[1] ?? "";
-  return {
-    subject: sanitizeLine(subject), fromAddress: null, fromName: null, messageId: null, date: null,
-    text: notice, fromHtml: false, attachments: [], automatic: false, listId: null,
-  };
 }
 
 /** The attachments' bytes, in the same order as ParsedMail.attachments (same parser, same options). */
