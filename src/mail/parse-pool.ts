@@ -84,10 +84,13 @@ export function createParsePool(config: ParsePoolConfig, deps: { log: Logger }):
       slot.job = job;
       slot.timer = setTimeout(() => replace(slot, `it took longer than ${config.timeoutMs / 1000} s to decode`), config.timeoutMs);
       slot.timer.unref();
-      // A copy the worker owns (transferred, not cloned again): the caller keeps its buffer to store.
-      const copy = new Uint8Array(job.raw);
+      // A large mail is in shared memory (raw-buffer.ts) that nobody writes any more: the worker reads
+      // the same bytes. Otherwise a copy the worker owns (transferred, not cloned again): the caller
+      // keeps its buffer to store.
+      const shared = job.raw.buffer instanceof SharedArrayBuffer;
+      const bytes = shared ? job.raw : new Uint8Array(job.raw);
       slot.worker.ref();
-      slot.worker.postMessage({ id: job.id, raw: copy } satisfies ParseRequest, [copy.buffer]);
+      slot.worker.postMessage({ id: job.id, raw: bytes } satisfies ParseRequest, shared ? [] : [bytes.buffer as ArrayBuffer]);
     }
     for (const s of slots) if (!s.job) s.worker.unref();
   };
