@@ -14,7 +14,7 @@ export interface TextCutter {
   input: Writable;
   /** read the mail (with text parts cut) from here */
   output: Readable;
-  /** about how many bytes of text were left out, once decoded (base64 counts three quarters) */
+  /** about how many bytes of text were left out, once decoded (decodedSize) */
   cutBytes(): number;
 }
 
@@ -41,8 +41,7 @@ export function createTextCutter(maxBytes: number): TextCutter {
         if (kept + value.length > maxBytes) {
           const room = Math.max(0, maxBytes - kept);
           const end = room === 0 ? 0 : value.lastIndexOf(0x0a, room - 1) + 1 || room;
-          const share = String(node.encoding).toLowerCase() === "base64" ? 3 / 4 : 1;
-          cut += Math.round((value.length - end) * share);
+          cut += decodedSize(value.subarray(end), String(node.encoding).toLowerCase() === "base64");
           kept = maxBytes;
           if (end === 0) return done();
           return done(null, { ...data, value: value.subarray(0, end) });
@@ -58,4 +57,16 @@ export function createTextCutter(maxBytes: number): TextCutter {
   cutter.on("error", fail);
   splitter.pipe(cutter).pipe(joiner);
   return { input: splitter, output: joiner, cutBytes: () => cut };
+}
+
+/** About the size of `bytes` once decoded as a text part: line ends become one "\n" (mailparser); base64
+ * gives three bytes for every four characters, its line breaks none. Quoted-printable is taken as is. */
+function decodedSize(bytes: Buffer, base64: boolean): number {
+  const count = (byte: number) => {
+    let n = 0;
+    for (let at = bytes.indexOf(byte); at !== -1; at = bytes.indexOf(byte, at + 1)) n++;
+    return n;
+  };
+  const cr = count(0x0d);
+  return base64 ? Math.floor((bytes.length - cr - count(0x0a)) * 3 / 4) : bytes.length - cr;
 }

@@ -103,9 +103,10 @@ async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
 const MAX_TEXT_BYTES = 1024 * 1024;
 
 /** Each text part is read up to this many bytes as sent (long-text.ts): enough for MAX_TEXT_BYTES of
- * text in base64 or mostly-ASCII quoted-printable, and what a parser thread needs stays tens of MiB. The
- * bytes left unread (`unread`) count in the size given for the rest. */
-const TEXT_PART_MAX_BYTES = 4 * 1024 * 1024;
+ * text in base64 or mostly-ASCII quoted-printable (and always more than the 256 KiB a chat shows), while
+ * a parser thread needs a few times this, not a few times the mail. The bytes left unread (`unread`, an
+ * estimate once decoded) count in the size given for the rest. */
+const TEXT_PART_MAX_BYTES = 2 * 1024 * 1024;
 
 function boundedText(text: string, unread: number): string {
   // At most 3 UTF-8 bytes per UTF-16 unit: shorter strings cannot be over the bound.
