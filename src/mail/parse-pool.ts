@@ -26,6 +26,8 @@ export interface ParsePoolConfig {
 
 export interface ParsePool {
   parse(raw: Buffer): Promise<ParsedMail>;
+  /** worker threads running now (0 before the first mail and after they have all gone idle) */
+  threads(): number;
   close(): Promise<void>;
 }
 
@@ -135,6 +137,7 @@ export function createParsePool(config: ParsePoolConfig, deps: { log: Logger }):
         pump();
       });
     },
+    threads: () => slots.length,
     async close() {
       closed = true;
       for (const job of queue.splice(0)) job.resolve(unreadMail(job.raw, "the gateway was stopping"));
