@@ -1,6 +1,7 @@
 // mailparser's simpleParser, keeping in memory only what the chat needs: every attachment is read to
 // count its size, but its bytes are kept only when `keep` says so (calendar invitations, forwarded
 // messages). A 25 MiB attachment then costs a stream's buffer, not 25 MiB plus a base64 copy in the HTML.
+// The mail is streamed in (never copied whole) and, when long, its text parts are cut first (long-text.ts).
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { MailParser, type AttachmentStream, type MessageText, type ParsedMail as MailparserMail } from "mailparser";
