@@ -3,7 +3,6 @@ import { hostname } from "node:os";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 import { createHttpServer } from "./http.ts";
-import { readAttachments } from "./mail/parse.ts";
 import { createAttachmentForwarder } from "./queue/attachments.ts";
 import { createParsePool } from "./mail/parse-pool.ts";
 import { createInboundPreparer } from "./queue/inbound.ts";
@@ -25,7 +24,6 @@ import { createRelay } from "./smtp/sender.ts";
 import { createXmppLink } from "./xmpp/component.ts";
 import { createSigner } from "./mail/dkim.ts";
 import { readDeliveryReport } from "./mail/dsn.ts";
-import { createAuthenticator, createResolver } from "./mail/auth.ts";
 import { createIntake } from "./intake.ts";
 import { createFileFetcher } from "./fetch-file.ts";
 import { countAccepted, countOutcomes, createMetrics, timed } from "./metrics.ts";
@@ -37,8 +35,6 @@ import { createAccountServices } from "./accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
 import { createWebStore } from "./store/web.ts";
-import { createWebPages } from "./web/routes.ts";
-import { readMailView } from "./web/view.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
@@ -104,7 +100,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       ...(config.attachments.uploadService || config.web.publicUrl ? {
         attachments: createAttachmentForwarder({ policy: config.attachments, publicUrl: config.web.publicUrl }, {
           log, loadRaw: (id) => messages.rawOf(id), loadUploads: (id) => messages.uploads(id),
-          saveUploads: (id, urls) => messages.saveUploads(id, urls), extract: readAttachments,
+          saveUploads: (id, urls) => messages.saveUploads(id, urls),
+          // mailparser in the main thread only once an attachment is forwarded (resident memory).
+          extract: async (raw) => (await import("./mail/parse.ts")).readAttachments(raw),
           ...(config.attachments.uploadService ? { upload: (file) => xmpp.upload(config.attachments.uploadService!, file) } : {}),
         }) } : {}) });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain }, { loadReports: (ids) => messages.getMany(ids) });
@@ -145,6 +143,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000, proofTimeoutMs: 1000 }, { find: (a) => mailboxes.find(a), heard: () => db.heard(), now: Date.now });
   const unlistenMailboxes = await db.listen((notice) => recipients.hear(notice));
   const parser = createParsePool({ size: 2, ...config.parse }, { log });
+  // mailauth (about 18 MiB resident) is loaded only when sender authentication is on.
+  const auth = config.auth.mode === "off" ? null : await import("./mail/auth.ts");
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {
     log, onRefused: (reason) => metrics.refused.inc({ reason }),
     findRecipient: async (address): Promise<Recipient | undefined> => {
@@ -155,8 +155,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         enabled: true, bounceOf: found.target };
     },
     accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
-      authenticate: config.auth.mode === "off" ? null
-        : createAuthenticator({ hostname: config.smtp.hostname }, { resolver: createResolver(config.auth.dnsServers) }),
+      authenticate: auth && auth.createAuthenticator({ hostname: config.smtp.hostname }, { resolver: auth.createResolver(config.auth.dnsServers) }),
       parse: (raw) => timed(metrics.parseSeconds, () => parser.parse(raw)), readReport: readDeliveryReport, store: messages,
       newId: () => newToken().slice(0, 12), now: () => new Date(),
     })),
@@ -172,8 +171,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const http = createHttpServer(config.httpListen, {
     // Pages only where links are given out (PUBLIC_URL); the stored mail is bounded by SMTP_MAX_SIZE,
     // plus the trace and authentication headers we put on top.
-    web: config.web.publicUrl ? createWebPages({ linkDays: config.web.linkDays, maxBytes: config.smtp.maxSize + 1024 * 1024, maxConcurrent: 2 },
-      { byToken: (...a) => webStore.byToken(...a), read: (raw) => readMailView(raw), log }) : undefined,
+    // Loaded only where pages are served (sanitize-html; mailparser at the first page read).
+    web: config.web.publicUrl ? (await import("./web/routes.ts")).createWebPages({ linkDays: config.web.linkDays, maxBytes: config.smtp.maxSize + 1024 * 1024, maxConcurrent: 2 },
+      { byToken: (...a) => webStore.byToken(...a), read: async (raw) => (await import("./web/view.ts")).readMailView(raw), log }) : undefined,
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     health: async () => {
       const database = await db.knex.raw("select 1").then(() => "ok", () => "unreachable");

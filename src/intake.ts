@@ -5,6 +5,7 @@ import { crashPoint } from "./crash.ts";
 import type { ParsedMail } from "./core/types.ts";
 import type { AuthOutcome, AuthInput } from "./mail/auth.ts";
 import type { DeliveryReport } from "./mail/dsn.ts";
+import { prependHeader } from "./mail/raw-buffer.ts";
 import { receivedHeader } from "./mail/render.ts";
 import { planDeliveries } from "./queue/reports.ts";
 import type { Envelope } from "./smtp/server.ts";
@@ -39,7 +40,8 @@ export function createIntake(config: IntakeConfig, deps: IntakeDeps) {
     const trace = receivedHeader({ ...envelope, by: config.hostname, id: deps.newId(),
       recipient: envelope.recipients.length === 1 ? envelope.recipients[0]!.address : null, date: deps.now() });
     // RFC 8601 §5 / RFC 5321 §4.4: our fields go on top, Authentication-Results above our Received.
-    const full = Buffer.concat([Buffer.from(authHeaders.replace(/\r?\n/g, "\r\n") + trace, "utf8"), raw]);
+    // Into the room kept in front of a large mail: no second copy of it (mail/raw-buffer.ts).
+    const full = prependHeader(Buffer.from(authHeaders.replace(/\r?\n/g, "\r\n") + trace, "utf8"), raw);
     const report = envelope.recipients.some((r) => r.bounceOf) ? await deps.readReport(raw) : null;
     const parsed = { ...await deps.parse(full), authentication };
     const stored = await deps.store.accept({ ...envelope, raw: full, parsed, report, ...planDeliveries(envelope.recipients, report) });

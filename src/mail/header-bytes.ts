@@ -9,9 +9,15 @@ const MAX_HEADER = 256 * 1024;
 
 /** `raw` with each header line that is not valid UTF-8 re-encoded from its likely charset into UTF-8. */
 export function repairHeaderBytes(raw: Buffer): Buffer {
+  const pieces = repairHeaderPieces(raw);
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
+
+/** The same in pieces to be read one after the other: the body stays where it is, never copied. */
+export function repairHeaderPieces(raw: Buffer): Buffer[] {
   const head = raw.subarray(0, MAX_HEADER);
   const end = headerEnd(head);
-  if (!head.subarray(0, end).some((b) => b >= 0x80)) return raw; // the common case: nothing to do
+  if (!head.subarray(0, end).some((b) => b >= 0x80)) return [raw]; // the common case: nothing to do
   const fallback = fallbackDecoder(head.subarray(0, end).toString("latin1"));
   const lines: Buffer[] = [];
   let start = 0;
@@ -21,7 +27,7 @@ export function repairHeaderBytes(raw: Buffer): Buffer {
     lines.push(repairLine(head.subarray(start, stop), fallback));
     start = stop;
   }
-  return Buffer.concat([...lines, raw.subarray(end)]);
+  return [...lines, raw.subarray(end)];
 }
 
 /** Valid UTF-8 sequences stay; each run of other non-ASCII bytes is decoded with `fallback`. */

@@ -1,7 +1,11 @@
 // mailparser's simpleParser, keeping in memory only what the chat needs: every attachment is read to
 // count its size, but its bytes are kept only when `keep` says so (calendar invitations, forwarded
 // messages). A 25 MiB attachment then costs a stream's buffer, not 25 MiB plus a base64 copy in the HTML.
+// The mail is streamed in (never copied whole) and, when long, its text parts are cut first (long-text.ts).
+import { once } from "node:events";
+import type { Writable } from "node:stream";
 import { MailParser, type AttachmentStream, type MessageText, type ParsedMail as MailparserMail } from "mailparser";
+import { createTextCutter } from "./long-text.ts";
 
 export interface LeanAttachment {
   filename?: string;
@@ -12,12 +16,20 @@ export interface LeanAttachment {
   content: Buffer;
 }
 
-export type LeanMail = Omit<MailparserMail, "attachments"> & { attachments: LeanAttachment[] };
+export type LeanMail = Omit<MailparserMail, "attachments"> & {
+  attachments: LeanAttachment[];
+  /** bytes of text parts left unread (`cutTextAfter`), 0 when the text is whole */
+  textCutBytes: number;
+};
 
 const HEADER_FIELDS = ["subject", "references", "date", "to", "from", "cc", "bcc", "message-id", "in-reply-to", "reply-to"];
 
-export function leanParse(raw: Buffer, options: ConstructorParameters<typeof MailParser>[0],
-  keep: (a: { contentType: string; filename?: string }) => boolean): Promise<LeanMail> {
+/** The mail is written to the parser in slices of this size, each copied and waiting for the parser. */
+const SLICE_BYTES = 64 * 1024;
+
+/** `pieces`: the mail's bytes in order (header lines repaired apart from the body, header-bytes.ts). */
+export function leanParse(pieces: Buffer[], options: ConstructorParameters<typeof MailParser>[0],
+  keep: (a: { contentType: string; filename?: string }) => boolean, cutTextAfter = Infinity): Promise<LeanMail> {
   return new Promise((resolve, reject) => {
     const mail: Record<string, unknown> & { attachments: LeanAttachment[] } = { attachments: [] };
     // keepCidLinks: no data: URI with every inline image's base64 in the HTML (only its text is used).
@@ -27,6 +39,14 @@ export function leanParse(raw: Buffer, options: ConstructorParameters<typeof Mai
       if (!settled) { settled = true; reject(err); }
     };
     parser.on("error", fail);
+    // Only a mail longer than the bound can have a text part longer than it: others go straight in.
+    const size = pieces.reduce((n, p) => n + p.length, 0);
+    const cutter = size > cutTextAfter ? createTextCutter(cutTextAfter) : null;
+    if (cutter) {
+      cutter.input.on("error", fail);
+      cutter.output.on("error", fail);
+      cutter.output.pipe(parser);
+    }
     parser.on("headers", (headers) => {
       mail.headers = headers;
       mail.headerLines = (parser as unknown as { headerLines: unknown }).headerLines;
@@ -70,8 +90,23 @@ export function leanParse(raw: Buffer, options: ConstructorParameters<typeof Mai
       for (const key of HEADER_FIELDS) {
         if (headers?.has(key)) mail[key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = headers.get(key);
       }
+      mail.textCutBytes = cutter?.cutBytes() ?? 0;
       if (!settled) { settled = true; resolve(mail as unknown as LeanMail); }
     });
-    parser.end(raw);
+    feed(cutter?.input ?? parser, pieces).catch(fail);
   });
+}
+
+/**
+ * Streamed rather than written whole: the parser holds a slice at a time, not a second copy of a large
+ * mail, and keeps no reference into the caller's buffer (shared with the gateway's main thread for a
+ * large mail, raw-buffer.ts).
+ */
+async function feed(into: Writable, pieces: Buffer[]): Promise<void> {
+  for (const piece of pieces) {
+    for (let at = 0; at < piece.length; at += SLICE_BYTES) {
+      if (!into.write(Buffer.from(piece.subarray(at, at + SLICE_BYTES)))) await once(into, "drain");
+    }
+  }
+  into.end();
 }

@@ -8,7 +8,7 @@
 // Answering 451 instead would make the sender retry the same bomb forever.
 import { Worker } from "node:worker_threads";
 import type { ParsedMail } from "../core/types.ts";
-import { unreadMail as unreadable } from "./parse.ts";
+import { unreadMail as unreadable } from "./unread.ts";
 import type { Logger } from "../log.ts";
 import type { ParseRequest, ParseResponse } from "./parse-worker.ts";
 
@@ -18,19 +18,33 @@ export interface ParsePoolConfig {
   timeoutMs: number;
   /** V8 old-generation heap of each worker */
   memoryMb: number;
+  /** a worker with nothing to do for this long exits; the next mail starts one (default 60 s) */
+  idleMs?: number;
+  /** a worker that has read a mail this large exits after it (default 4 MiB) */
+  retireAfterBytes?: number;
 }
 
 export interface ParsePool {
   parse(raw: Buffer): Promise<ParsedMail>;
+  /** worker threads running now (0 before the first mail and after they have all gone idle) */
+  threads(): number;
   close(): Promise<void>;
 }
 
 interface Job { id: number; raw: Buffer; resolve(parsed: ParsedMail): void }
-interface Slot { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null }
+interface Slot { worker: Worker; job: Job | null; timer: NodeJS.Timeout | null; idle: NodeJS.Timeout | null }
 
 const WORKER = new URL("./parse-worker.ts", import.meta.url);
 
+// Resident memory (issue 7): each worker is a V8 isolate of about 30 MiB with mailparser loaded, and
+// V8 gives back little of a heap that grew for a large mail. So workers start with the first mail, not
+// with the gateway; one idle for IDLE_MS exits; one that has read a large mail exits right after it.
+const IDLE_MS = 60_000;
+const RETIRE_AFTER_BYTES = 4 * 1024 * 1024;
+
 export function createParsePool(config: ParsePoolConfig, deps: { log: Logger }): ParsePool {
+  const idleMs = config.idleMs ?? IDLE_MS;
+  const retireAfterBytes = config.retireAfterBytes ?? RETIRE_AFTER_BYTES;
   const slots: Slot[] = [];
   const queue: Job[] = [];
   let nextId = 1;
@@ -44,30 +58,48 @@ export function createParsePool(config: ParsePoolConfig, deps: { log: Logger }):
     job?.resolve(parsed);
   };
 
+  /** The slot's worker ends (the next mail starts another); any job must be finished first. */
+  const retire = (slot: Slot) => {
+    if (slot.idle) clearTimeout(slot.idle);
+    slot.worker.removeAllListeners();
+    slot.worker.on("error", () => undefined);
+    void slot.worker.terminate();
+    const at = slots.indexOf(slot);
+    if (at !== -1) slots.splice(at, 1);
+  };
+
   /** The worker is gone or stuck: its job gets the notice, a new worker takes the slot. */
   const replace = (slot: Slot, reason: string) => {
     const job = slot.job;
     if (job) deps.log.warn({ reason, size: job.raw.length }, "mail could not be parsed in full; kept raw");
     if (job) finish(slot, unreadMail(job.raw, reason));
-    slot.worker.removeAllListeners();
-    slot.worker.on("error", () => undefined);
-    void slot.worker.terminate();
-    slots.splice(slots.indexOf(slot), 1);
+    retire(slot);
+    pump();
+  };
+
+  /** A job done: the worker waits for the next (and exits after idleMs), or exits now after a large mail. */
+  const done = (slot: Slot, size: number) => {
+    if (size >= retireAfterBytes) retire(slot);
+    else {
+      slot.idle = setTimeout(() => retire(slot), idleMs);
+      slot.idle.unref();
+    }
     pump();
   };
 
   const spawn = (): Slot => {
     const worker = new Worker(WORKER, {
       workerData: { timeoutMs: config.timeoutMs },
-      resourceLimits: { maxOldGenerationSizeMb: config.memoryMb, maxYoungGenerationSizeMb: 32 },
+      resourceLimits: { maxOldGenerationSizeMb: config.memoryMb, maxYoungGenerationSizeMb: 8 },
     });
     worker.unref();
-    const slot: Slot = { worker, job: null, timer: null };
+    const slot: Slot = { worker, job: null, timer: null, idle: null };
     worker.on("message", (response: ParseResponse) => {
-      if (!slot.job || slot.job.id !== response.id) return;
+      const job = slot.job;
+      if (!job || job.id !== response.id) return;
       if ("parsed" in response) finish(slot, response.parsed);
-      else finish(slot, unreadMail(slot.job.raw, `the parser gave up: ${response.error}`));
-      pump();
+      else finish(slot, unreadMail(job.raw, `the parser gave up: ${response.error}`));
+      done(slot, job.raw.length);
     });
     worker.on("error", (err: Error & { code?: string }) =>
       replace(slot, err.code === "ERR_WORKER_OUT_OF_MEMORY" ? "it needs more memory than allowed to decode" : `the parser failed: ${err.message}`));
@@ -81,13 +113,18 @@ export function createParsePool(config: ParsePoolConfig, deps: { log: Logger }):
       const slot = slots.find((s) => !s.job) ?? (slots.length < config.size ? spawn() : null);
       if (!slot) return;
       const job = queue.shift()!;
+      if (slot.idle) clearTimeout(slot.idle);
+      slot.idle = null;
       slot.job = job;
       slot.timer = setTimeout(() => replace(slot, `it took longer than ${config.timeoutMs / 1000} s to decode`), config.timeoutMs);
       slot.timer.unref();
-      // A copy the worker owns (transferred, not cloned again): the caller keeps its buffer to store.
-      const copy = new Uint8Array(job.raw);
+      // A large mail is in shared memory (raw-buffer.ts) that nobody writes any more: the worker reads
+      // the same bytes. Otherwise a copy the worker owns (transferred, not cloned again): the caller
+      // keeps its buffer to store.
+      const shared = job.raw.buffer instanceof SharedArrayBuffer;
+      const bytes = shared ? job.raw : new Uint8Array(job.raw);
       slot.worker.ref();
-      slot.worker.postMessage({ id: job.id, raw: copy } satisfies ParseRequest, [copy.buffer]);
+      slot.worker.postMessage({ id: job.id, raw: bytes } satisfies ParseRequest, shared ? [] : [bytes.buffer as ArrayBuffer]);
     }
     for (const s of slots) if (!s.job) s.worker.unref();
   };
@@ -100,11 +137,13 @@ export function createParsePool(config: ParsePoolConfig, deps: { log: Logger }):
         pump();
       });
     },
+    threads: () => slots.length,
     async close() {
       closed = true;
       for (const job of queue.splice(0)) job.resolve(unreadMail(job.raw, "the gateway was stopping"));
       const all = slots.splice(0);
       for (const s of all) {
+        if (s.idle) clearTimeout(s.idle);
         s.worker.removeAllListeners();
         if (s.job) finish(s, unreadMail(s.job.raw, "the gateway was stopping"));
       }

@@ -6,7 +6,8 @@ import type { ParsedMail } from "../core/types.ts";
 import { classifyHeaders } from "./automatic.ts";
 import { summariseCalendar } from "./calendar.ts";
 import { leanParse } from "./lean-parser.ts";
-import { repairHeaderBytes } from "./header-bytes.ts";
+import { repairHeaderBytes, repairHeaderPieces } from "./header-bytes.ts";
+import { unreadMail } from "./unread.ts";
 
 export class ParseTimeoutError extends Error {
   override name = "ParseTimeoutError";
@@ -58,8 +59,8 @@ export async function parseMail(raw: Buffer, timeoutMs = 10_000): Promise<Parsed
 
 async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
   // Attachment bytes are kept only where the text needs them (invitations, forwarded mail).
-  const mail = await leanParse(repairHeaderBytes(raw), PARSER_OPTIONS,
-    (a) => isCalendar(a) || a.contentType.toLowerCase() === "message/rfc822");
+  const mail = await leanParse(repairHeaderPieces(raw), PARSER_OPTIONS,
+    (a) => isCalendar(a) || a.contentType.toLowerCase() === "message/rfc822", TEXT_PART_MAX_BYTES);
   const from = firstAddress(mail.from);
   const html = typeof mail.html === "string" ? mail.html : "";
   const plain = mail.text ?? "";
@@ -84,7 +85,7 @@ async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
     references: (Array.isArray(mail.references) ? mail.references : mail.references ? [mail.references] : [])
       .map((r) => sanitizeLine(r).replace(/^<|>$/g, "")).filter(Boolean).slice(-20),
     date: headerDate(mail.headerLines),
-    text: boundedText(sanitizeText(text)),
+    text: boundedText(sanitizeText(text), mail.textCutBytes),
     fromHtml,
     attachments: mail.attachments.map((a) => ({
       filename: a.filename ? sanitizeLine(a.filename) : null,
@@ -101,11 +102,17 @@ async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
  * every delivery. The whole mail stays in `messages.raw` and on the web page. */
 const MAX_TEXT_BYTES = 1024 * 1024;
 
-function boundedText(text: string): string {
+/** Each text part is read up to this many bytes as sent (long-text.ts): enough for MAX_TEXT_BYTES of
+ * text in base64 or mostly-ASCII quoted-printable (and always more than the 256 KiB a chat shows), while
+ * a parser thread needs a few times this, not a few times the mail. The bytes left unread (`unread`, an
+ * estimate once decoded) count in the size given for the rest. */
+const TEXT_PART_MAX_BYTES = 2 * 1024 * 1024;
+
+function boundedText(text: string, unread: number): string {
   // At most 3 UTF-8 bytes per UTF-16 unit: shorter strings cannot be over the bound.
-  if (text.length * 3 <= MAX_TEXT_BYTES || Buffer.byteLength(text) <= MAX_TEXT_BYTES) return text;
+  if (unread === 0 && (text.length * 3 <= MAX_TEXT_BYTES || Buffer.byteLength(text) <= MAX_TEXT_BYTES)) return text;
   const { text: kept, omittedBytes } = truncateUtf8(text, MAX_TEXT_BYTES - 100);
-  return `${kept}\n\n[… ${(omittedBytes / 1048576).toFixed(1)} MiB more of this text in the full mail]`;
+  return `${kept}\n\n[… ${((omittedBytes + unread) / 1048576).toFixed(1)} MiB more of this text in the full mail]`;
 }
 
 /** RFC 5545 §8.1 registers text/calendar; application/ics and a .ics name are seen in the wild. */
@@ -142,19 +149,6 @@ function firstAddress(from: AddressObject | AddressObject[] | undefined) {
 
 function unreadable(raw: Buffer, err: Error): ParsedMail {
   return unreadMail(raw, `[this mail could not be decoded (${sanitizeLine(err.message)}); the original is kept by the gateway]`);
-}
-
-/**
- * What the user sees of a mail that could not be parsed: its subject as found in the first 64 KiB (raw,
- * undecoded, one line) and `notice` as the text. The sender shown is the envelope sender (fromAddress null).
- */
-export function unreadMail(raw: Buffer, notice: string): ParsedMail {
-  const head = raw.subarray(0, 64 * 1024).toString("latin1");
-  const subject = /^subject:[ \t]*([^\r\n]{0,300})/im.exec(head)?.[1] ?? "";
-  return {
-    subject: sanitizeLine(subject), fromAddress: null, fromName: null, messageId: null, date: null,
-    text: notice, fromHtml: false, attachments: [], automatic: false, listId: null,
-  };
 }
 
 /** The attachments' bytes, in the same order as ParsedMail.attachments (same parser, same options). */

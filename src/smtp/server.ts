@@ -4,6 +4,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import type { Logger } from "../log.ts";
 import type { Recipient } from "../core/types.ts";
 import { domainOf, parseMailAddress } from "../core/addresses.ts";
+import { createRawCollector } from "../mail/raw-buffer.ts";
 import { countReceived } from "./hops.ts";
 import { createGreetingPolicy, holdGreetings } from "./greeting.ts";
 import { createSessionGuard, type SessionLimits } from "./limits.ts";
@@ -134,23 +135,20 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
     },
 
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
-      const chunks: Buffer[] = [];
-      let size = 0;
+      // Held once, in shared memory when large (mail/raw-buffer.ts). Enforce the limit on the data itself;
+      // keep draining so the reply comes after the dot.
+      const collector = createRawCollector(config.maxSize);
       guard.dataMode(session, true);
-      stream.on("data", (chunk: Buffer) => {
-        size += chunk.length;
-        // Enforce the limit on the data itself; keep draining so the reply comes after the dot.
-        if (size <= config.maxSize) chunks.push(chunk);
-      });
+      stream.on("data", (chunk: Buffer) => collector.push(chunk));
       stream.on("end", () => {
         guard.dataMode(session, false);
+        const size = collector.size;
         if (stream.sizeExceeded || size > config.maxSize) {
-          chunks.length = 0;
           log.info({ session: session.id, size }, "message refused: too big");
           deps.onRefused?.("size");
           return callback(replies.tooBig(config.maxSize));
         }
-        const raw = Buffer.concat(chunks, size);
+        const raw = collector.finish();
         const hops = countReceived(raw);
         if (hops >= config.maxHops) {
           log.info({ session: session.id, hops }, "message refused: too many hops");

@@ -5,6 +5,7 @@ import { after, describe, it } from "node:test";
 import { createLogger } from "../../../src/log.ts";
 import { parseMail } from "../../../src/mail/parse.ts";
 import { createParsePool, unreadMail, type ParsePool } from "../../../src/mail/parse-pool.ts";
+import { createRawCollector } from "../../../src/mail/raw-buffer.ts";
 import { bombs } from "../../support/bombs.ts";
 
 const log = createLogger("silent");
@@ -77,6 +78,30 @@ describe("parse pool", () => {
     const p = pool();
     const results = await Promise.all(Array.from({ length: 7 }, (_, i) => p.parse(Buffer.from(`Subject: n${i}\r\n\r\nx`))));
     assert.deepEqual(results.map((r) => r.subject), ["n0", "n1", "n2", "n3", "n4", "n5", "n6"]);
+  });
+
+  it("starts a worker with the first mail and lets it go when idle or after a large mail", async () => {
+    const p = createParsePool({ size: 2, timeoutMs: 10_000, memoryMb: 256, idleMs: 300, retireAfterBytes: 100_000 }, { log });
+    pools.push(p);
+    assert.equal(p.threads(), 0, "nothing runs before the first mail");
+    assert.equal((await p.parse(Buffer.from("Subject: one\r\n\r\nx"))).subject, "one");
+    assert.equal(p.threads(), 1);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.equal(p.threads(), 0, "the idle worker exited");
+    const large = Buffer.from(`Subject: large\r\n\r\n${"y".repeat(76).concat("\r\n").repeat(2000)}`);
+    assert.equal((await p.parse(large)).subject, "large");
+    assert.equal(p.threads(), 0, "the worker that read a large mail exited");
+    assert.equal((await p.parse(Buffer.from("Subject: after\r\n\r\nx"))).subject, "after");
+  });
+
+  it("reads a large mail from shared memory as from a copy", async () => {
+    const body = `${"z".repeat(76)}\r\n`.repeat(20_000);
+    const plain = Buffer.from(`Subject: shared\r\nFrom: a@example.com\r\n\r\n${body}`);
+    const collector = createRawCollector(plain.length);
+    for (let at = 0; at < plain.length; at += 65_536) collector.push(plain.subarray(at, at + 65_536));
+    const raw = collector.finish();
+    assert.ok(raw.buffer instanceof SharedArrayBuffer);
+    assert.deepEqual(await pool().parse(raw), await parseMail(plain));
   });
 
   it("unreadMail keeps a one-line subject without forbidden characters, and no sender from the headers", () => {
