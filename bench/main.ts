@@ -35,6 +35,9 @@ const stack = await startBenchStack({
   // BENCH_GATEWAY_NODE_OPTIONS: try runtime flags on the gateway alone (e.g. --max-semi-space-size=2).
   NODE_OPTIONS: [process.env.BENCH_GATEWAY_NODE_OPTIONS ?? "", options.profile ? `--cpu-prof --cpu-prof-dir=${profileDir}` : ""]
     .filter(Boolean).join(" "),
+  // BENCH_GATEWAY_ENV="NAME=value …": try a setting on the gateway alone (e.g. SMTP_GREET_PASS_SECONDS=0).
+  ...Object.fromEntries((process.env.BENCH_GATEWAY_ENV ?? "").split(/\s+/).filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)])),
 });
 log(`stack up: gateway smtp ${stack.gateway.smtpPort}, prosody c2s ${stack.prosody.c2sPort}, sink ${sink.port}, relay ${relay.port}`);
 const ctx: BenchContext = { stack, sink, relay, options, log };
