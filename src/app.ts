@@ -95,8 +95,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   const workerId = `${hostname()}:${process.pid}`;
   const prepareMail = createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes, publicUrl: config.web.publicUrl },
-    { loadMessages: (ids) => messages.getMany(ids), loadSettings: (a) => mailboxes.settings(a),
-      loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date(),
+    { loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date(),
       ...(config.attachments.uploadService || config.web.publicUrl ? {
         attachments: createAttachmentForwarder({ policy: config.attachments, publicUrl: config.web.publicUrl }, {
           log, loadRaw: (id) => messages.rawOf(id), loadUploads: (id) => messages.uploads(id),
@@ -105,13 +104,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
           extract: async (raw) => (await import("./mail/parse.ts")).readAttachments(raw),
           ...(config.attachments.uploadService ? { upload: (file) => xmpp.upload(config.attachments.uploadService!, file) } : {}),
         }) } : {}) });
-  const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain }, { loadReports: (ids) => messages.getMany(ids) });
+  const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain });
   const inboundOutcomes = countOutcomes(deliveries, metrics, "inbound");
   const worker = createWorker<ClaimedWithMessage, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: config.leaseSeconds, pollMs: 2000 }, {
-    log, claim: (w, n, lease) => deliveries.claimWithMessages(w, n, lease), ...bind(deliveries, "release"), ...bind(inboundOutcomes, "markDelivered", "fail"),
+    log, ...bind(deliveries, "claim", "release"), ...bind(inboundOutcomes, "markDelivered", "fail"),
     // Order within the batch does not matter across kinds: each kind keeps its own order.
     prepare: async (batch) => [...await prepareMail(batch.filter((d) => d.kind === "mail")),
-      ...await prepareReports(batch.filter((d) => d.kind === "report"))],
+      ...prepareReports(batch.filter((d) => d.kind === "report"))],
     send: async (m) => {
       if (!("kind" in m)) return xmpp.sendChat(m);
       if (m.error) await xmpp.sendLateError(m.error.from, m.error.to, m.error.id, "recipient-unavailable", m.error.text);

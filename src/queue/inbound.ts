@@ -9,10 +9,10 @@ import type { Claimed, Prepared } from "./worker.ts";
 export interface InboundDelivery extends Claimed {
   messageId: number;
   recipient: string;
-  /** already read with the claim (store/deliveries.ts claimWithMessages): null when the row is gone */
-  stored?: StoredMail | null;
+  /** read with the claim (store/deliveries.ts claim): null when the row is gone */
+  stored: StoredMail | null;
   /** the mailbox's settings read with the claim: null for the defaults */
-  settings?: { collapseQuotes: boolean; showHeaders?: boolean } | null;
+  settings: { collapseQuotes: boolean; showHeaders?: boolean } | null;
 }
 
 export interface StoredMail { receivedAt: Date; mailFrom: string; parsed: ParsedMail; webToken?: string | null }
@@ -21,9 +21,6 @@ export interface StoredMail { receivedAt: Date; mailFrom: string; parsed: Parsed
 export interface InboundConfig { componentDomain: string; chatMaxBytes: number; publicUrl?: string | null }
 
 export interface InboundDeps {
-  loadMessages(ids: number[]): Promise<Map<number, StoredMail>>;
-  /** Settings of the recipients' mailboxes, keyed by lower-cased address; a missing one gets the defaults. */
-  loadSettings?(addresses: string[]): Promise<Map<string, { collapseQuotes: boolean; showHeaders?: boolean }>>;
   /** Attachments to send as files, and the fate of each (issue #4); absent: all listed as not forwarded. */
   attachments?(delivery: { messageId: number; stanzaId: string }, mail: ParsedMail, webToken?: string | null)
     : Promise<{ files: ChatFile[]; fates: Map<number, string> }>;
@@ -34,20 +31,14 @@ export interface InboundDeps {
 
 export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) {
   return async <T extends InboundDelivery>(batch: T[]): Promise<Prepared<T, ChatMessage>[]> => {
-    // What the claim did not bring is read here, in one query per kind.
-    const unread = batch.filter((d) => d.stored === undefined);
-    const messages = unread.length ? await deps.loadMessages(unread.map((d) => d.messageId)) : new Map<number, StoredMail>();
-    const unset = batch.filter((d) => d.settings === undefined);
-    const loaded = unset.length && deps.loadSettings ? await deps.loadSettings(unset.map((d) => d.recipient)) : new Map();
-    const settingsOf = (d: T) => (d.settings !== undefined ? d.settings ?? undefined : loaded.get(d.recipient.toLowerCase()));
-    const wantHeaders = batch.filter((d) => settingsOf(d)?.showHeaders);
+    const wantHeaders = batch.filter((d) => d.settings?.showHeaders);
     const headers = wantHeaders.length && deps.loadHeaders ? await deps.loadHeaders(wantHeaders.map((d) => d.messageId)) : new Map<number, Buffer>();
     const out: Prepared<T, ChatMessage>[] = [];
     for (const delivery of batch) out.push(await prepareOne(delivery));
     return out;
 
     async function prepareOne(delivery: T): Promise<Prepared<T, ChatMessage>> {
-      const stored = delivery.stored !== undefined ? delivery.stored ?? undefined : messages.get(delivery.messageId);
+      const { stored } = delivery;
       if (!stored) return { delivery, error: "message row is missing" };
       const forwarded = stored.parsed.attachments.length && deps.attachments
         ? await deps.attachments(delivery, stored.parsed, stored.webToken) : null;
@@ -61,7 +52,7 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
         now: deps.now(),
         // The header block shares the stanza budget (it takes at most half of it).
         maxBodyBytes: head ? config.chatMaxBytes - Buffer.byteLength(head) - 2 : config.chatMaxBytes,
-        collapseQuotes: settingsOf(delivery)?.collapseQuotes ?? true,
+        collapseQuotes: delivery.settings?.collapseQuotes ?? true,
         nullSender: stored.mailFrom === "",
         ...(forwarded ? { attachmentFates: forwarded.fates } : {}),
         fullMailUrl: config.publicUrl && stored.webToken ? mailUrl(config.publicUrl, stored.webToken) : undefined,

@@ -61,18 +61,14 @@ export interface ReportDelivery extends Claimed {
   messageId: number;
   recipient: string;
   originStanzaId: string | null;
-  /** already read with the claim (store/deliveries.ts claimWithMessages): null when the row is gone */
-  stored?: { report: unknown } | null;
+  /** read with the claim (store/deliveries.ts claim): null when the row is gone */
+  stored: { report: unknown } | null;
 }
 
-export function createReportPreparer(config: { componentDomain: string },
-  deps: { loadReports(ids: number[]): Promise<Map<number, { report: unknown }>> }) {
-  return async <T extends ReportDelivery>(batch: T[]): Promise<Prepared<T, ReportStanzas>[]> => {
-    const unread = batch.filter((d) => d.stored === undefined);
-    const stored = unread.length ? await deps.loadReports(unread.map((d) => d.messageId)) : new Map<number, { report: unknown }>();
-    return batch.map((delivery) => {
-      const row = delivery.stored !== undefined ? delivery.stored : stored.get(delivery.messageId);
-      const report = row?.report as DeliveryReport | null | undefined;
+export function createReportPreparer(config: { componentDomain: string }) {
+  return <T extends ReportDelivery>(batch: T[]): Prepared<T, ReportStanzas>[] =>
+    batch.map((delivery) => {
+      const report = delivery.stored?.report as DeliveryReport | null | undefined;
       const decisive = decisiveReport(report ?? null);
       if (!report || !decisive) return { delivery, error: "delivery report is missing or unreadable" };
       const contact = addressToJid(delivery.recipient as MailAddress, config.componentDomain);
@@ -91,5 +87,4 @@ export function createReportPreparer(config: { componentDomain: string },
         },
       };
     });
-  };
 }

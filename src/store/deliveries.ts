@@ -68,17 +68,12 @@ export interface ClaimedWithMessage extends ClaimedDelivery {
 export function createDeliveryStore(knex: Knex) {
   const reason = (text: string) => sanitizeText(text).slice(0, 2000);
   return {
-    /** Lease up to `limit` due inbound deliveries, oldest first (claimSql), and nothing else. */
-    async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
-      const { rows } = await knex.raw<{ rows: ClaimedDelivery[] }>(claimSql(CLAIM_COLUMNS, ""), ["inbound", limit, worker, leaseSeconds]);
-      return rows;
-    },
-
     /**
-     * The inbound claim with what delivering needs, in the same round trip: each delivery's stored mail
-     * (parsed side; null when the row is gone) and its mailbox's settings (null: the defaults).
+     * Lease up to `limit` due inbound deliveries, oldest first (claimSql), with what delivering needs in
+     * the same round trip: each one's stored mail (parsed side; null when the row is gone) and its
+     * mailbox's settings (null: the defaults).
      */
-    async claimWithMessages(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedWithMessage[]> {
+    async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedWithMessage[]> {
       const { rows } = await knex.raw<{ rows: (ClaimedDelivery & Record<string, unknown>)[] }>(claimSql(
         `${CLAIM_COLUMNS}, ${MESSAGE_COLUMNS.map((c) => `m.${c} AS "m_${c}"`).join(", ")},
          mb.collapse_quotes AS "collapseQuotes", mb.show_headers AS "showHeaders"`,

@@ -6,7 +6,7 @@ interface Row { address: string; jid: string; enabled: boolean; created_at: Date
 
 export interface MailboxRecord extends Mailbox { createdAt: Date; displayName: string | null; collapseQuotes: boolean }
 
-/** Per-mailbox settings that shape the chat message (issue #4). */
+/** Per-mailbox settings that shape the chat message (issue #4); read with each claim (deliveries.ts), so a change applies to the next delivery. */
 export interface MailboxSettings { collapseQuotes: boolean; showHeaders: boolean }
 
 const toRecord = (r: Row): MailboxRecord => ({
@@ -29,13 +29,6 @@ export function createMailboxStore(knex: Knex) {
     async ownedBy(jid: string): Promise<MailboxRecord[]> {
       return (await knex<Row>("mailboxes").whereRaw("lower(jid) = lower(?)", [jid]).where({ enabled: true })
         .orderBy([{ column: "created_at" }, { column: "address" }])).map(toRecord);
-    },
-    /** Settings of several mailboxes, keyed by lower-cased address; read at every delivery (no restart). */
-    async settings(addresses: string[]): Promise<Map<string, MailboxSettings>> {
-      const lower = [...new Set(addresses.map((a) => a.toLowerCase()))];
-      const rows: { address: string; collapse_quotes: boolean; show_headers: boolean }[] = await knex("mailboxes")
-        .whereRaw("lower(address) = ANY(?)", [lower]).select("address", "collapse_quotes", "show_headers");
-      return new Map(rows.map((r) => [r.address.toLowerCase(), { collapseQuotes: r.collapse_quotes, showHeaders: r.show_headers }]));
     },
     async list(): Promise<MailboxRecord[]> {
       return (await knex<Row>("mailboxes").orderBy("address")).map(toRecord);

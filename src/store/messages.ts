@@ -102,13 +102,6 @@ export function createMessageStore(knex: Knex) {
     /** Store a mail durably; resolves once the transaction holding it has committed (group commit). */
     accept: createGroupCommit(GROUP, store),
 
-    /** The parsed side of several messages (never the raw bytes), keyed by id. */
-    async getMany(ids: number[]): Promise<Map<number, StoredMessage>> {
-      if (ids.length === 0) return new Map();
-      const rows: MessageRow[] = await knex("messages").whereIn("id", [...new Set(ids)]).select(...MESSAGE_COLUMNS);
-      return new Map(rows.map((r) => [r.id, toStored(r)]));
-    },
-
     /** The header block of several mails as received (our Received: first), at most 8 KiB each. */
     async headerBlocks(ids: number[]): Promise<Map<number, Buffer>> {
       const { rows } = await knex.raw<{ rows: { id: number; head: Buffer }[] }>(`

@@ -94,7 +94,7 @@ describe("the delivery queue on PostgreSQL", () => {
     await db.knex("deliveries").delete();
     await db.knex("mailboxes").insert({ address: "U0@jabber.test", jid: "u0@localhost", collapse_quotes: false, show_headers: true });
     await accept(2);
-    const claimed = await deliveries.claimWithMessages("w", 10, 60);
+    const claimed = await deliveries.claim("w", 10, 60);
     assert.deepEqual(claimed.map((d) => d.recipient), ["u0@jabber.test", "u1@jabber.test"], "in id order");
     assert.deepEqual(claimed[0]!.settings, { collapseQuotes: false, showHeaders: true }, "matched case-insensitively");
     assert.equal(claimed[1]!.settings, null, "no mailbox row: the defaults");
@@ -105,7 +105,7 @@ describe("the delivery queue on PostgreSQL", () => {
       assert.ok(d.stored?.receivedAt instanceof Date);
       assert.equal(d.attempts, 1);
     }
-    assert.deepEqual(await deliveries.claimWithMessages("w", 10, 60), [], "leased: not claimed twice");
+    assert.deepEqual(await deliveries.claim("w", 10, 60), [], "leased: not claimed twice");
     await db.knex("mailboxes").where({ address: "U0@jabber.test" }).delete();
   });
 

@@ -47,23 +47,24 @@ describe("correspondent", () => {
 describe("createInboundPreparer", () => {
   const delivery = (id: number, messageId: number, over: Partial<InboundDelivery> = {}): InboundDelivery => ({
     id, messageId, recipient: "toto@jabber.example.org", jid: "toto@jabber.example.org", stanzaId: `pm-${messageId}-${id}`,
-    attempts: 0, ...over,
+    attempts: 0, stored: null, settings: null, ...over,
   });
+  /** Deliveries as the claim returns them: each with its stored mail (null when gone) and its mailbox's settings. */
+  const claimed = (batch: InboundDelivery[], messages: Map<number, StoredMail>,
+    settings = new Map<string, { collapseQuotes: boolean; showHeaders?: boolean }>()) =>
+    batch.map((d) => ({ ...d, stored: messages.get(d.messageId) ?? null, settings: settings.get(d.recipient.toLowerCase()) ?? null }));
 
-  it("turns each claimed delivery into a chat message from the correspondent's JID, loading messages once", async () => {
-    const loads: number[][] = [];
+  it("turns each claimed delivery into a chat message from the correspondent's JID", async () => {
     const messages = new Map<number, StoredMail>([
       [10, stored()],
       [11, stored({ fromAddress: null, fromName: null, subject: "Undelivered Mail Returned to Sender" }, "")],
     ]);
     const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 16 * 1024 }, {
-      loadMessages: async (ids) => { loads.push(ids); return messages; },
       now: () => new Date(RECEIVED.getTime() + 1_000),
     });
-    const batch = [delivery(1, 10), delivery(2, 11, { jid: "titi@jabber.example.org" }), delivery(3, 12)];
+    const batch = claimed([delivery(1, 10), delivery(2, 11, { jid: "titi@jabber.example.org" }), delivery(3, 12)], messages);
     const prepared = await prepare(batch);
 
-    assert.deepEqual(loads, [[10, 11, 12]]);
     assert.deepEqual(prepared, [
       {
         delivery: batch[0],
@@ -85,10 +86,9 @@ describe("createInboundPreparer", () => {
 
   it("marks a late delivery with a delay and applies chatMaxBytes", async () => {
     const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 80 }, {
-      loadMessages: async () => new Map([[10, stored({ subject: "S", text: "x".repeat(100) })]]),
       now: () => new Date(RECEIVED.getTime() + 3600_000),
     });
-    const [result] = await prepare([delivery(1, 10)]);
+    const [result] = await prepare(claimed([delivery(1, 10)], new Map([[10, stored({ subject: "S", text: "x".repeat(100) })]])));
     assert.ok(result && "message" in result);
     assert.deepEqual(result.message.delay, RECEIVED);
     assert.equal(result.message.body, `S\n\n${"x".repeat(37)}\n\n[… 63 bytes more not shown]`);
@@ -98,30 +98,26 @@ describe("createInboundPreparer", () => {
     const token = "k".repeat(43);
     const long = { ...stored({ subject: "S", text: "x".repeat(400) }), webToken: token };
     const old = { ...stored({ subject: "S", text: "x".repeat(400) }), webToken: null };
-    const loadMessages = async () => new Map<number, StoredMail>([[10, long], [11, old]]);
+    const messages = new Map<number, StoredMail>([[10, long], [11, old]]);
     const withUrl = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 300, publicUrl: "https://mail.example.org/" },
-      { loadMessages, now: () => RECEIVED });
-    const [linked, unlinked] = await withUrl([delivery(1, 10), delivery(2, 11)]);
+      { now: () => RECEIVED });
+    const [linked, unlinked] = await withUrl(claimed([delivery(1, 10), delivery(2, 11)], messages));
     assert.ok(linked && "message" in linked && unlinked && "message" in unlinked);
     assert.match(linked.message.body, new RegExp(`\\[… \\d+ bytes more not shown; full mail: https://mail\\.example\\.org/m/${token}\\]$`));
     assert.ok(Buffer.byteLength(linked.message.body) <= 300);
     assert.match(unlinked.message.body, /\[… \d+ bytes more not shown\]$/, "no token (mail from before links): no link");
-    const without = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 300 }, { loadMessages, now: () => RECEIVED });
-    const [plain] = await without([delivery(1, 10)]);
+    const without = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 300 }, { now: () => RECEIVED });
+    const [plain] = await without(claimed([delivery(1, 10)], messages));
     assert.ok(plain && "message" in plain);
     assert.doesNotMatch(plain.message.body, /full mail|https:/, "PUBLIC_URL unset: no link");
   });
 
-  it("collapses quoted history unless the recipient's mailbox turned it off, reading settings once per batch", async () => {
+  it("collapses quoted history unless the recipient's mailbox turned it off", async () => {
     const text = "Yes.\n\nOn Mon, 1 Jan 2024, Bob wrote:\n> one\n> two\n> three\n> four";
-    const asked: string[][] = [];
-    const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 1024 }, {
-      loadMessages: async () => new Map([[10, stored({ subject: "S", text })]]),
-      loadSettings: async (addresses) => { asked.push(addresses); return new Map([["raw@jabber.example.org", { collapseQuotes: false }]]); },
-      now: () => RECEIVED,
-    });
-    const results = await prepare([delivery(1, 10), delivery(2, 10, { recipient: "Raw@Jabber.example.org" }), delivery(3, 10, { recipient: "gone@jabber.example.org" })]);
-    assert.deepEqual(asked, [["toto@jabber.example.org", "Raw@Jabber.example.org", "gone@jabber.example.org"]]);
+    const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 1024 }, { now: () => RECEIVED });
+    const results = await prepare(claimed(
+      [delivery(1, 10), delivery(2, 10, { recipient: "Raw@Jabber.example.org" }), delivery(3, 10, { recipient: "gone@jabber.example.org" })],
+      new Map([[10, stored({ subject: "S", text })]]), new Map([["raw@jabber.example.org", { collapseQuotes: false }]])));
     const bodies = results.map((r) => ("message" in r ? r.message.body : r.error));
     assert.deepEqual(bodies, [
       "S\n\nYes.\n\n[quoted text hidden: 5 lines]",
@@ -131,21 +127,21 @@ describe("createInboundPreparer", () => {
   });
 
   it("fails only the delivery whose mail cannot be translated, with the reason", async () => {
-    const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 1024 }, {
-      loadMessages: async () => new Map([[10, stored({ text: undefined as unknown as string })], [11, stored()]]),
-      now: () => RECEIVED,
-    });
-    const [bad, good] = await prepare([delivery(1, 10), delivery(2, 11)]);
+    const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 1024 }, { now: () => RECEIVED });
+    const [bad, good] = await prepare(claimed([delivery(1, 10), delivery(2, 11)],
+      new Map([[10, stored({ text: undefined as unknown as string })], [11, stored()]])));
     assert.ok(bad && "error" in bad);
     assert.match(bad.error, /^could not translate the mail: /);
     assert.ok(good && "message" in good);
   });
 
   it("lets a database error escape so that the batch is given back", async () => {
+    // What the claim did not bring is read here: the header block a mailbox asked to see.
     const prepare = createInboundPreparer({ componentDomain: GW, chatMaxBytes: 1024 }, {
-      loadMessages: async () => { throw new Error("connection terminated"); },
+      loadHeaders: async () => { throw new Error("connection terminated"); },
       now: () => RECEIVED,
     });
-    await assert.rejects(prepare([delivery(1, 10)]), /connection terminated/);
+    await assert.rejects(prepare(claimed([delivery(1, 10)], new Map([[10, stored()]]),
+      new Map([["toto@jabber.example.org", { collapseQuotes: true, showHeaders: true }]]))), /connection terminated/);
   });
 });

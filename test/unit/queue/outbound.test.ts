@@ -152,7 +152,7 @@ describe("createReportPreparer", () => {
   const delivery = { id: 1, messageId: 9, recipient: "alice@example.com", jid: "toto@jabber.example.org/phone", stanzaId: "tok.0",
     attempts: 1, originStanzaId: "c1" };
   const prepare = (r: unknown, over: Partial<typeof delivery> = {}) =>
-    createReportPreparer({ componentDomain: GW }, { loadReports: async () => new Map([[9, { report: r }]]) })([{ ...delivery, ...over }]);
+    createReportPreparer({ componentDomain: GW })([{ ...delivery, stored: { report: r }, ...over }]);
 
   it("a failure: an error on the original message to the sending resource, and a notice to the bare JID", async () => {
     const [item] = await prepare(report("failed"));
@@ -176,7 +176,7 @@ describe("createReportPreparer", () => {
   });
 
   it("a missing or unreadable report fails that delivery alone", async () => {
-    assert.deepEqual(await prepare(null), [{ delivery: { ...delivery }, error: "delivery report is missing or unreadable" }]);
+    assert.deepEqual(await prepare(null), [{ delivery: { ...delivery, stored: { report: null } }, error: "delivery report is missing or unreadable" }]);
     assert.ok("error" in (await prepare({ reportingMta: null, recipients: [] }))[0]!);
   });
 });
