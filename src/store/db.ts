@@ -154,7 +154,7 @@ function createPostgresListener(url: string, log: Logger) {
     }
   };
   // Rounds of `sync`: each caller waits for a round trip begun after its call; callers meanwhile share one.
-  let nextRound: { promise: Promise<void>; resolve(): void; reject(err: unknown): void } | null = null;
+  let nextRound: PromiseWithResolvers<void> | null = null;
   let syncing = false;
   const runRounds = async () => {
     syncing = true;
@@ -172,11 +172,7 @@ function createPostgresListener(url: string, log: Logger) {
     syncing = false;
   };
   const sync = (): Promise<void> => {
-    if (!nextRound) {
-      const round = Promise.withResolvers<void>();
-      nextRound = round;
-    }
-    const mine = nextRound.promise;
+    const mine = (nextRound ??= Promise.withResolvers<void>()).promise;
     if (!syncing) void runRounds();
     return mine;
   };
