@@ -2,7 +2,7 @@
 import { hostname } from "node:os";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
-import { createHttpServer } from "./http.ts";
+import { createHttpServer } from "./ops/http.ts";
 import { createAttachmentForwarder } from "./queue/attachments.ts";
 import { createParsePool } from "./mail/parse-pool.ts";
 import { createInboundPreparer } from "./queue/inbound.ts";
@@ -15,23 +15,23 @@ import { createDeliveryStore, type ClaimedWithMessage } from "./store/deliveries
 import { createMailboxStore } from "./store/mailboxes.ts";
 import { createMessageStore, newToken } from "./store/messages.ts";
 import { createThreadStore } from "./store/threads.ts";
-import { renderMail } from "./mail/render.ts";
+import { composeMail } from "./mail/compose.ts";
 import { createOutbound } from "./queue/outbound.ts";
 import { createRelayPass } from "./queue/relay.ts";
-import { createOutgoingStore } from "./store/outgoing.ts";
+import { createOutboundStore } from "./store/outbound.ts";
 import { createLoop } from "./queue/loop.ts";
 import { createRelay } from "./smtp/sender.ts";
 import { createXmppLink } from "./xmpp/component.ts";
 import { createSigner } from "./mail/dkim.ts";
 import { readDeliveryReport } from "./mail/dsn.ts";
-import { createIntake } from "./intake.ts";
-import { createFileFetcher } from "./fetch-file.ts";
-import { countAccepted, countOutcomes, createMetrics, timed } from "./metrics.ts";
+import { createIntake } from "./queue/intake.ts";
+import { createFileFetcher } from "./queue/fetch-file.ts";
+import { countAccepted, countOutcomes, createMetrics, timed } from "./ops/metrics.ts";
 import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
 import { domainOf } from "./core/addresses.ts";
 import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
-import { createAccountServices } from "./accounts.ts";
+import { createAccountServices } from "./services/accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
 import { createWebStore } from "./store/web.ts";
@@ -55,13 +55,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const messages = createMessageStore(db.knex);
   const deliveries = createDeliveryStore(db.knex);
   const threads = createThreadStore(db.knex);
-  const outgoing = createOutgoingStore(db.knex);
+  const outgoing = createOutboundStore(db.knex);
   const relay = config.relayUrl ? createRelay(config.relayUrl) : null;
   const metrics = createMetrics();
   const sign = createSigner(config.dkim);
   const queueChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit }, {
     ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom"), ...bind(outgoing, "queue"),
-    render: async (mail) => sign(await renderMail(mail), domainOf(mail.from.address as MailAddress)),
+    compose: async (mail) => sign(await composeMail(mail), domainOf(mail.from.address as MailAddress)),
     fetchFile: createFileFetcher({ hosts: config.attachments.fetchHosts, maxBytes: config.attachments.maxBytes }),
     newToken, now: () => new Date(),
   });

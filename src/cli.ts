@@ -1,7 +1,7 @@
 // The admin CLI (design: Commands). Exit codes: 0 ok, 1 failure, 2 usage.
 import { parseArgs } from "node:util";
 import { startApp, VERSION } from "./app.ts";
-import { runCheck } from "./check.ts";
+import { runCheck } from "./ops/check.ts";
 import { ConfigError, loadConfig, readEnvironment, type Config } from "./config.ts";
 import { domainOf, parseBareJid, parseMailAddress } from "./core/addresses.ts";
 import { createLogger, createServerLogger } from "./log.ts";

@@ -7,11 +7,11 @@
 // in the order acceptChat was called, so two quick messages become two mails in the order written and a
 // limit refuses the later ones.
 import { domainOf, jidToAddress } from "../core/addresses.ts";
-import { mailText, replySubject, sharedFileUrl, subjectFromText, type IncomingChat } from "../core/outgoing.ts";
+import { mailText, replySubject, sharedFileUrl, subjectFromText, type IncomingChat } from "../core/outbound.ts";
 import { bounceAddress } from "../core/verp.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
 import type { MailAddress, QueuedMail, SendLimit, ThreadParent } from "../core/types.ts";
-import type { OutgoingMail } from "../mail/render.ts";
+import type { OutboundMail } from "../mail/compose.ts";
 import { createOrderedBatches } from "./batches.ts";
 
 type Refusal = { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; condition: string; text: string; notice?: string };
@@ -22,7 +22,7 @@ export interface OutboundDeps {
   byStanzaId(id: string, mailboxes: string[]): Promise<ThreadParent | undefined>;
   /** The latest inbound mail from each correspondent to any of `mailboxes`, keyed by lower-cased correspondent. */
   latestFrom(correspondents: string[], mailboxes: string[]): Promise<Map<string, ThreadParent>>;
-  render(mail: OutgoingMail): Promise<Buffer>;
+  compose(mail: OutboundMail): Promise<Buffer>;
   /** Fetch a file the user shared (XEP-0066/0363); rejects with words for the user. Absent: links stay text. */
   fetchFile?(url: string): Promise<{ filename: string; contentType: string; content: Buffer }>;
   /**
@@ -84,7 +84,7 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
     return { chat, contact, text, file };
   }
 
-  /** The mail for one message, rendered once: every retry sends the same bytes and Message-ID. */
+  /** The mail for one message, composed once: every retry sends the same bytes and Message-ID. */
   async function compose({ chat, contact, text, file }: Draft, owned: Owned, parent: ThreadParent | undefined): Promise<QueuedMail> {
     // The contact JID is case-folded (core/addresses.ts): write to the address as the correspondent spelled it.
     const to = parent?.correspondent && parent.correspondent.toLowerCase() === contact.toLowerCase()
@@ -95,7 +95,7 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       : parent ? replySubject(parent.subject) : subjectFromText(text || file!.filename);
     const token = deps.newToken();
     const messageId = `${token}@${domainOf(mailbox.address as MailAddress)}`;
-    const raw = await deps.render({
+    const raw = await deps.compose({
       from: { address: mailbox.address, name: displayName(chat.nick) ?? displayName(mailbox.displayName) },
       to, subject, text, messageId,
       inReplyTo: parent?.messageId ?? null,

@@ -3,14 +3,14 @@
 import { addressToJid } from "../core/addresses.ts";
 import type { MailAddress } from "../core/types.ts";
 import type { Logger } from "../log.ts";
-import type { ClaimedOutgoing } from "../store/outgoing.ts";
-import { crashPoint } from "../crash.ts";
+import type { ClaimedOutbound } from "../store/outbound.ts";
+import { crashPoint } from "../ops/crash.ts";
 import { retryDelaySeconds } from "./retry.ts";
 
 export interface RelayLoopDeps {
   log: Logger;
   /** Lease due outgoing deliveries, oldest first, each with the bytes it sends (one query). */
-  claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedOutgoing[]>;
+  claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedOutbound[]>;
   send(envelope: { from: string; to: string }, raw: Buffer): Promise<string>;
   markDelivered(worker: string, ids: number[]): Promise<unknown>;
   retryLater(worker: string, id: number, seconds: number, why: string, notified: boolean): Promise<void>;
@@ -63,7 +63,7 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
   });
 
   /** Sends one mail; for a mail the relay took, `marked` settles once it is marked delivered (and its receipt sent). */
-  async function relayOne(d: ClaimedOutgoing): Promise<{ marked: Promise<void> } | undefined> {
+  async function relayOne(d: ClaimedOutbound): Promise<{ marked: Promise<void> } | undefined> {
     const contact = addressToJid(d.recipient as MailAddress, config.componentDomain);
     if (d.raw === null || d.mailFrom === null) {
       await deps.fail(d.id, "message row is missing");
@@ -109,7 +109,7 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
     const batch = await deps.claim(config.id, CLAIM, config.leaseSeconds ?? 300);
     // Mails to different correspondents leave in parallel, as many as the relay pool has connections;
     // mails to the same correspondent one after the other, in the order they were written.
-    const byRecipient = new Map<string, ClaimedOutgoing[]>();
+    const byRecipient = new Map<string, ClaimedOutbound[]>();
     for (const d of batch) {
       const key = d.recipient.toLowerCase();
       byRecipient.set(key, [...(byRecipient.get(key) ?? []), d]);

@@ -1,7 +1,7 @@
 // The inbound delivery loop: claim a batch in order, send it, prove the server read it, mark it.
 // At-least-once (invariant 4): a crash anywhere leaves rows pending or leased, and leases expire.
 import type { Logger } from "../log.ts";
-import { crashPoint } from "../crash.ts";
+import { crashPoint } from "../ops/crash.ts";
 import { createLoop, type Loop } from "./loop.ts";
 
 export interface Claimed { id: number; jid: string; stanzaId: string; attempts: number }

@@ -1,5 +1,5 @@
 // HTTP response headers of the web pages and attachments (issue #4, Full mail on the web).
-import { SAFE_IMAGE_TYPES } from "./render.ts";
+import { SAFE_IMAGE_TYPES } from "./page.ts";
 
 /**
  * CSP Level 3 for the mail page: nothing runs (no script-src, so default-src 'none' forbids scripts),
@@ -20,7 +20,7 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /**
- * An attachment from our origin. Only a safe image type (render.ts) is served as itself and inline (the
+ * An attachment from our origin. Only a safe image type (page.ts) is served as itself and inline (the
  * page shows inline images, chat clients preview them); everything else — HTML, SVG, PDF, anything a
  * browser could run or render as a document on our origin — is served as application/octet-stream with
  * `Content-Disposition: attachment` (RFC 6266): the browser saves it. `sandbox` makes a document opened

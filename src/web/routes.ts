@@ -3,7 +3,7 @@ import type { ServerResponse } from "node:http";
 import type { Logger } from "../log.ts";
 import { WEB_TOKEN } from "../core/links.ts";
 import { attachmentHeaders, PAGE_HEADERS } from "./headers.ts";
-import { renderMailPage, renderNotFound } from "./render.ts";
+import { renderMailPage, renderNotFound } from "./page.ts";
 import type { MailView } from "./view.ts";
 
 export interface WebConfig {

@@ -21,14 +21,14 @@ export interface MailView {
   /** the Date: field as written (mailparser would put the time of parsing in place of a broken one) */
   date: string;
   text: string;
-  /** the HTML part, NOT sanitised: render.ts does that */
+  /** the HTML part, NOT sanitised: page.ts does that */
   html: string;
   /** in mailparser's order: the index is the one in attachment URLs (core/links.ts) */
   attachments: MailAttachment[];
 }
 
 // The same options as mail/parse.ts, so attachments come in the same order as `messages.attachments`;
-// skipImageLinks keeps `cid:` URLs in the HTML (render.ts points them at our attachment URLs).
+// skipImageLinks keeps `cid:` URLs in the HTML (page.ts points them at our attachment URLs).
 const PARSER_OPTIONS = { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true } as const;
 
 export class ViewTimeoutError extends Error {

@@ -1,5 +1,5 @@
 // XEP-0050 ad-hoc commands: the protocol (sessions, stages, actions). What each command does comes in
-// as plain specs (src/accounts.ts); forms are plain data rendered by forms.ts.
+// as plain specs (services/accounts.ts); forms are plain data rendered by forms.ts.
 import { randomBytes } from "node:crypto";
 import xmppComponent, { type Element } from "@xmpp/component";
 import type { BareJid, Form, Table } from "../core/types.ts";

@@ -5,7 +5,7 @@ import type { ChatMessage } from "../core/types.ts";
 import { installGateway, type GatewayServices } from "./gateway.ts";
 import { createStanzaRouter, type ChatVerdict } from "./incoming.ts";
 import { createUploader, type UploadFile } from "./upload.ts";
-import type { IncomingChat } from "../core/outgoing.ts";
+import type { IncomingChat } from "../core/outbound.ts";
 import { chatStanza, fileStanza, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig { service: string; domain: string; secret: string }

@@ -1,7 +1,7 @@
 // Stanzas the server routes to the component: errors about what we sent, users' messages to contacts
 // (chat → mail), receipts and presence. Handled one sender at a time, in arrival order.
 import type { Element } from "@xmpp/component";
-import type { IncomingChat } from "../core/outgoing.ts";
+import type { IncomingChat } from "../core/outbound.ts";
 import type { Logger } from "../log.ts";
 import { messageError, noticeStanza, NS, readChat, readError, type StanzaErrorInfo } from "./stanzas.ts";
 import { bareOf } from "./gateway.ts";

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import xmppComponent, { type Element } from "@xmpp/component";
 import { sanitizeText } from "../core/sanitize.ts";
-import type { IncomingChat } from "../core/outgoing.ts";
+import type { IncomingChat } from "../core/outbound.ts";
 import type { ChatFile, ChatMessage } from "../core/types.ts";
 
 const { xml } = xmppComponent;

@@ -1,7 +1,7 @@
 // The /m/ routes on the real HTTP server, with the store and the parser replaced: turns, failures, paths.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createHttpServer } from "../../src/http.ts";
+import { createHttpServer } from "../../src/ops/http.ts";
 import { createWebPages, type WebDeps } from "../../src/web/routes.ts";
 import type { MailView } from "../../src/web/view.ts";
 import { waitFor } from "../support/wait.ts";

@@ -2,8 +2,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { judgeAttachment, safeFilename } from "../../../src/core/attachments.ts";
-import { sharedFileUrl } from "../../../src/core/outgoing.ts";
-import { isInternal } from "../../../src/fetch-file.ts";
+import { sharedFileUrl } from "../../../src/core/outbound.ts";
+import { isInternal } from "../../../src/queue/fetch-file.ts";
 
 const policy = { maxBytes: 1000, types: ["image/*", "application/pdf"] };
 const a = (filename: string | null, contentType: string, size = 10, related = false) => ({ filename, contentType, size, related });

@@ -3,10 +3,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { dkimVerify } from "mailauth";
 import { createSigner, dkimRecord } from "../../../src/mail/dkim.ts";
-import { renderMail } from "../../../src/mail/render.ts";
+import { composeMail } from "../../../src/mail/compose.ts";
 import { generateDkimKey, staticResolver } from "../../support/dns.ts";
 
-const mail = () => renderMail({
+const mail = () => composeMail({
   from: { address: "toto@jabber.example.org", name: "Toto" }, to: "alice@example.com", subject: "Re: hello",
   text: "Bonjour Alice,\n\nmerci — à bientôt.\n", messageId: "abc@jabber.example.org", inReplyTo: "orig@example.com",
   references: ["orig@example.com"], jabberId: "toto@jabber.example.org", date: new Date("2026-11-25T10:00:00Z"),

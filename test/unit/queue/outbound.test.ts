@@ -4,9 +4,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createOutbound, type OutboundDeps } from "../../../src/queue/outbound.ts";
 import { createReportPreparer, planDeliveries } from "../../../src/queue/reports.ts";
-import type { IncomingChat } from "../../../src/core/outgoing.ts";
+import type { IncomingChat } from "../../../src/core/outbound.ts";
 import type { BareJid, MailAddress, QueuedMail, Recipient } from "../../../src/core/types.ts";
-import type { OutgoingMail } from "../../../src/mail/render.ts";
+import type { OutboundMail } from "../../../src/mail/compose.ts";
 import type { DeliveryReport } from "../../../src/mail/dsn.ts";
 
 const GW = "mail.jabber.example.org";
@@ -16,14 +16,14 @@ const chat = (over: Partial<IncomingChat> = {}): IncomingChat => ({
 });
 
 function harness(options: { owned?: { address: string; displayName: string | null }[]; over?: "minute" | "day"; clock?: () => Date } = {}) {
-  const rendered: OutgoingMail[] = [];
+  const rendered: OutboundMail[] = [];
   const queued: QueuedMail[] = [];
   let n = 0;
   const deps: OutboundDeps = {
     ownedBy: async (jid) => (jid === "toto@jabber.example.org" ? options.owned ?? [{ address: "toto@jabber.example.org", displayName: null }] : []),
     byStanzaId: async () => undefined,
     latestFrom: async () => new Map(),
-    render: async (mail) => {
+    compose: async (mail) => {
       rendered.push(mail);
       return Buffer.from("raw");
     },
@@ -87,7 +87,7 @@ describe("createOutbound", () => {
       ownedBy: async () => (calls.ownedBy++, [{ address: "toto@jabber.example.org", displayName: null }]),
       byStanzaId: async () => undefined,
       latestFrom: async () => (calls.latestFrom++, new Map()),
-      render: async (mail) => Buffer.from(mail.text),
+      compose: async (mail) => Buffer.from(mail.text),
       // Counted in order, as the store does under its lock: the fourth and later are over the limit.
       queue: async (inputs) => {
         runs.push(inputs.map((i) => i.originStanzaId!));

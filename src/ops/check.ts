@@ -1,10 +1,10 @@
 // `passerelle check`: every problem an admin can act on, in words, and a non-zero exit if there is one.
 import { createTransport } from "nodemailer";
-import { ConfigError, loadConfig, type Config } from "./config.ts";
-import { createLogger } from "./log.ts";
-import { dkimRecord } from "./mail/dkim.ts";
-import { openDatabase } from "./store/db.ts";
-import { createXmppLink, XmppConfigError } from "./xmpp/component.ts";
+import { ConfigError, loadConfig, type Config } from "../config.ts";
+import { createLogger } from "../log.ts";
+import { dkimRecord } from "../mail/dkim.ts";
+import { openDatabase } from "../store/db.ts";
+import { createXmppLink, XmppConfigError } from "../xmpp/component.ts";
 
 interface Line { ok: boolean; what: string; detail: string }
 

@@ -1,7 +1,7 @@
 // The mail page: what sanitize-html keeps and drops, inline images, and the page around it.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { escapeHtml, renderMailPage, renderNotFound, sanitizeMailHtml } from "../../../src/web/render.ts";
+import { escapeHtml, renderMailPage, renderNotFound, sanitizeMailHtml } from "../../../src/web/page.ts";
 import { attachmentHeaders, dispositionFilename, PAGE_HEADERS } from "../../../src/web/headers.ts";
 import type { MailView } from "../../../src/web/view.ts";
 

@@ -18,7 +18,7 @@ export function rfc5322Date(date: Date): string {
   return date.toUTCString().replace("GMT", "+0000");
 }
 
-export interface OutgoingMail {
+export interface OutboundMail {
   from: { address: string; name: string | null };
   to: string;
   subject: string;
@@ -37,14 +37,14 @@ export interface OutgoingMail {
  * Every value comes from our own mapping or is one sanitised line: a CR/LF typed in chat cannot make
  * a header or a recipient (invariant 5). Jabber-ID: RFC 7259.
  */
-export async function renderMail(mail: OutgoingMail): Promise<Buffer> {
-  const root = composeMail(mail);
+export async function composeMail(mail: OutboundMail): Promise<Buffer> {
+  const root = mimeTree(mail);
   return (mail.attachments?.length ? null : textOnly(root, mail.text))
     ?? new Promise((resolve, reject) => root.build((err, raw) => (err ? reject(err) : resolve(raw))));
 }
 
 /** The MIME tree of the mail (nodemailer's MailComposer), not yet written out. */
-export function composeMail(mail: OutgoingMail): MimeNode {
+export function mimeTree(mail: OutboundMail): MimeNode {
   const line = (v: string) => v.replace(/[\r\n\t\u0000-\u001F\u007F]+/g, " ").trim();
   const id = (v: string) => `<${v.replace(/[<>\s]/g, "")}>`;
   const composer = new MailComposer({
@@ -70,7 +70,7 @@ export function composeMail(mail: OutgoingMail): MimeNode {
  * The bytes `build()` writes for a mail that is one text part, without its stream machinery (four times
  * the CPU of the rest, issue #7): nodemailer's own header block, its quoted-printable encoder driven
  * directly, and the final line break its LastNewline stage adds. Null when the part needs anything else.
- * test/unit/mail/render.test.ts holds this to `build()`'s output byte for byte.
+ * test/unit/mail/compose.test.ts holds this to `build()`'s output byte for byte.
  */
 function textOnly(root: MimeNode, text: string): Buffer | null {
   const encoding = root.getTransferEncoding();

@@ -7,14 +7,14 @@ import { CLAIM_COLUMNS, claimSql } from "./deliveries.ts";
 
 export type QueueResult = { queued: number } | { over: "minute" | "day" };
 
-export interface ClaimedOutgoing {
+export interface ClaimedOutbound {
   id: number; messageId: number; recipient: string; jid: string; attempts: number; createdAt: Date;
   originStanzaId: string | null; delayNotified: boolean; receiptRequested: boolean;
   /** the envelope sender and the bytes rendered at queue time; null when the message row is gone */
   mailFrom: string | null; raw: Buffer | null;
 }
 
-export function createOutgoingStore(knex: Knex) {
+export function createOutboundStore(knex: Knex) {
   return {
     /**
      * Queue outgoing mails (their bytes and one outbound delivery each) in one transaction, in the order
@@ -78,12 +78,12 @@ export function createOutgoingStore(knex: Knex) {
      * (design: graphile-worker's claim with SKIP LOCKED). Due: pending and its time has come, or a lease
      * that ran out (its worker crashed or lost the database).
      */
-    async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedOutgoing[]> {
-      const { rows } = await knex.raw<{ rows: ClaimedOutgoing[] }>(claimSql(`${CLAIM_COLUMNS}, m.mail_from AS "mailFrom", m.raw`,
+    async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedOutbound[]> {
+      const { rows } = await knex.raw<{ rows: ClaimedOutbound[] }>(claimSql(`${CLAIM_COLUMNS}, m.mail_from AS "mailFrom", m.raw`,
         "LEFT JOIN messages m ON m.id = d.message_id"), ["outbound", limit, worker, leaseSeconds]);
       return rows.map((r) => ({ ...r, id: Number(r.id), messageId: Number(r.messageId) }));
     },
   };
 }
 
-export type OutgoingStore = ReturnType<typeof createOutgoingStore>;
+export type OutboundStore = ReturnType<typeof createOutboundStore>;

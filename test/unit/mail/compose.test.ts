@@ -1,7 +1,7 @@
 // Mail headers we write (RFC 5321 §4.4 trace field, RFC 5322 §3.3 date).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { composeMail, receivedHeader, renderMail, rfc5322Date, type OutgoingMail } from "../../../src/mail/render.ts";
+import { mimeTree, receivedHeader, composeMail, rfc5322Date, type OutboundMail } from "../../../src/mail/compose.ts";
 
 const DATE = new Date("2024-01-02T03:04:05.000Z");
 
@@ -61,14 +61,14 @@ describe("receivedHeader", () => {
   });
 });
 
-describe("renderMail", () => {
-  const base: OutgoingMail = { from: { address: "toto@jabber.example.org", name: "Toto" }, to: "alice@example.com",
+describe("composeMail", () => {
+  const base: OutboundMail = { from: { address: "toto@jabber.example.org", name: "Toto" }, to: "alice@example.com",
     subject: "Re: Hello", text: "Hi Alice", messageId: "tok@jabber.example.org", inReplyTo: "p@example.com",
     references: ["r@example.com", "p@example.com"], jabberId: "toto@jabber.example.org", date: DATE };
   const texts = ["", "Hi", "Hi\n", "Hi\r\n", "Hi\r", "line one\nline two\r\n.\n.leading dot\n", "trailing spaces   ", "tab\tend\t",
     "x".repeat(998), "word ".repeat(400), "Grüße, ça va ? 😀 ".repeat(30), "😀".repeat(100), "=3D = =\n=", "a\u0000b\u001bc",
     `${"y".repeat(74)}é${"z".repeat(200)}`, "From the start\nFrom: not a header\r\nBcc: x@y", "\n\n\n", " ", "é"];
-  const variants: Partial<OutgoingMail>[] = [{}, { from: { address: "toto@jabber.example.org", name: "Zoé \"Z\" Ünïcode, Esq." } },
+  const variants: Partial<OutboundMail>[] = [{}, { from: { address: "toto@jabber.example.org", name: "Zoé \"Z\" Ünïcode, Esq." } },
     { from: { address: "toto@jabber.example.org", name: null }, inReplyTo: null, references: [] },
     { subject: "Ré: ".repeat(40) + "😀 long subject that needs folding ".repeat(5) }, { to: "Alice.Smith@Bücher.example" },
     { jabberId: "zoé@jabber.example.org" }];
@@ -78,8 +78,8 @@ describe("renderMail", () => {
       for (const text of texts) {
         const mail = { ...base, ...variant, text };
         const expected = await new Promise<Buffer>((resolve, reject) =>
-          composeMail(mail).build((err, raw) => (err ? reject(err) : resolve(raw))));
-        assert.equal((await renderMail(mail)).toString("latin1"), expected.toString("latin1"), JSON.stringify({ variant, text }));
+          mimeTree(mail).build((err, raw) => (err ? reject(err) : resolve(raw))));
+        assert.equal((await composeMail(mail)).toString("latin1"), expected.toString("latin1"), JSON.stringify({ variant, text }));
       }
     }
   });
@@ -91,13 +91,13 @@ describe("renderMail", () => {
     for (let i = 0; i < 300; i++) {
       const text = Array.from({ length: Math.floor(next() * 120) }, () => alphabet[Math.floor(next() * alphabet.length)]).join("");
       const mail = { ...base, text };
-      const expected = await new Promise<Buffer>((resolve, reject) => composeMail(mail).build((err, raw) => (err ? reject(err) : resolve(raw))));
-      assert.equal((await renderMail(mail)).toString("latin1"), expected.toString("latin1"), JSON.stringify(text));
+      const expected = await new Promise<Buffer>((resolve, reject) => mimeTree(mail).build((err, raw) => (err ? reject(err) : resolve(raw))));
+      assert.equal((await composeMail(mail)).toString("latin1"), expected.toString("latin1"), JSON.stringify(text));
     }
   });
 
   it("a mail with a file is written by build(), as multipart/mixed", async () => {
-    const raw = (await renderMail({ ...base, attachments: [{ filename: "a.txt", contentType: "text/plain", content: Buffer.from("file") }] })).toString();
+    const raw = (await composeMail({ ...base, attachments: [{ filename: "a.txt", contentType: "text/plain", content: Buffer.from("file") }] })).toString();
     assert.match(raw, /Content-Type: multipart\/mixed/);
     assert.match(raw, /filename=a\.txt/);
   });

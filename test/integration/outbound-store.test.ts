@@ -1,11 +1,11 @@
-// The outgoing queue (store/outgoing.ts) on a real PostgreSQL: a run of mails in one transaction with the
+// The outgoing queue (store/outbound.ts) on a real PostgreSQL: a run of mails in one transaction with the
 // sending limit counted in order, exact across gateway instances (two pools here), and the relay's claim
 // that returns each mail's bytes with its delivery.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "../../src/log.ts";
 import { openDatabase, type Database } from "../../src/store/db.ts";
-import { createOutgoingStore } from "../../src/store/outgoing.ts";
+import { createOutboundStore } from "../../src/store/outbound.ts";
 import type { QueuedMail } from "../../src/core/types.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 
@@ -36,7 +36,7 @@ describe("the outgoing queue", () => {
   });
 
   it("a run is answered in order: the limit refuses the later ones, other mailboxes are counted apart", async () => {
-    const store = createOutgoingStore(one.knex);
+    const store = createOutboundStore(one.knex);
     const run = [mail("a@jabber.test"), mail("b@jabber.test"), mail("A@jabber.test"), mail("a@jabber.test"), mail("b@jabber.test")];
     const results = await store.queue(run, { perMinute: 2, perDay: 0 });
     assert.deepEqual(results.map((r) => ("queued" in r ? "queued" : r.over)), ["queued", "queued", "queued", "minute", "queued"]);
@@ -49,7 +49,7 @@ describe("the outgoing queue", () => {
   });
 
   it("two instances queueing runs for one mailbox at once never pass the limit together", async () => {
-    const stores = [createOutgoingStore(one.knex), createOutgoingStore(two.knex)];
+    const stores = [createOutboundStore(one.knex), createOutboundStore(two.knex)];
     const limit = { perMinute: 7, perDay: 0 };
     const answers = (await Promise.all(Array.from({ length: 10 }, (_, i) =>
       stores[i % 2]!.queue([mail("c@jabber.test"), mail("c@jabber.test")], limit)))).flat();
@@ -60,8 +60,8 @@ describe("the outgoing queue", () => {
   });
 
   it("the claim leases due mail once, oldest first, with its bytes and envelope sender", async () => {
-    const store = createOutgoingStore(one.knex);
-    const [first, second] = await Promise.all([store.claim("w1", 3, 60), createOutgoingStore(two.knex).claim("w2", 100, 60)]);
+    const store = createOutboundStore(one.knex);
+    const [first, second] = await Promise.all([store.claim("w1", 3, 60), createOutboundStore(two.knex).claim("w2", 100, 60)]);
     const all = [...first!, ...second!];
     assert.equal(new Set(all.map((d) => d.id)).size, all.length, "no delivery claimed twice");
     assert.equal(all.length, 4 + 7);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { mailText, replySubject, subjectFromText } from "../../../src/core/outgoing.ts";
+import { mailText, replySubject, subjectFromText } from "../../../src/core/outbound.ts";
 import { classifyRelayError } from "../../../src/smtp/classify.ts";
 
 describe("chat → mail decisions", () => {

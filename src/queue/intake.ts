@@ -1,16 +1,16 @@
 // What happens to a mail between the end of DATA and the `250` (invariant 1): authenticate the sender,
 // add our trace fields, parse, decide which deliveries it makes, and store it all in one transaction.
-import { judge, type AuthMode } from "./core/auth-policy.ts";
-import { crashPoint } from "./crash.ts";
-import type { ParsedMail } from "./core/types.ts";
-import type { AuthOutcome, AuthInput } from "./mail/auth.ts";
-import type { DeliveryReport } from "./mail/dsn.ts";
-import { prependHeader } from "./mail/raw-buffer.ts";
-import { receivedHeader } from "./mail/render.ts";
-import { planDeliveries } from "./queue/reports.ts";
-import type { Envelope } from "./smtp/server.ts";
-import { SmtpReply } from "./smtp/replies.ts";
-import type { MessageStore } from "./store/messages.ts";
+import { judge, type AuthMode } from "../core/auth-policy.ts";
+import { crashPoint } from "../ops/crash.ts";
+import type { ParsedMail } from "../core/types.ts";
+import type { AuthOutcome, AuthInput } from "../mail/auth.ts";
+import type { DeliveryReport } from "../mail/dsn.ts";
+import { prependHeader } from "../mail/raw-buffer.ts";
+import { receivedHeader } from "../mail/compose.ts";
+import { planDeliveries } from "./reports.ts";
+import type { Envelope } from "../smtp/server.ts";
+import { SmtpReply } from "../smtp/replies.ts";
+import type { MessageStore } from "../store/messages.ts";
 
 export interface IntakeConfig { hostname: string; mailDomains: string[]; authMode: AuthMode | "off" }
 

@@ -1,16 +1,16 @@
 // The gateway's own services for XMPP users and admins (issue #5): registration, settings, status,
 // "new mail", mailbox and queue administration. Plain functions over the stores; the XMPP side renders them.
-import { addressToJid, domainOf, parseBareJid, parseMailAddress } from "./core/addresses.ts";
-import type { IncomingChat } from "./core/outgoing.ts";
-import { mayRegister, selfServiceAddress } from "./core/policy.ts";
-import type { BareJid, MailAddress } from "./core/types.ts";
-import type { AccountStore } from "./store/accounts.ts";
-import type { DeliveryStore } from "./store/deliveries.ts";
-import type { MailboxStore } from "./store/mailboxes.ts";
-import type { SubscriptionStore } from "./store/subscriptions.ts";
-import type { CommandOutcome, CommandSpec } from "./xmpp/commands.ts";
-import { isTrue } from "./xmpp/forms.ts";
-import type { GatewayServices } from "./xmpp/gateway.ts";
+import { addressToJid, domainOf, parseBareJid, parseMailAddress } from "../core/addresses.ts";
+import type { IncomingChat } from "../core/outbound.ts";
+import { mayRegister, selfServiceAddress } from "../core/policy.ts";
+import type { BareJid, MailAddress } from "../core/types.ts";
+import type { AccountStore } from "../store/accounts.ts";
+import type { DeliveryStore } from "../store/deliveries.ts";
+import type { MailboxStore } from "../store/mailboxes.ts";
+import type { SubscriptionStore } from "../store/subscriptions.ts";
+import type { CommandOutcome, CommandSpec } from "../xmpp/commands.ts";
+import { isTrue } from "../xmpp/forms.ts";
+import type { GatewayServices } from "../xmpp/gateway.ts";
 
 export interface AccountsConfig { mailDomains: string[]; componentDomain: string; selfServiceDomains: string[]; adminJids: string[] }
 

@@ -2,7 +2,7 @@
 // lists (FETCH_HOSTS), never an internal address reached through a name, no redirects, bounded size.
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { safeFilename } from "./core/attachments.ts";
+import { safeFilename } from "../core/attachments.ts";
 
 export interface FetchedFile { filename: string; contentType: string; content: Buffer }
 
