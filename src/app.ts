@@ -6,14 +6,14 @@ import { createHttpServer } from "./ops/http.ts";
 import { createAttachmentForwarder } from "./queue/attachments.ts";
 import { createParsePool } from "./mail/parse-pool.ts";
 import { createInboundPreparer } from "./queue/inbound.ts";
-import { retryDelaySeconds } from "./queue/retry.ts";
+import { DEFAULT_SCHEDULE } from "./queue/retry.ts";
 import { createWorker } from "./queue/worker.ts";
 import { createSmtpListener } from "./smtp/server.ts";
 import { openDatabase, type Notice } from "./store/db.ts";
 import { createMailboxCache } from "./store/mailbox-cache.ts";
 import { createDeliveryStore, type ClaimedWithMessage } from "./store/deliveries.ts";
 import { createMailboxStore } from "./store/mailboxes.ts";
-import { createMessageStore, newToken } from "./store/messages.ts";
+import { createMessageStore, newSecret, newToken } from "./store/messages.ts";
 import { createThreadStore } from "./store/threads.ts";
 import { composeMail } from "./mail/compose.ts";
 import { createOutbound } from "./queue/outbound.ts";
@@ -38,6 +38,8 @@ import { createWebStore } from "./store/web.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
+/** An error stanza counts within 5 minutes of delivery, and re-queues a mail at most 10 attempts in all. */
+const BOUNCE_LIMITS = { schedule: DEFAULT_SCHEDULE, maxAgeSeconds: MAX_RETRY_AGE_SECONDS, maxAttempts: 10, windowSeconds: 300 };
 
 export interface App {
   smtpPort: number;
@@ -63,7 +65,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom"), ...bind(outgoing, "queue"),
     compose: async (mail) => sign(await composeMail(mail), domainOf(mail.from.address as MailAddress)),
     fetchFile: createFileFetcher({ hosts: config.attachments.fetchHosts, maxBytes: config.attachments.maxBytes }),
-    newToken, now: () => new Date(),
+    newToken, newSecret, now: () => new Date(),
   });
 
   const acceptChat: typeof queueChat = async (chat) => relay ? queueChat(chat)
@@ -77,12 +79,14 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     onReceipt: (user, stanzaId) => void accounts.receipt(user, stanzaId).catch((err: Error) =>
       log.warn({ err: err.message, stanzaId }, "could not record a receipt")),
     onChat: acceptChat,
-    onBounce: (stanzaId, error) => {
+    onBounce: (stanzaId, from, error) => {
       // RFC 6120 §8.3.2: type "wait" is temporary; cancel/modify/auth will not change by retrying.
       const permanent = error.type !== "wait";
       const why = `xmpp ${error.type}/${error.condition}${error.text ? `: ${error.text}` : ""}`;
-      deliveries.bounce(stanzaId, permanent, why, retryDelaySeconds(1), MAX_RETRY_AGE_SECONDS).then((row) => {
-        if (row) log.warn({ delivery: row.id, stanzaId, status: row.status, reason: why }, "delivery bounced by the xmpp server");
+      deliveries.bounce({ stanzaId, from, permanent, why }, BOUNCE_LIMITS).then((row) => {
+        if (row) log.warn({ delivery: row.id, stanzaId, from, status: row.status, reason: why }, "delivery bounced by the xmpp server");
+        // docs/design.md §Who speaks for a delivery: not its recipient or the recipient's server, or not in flight.
+        else log.warn({ stanzaId, from, reason: why }, "stanza error ignored: it changes no delivery");
       }, (err: Error) => log.error({ err: err.message, stanzaId }, "could not record a bounce"));
     },
   });
@@ -156,7 +160,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
       authenticate: auth && auth.createAuthenticator({ hostname: config.smtp.hostname }, { resolver: auth.createResolver(config.auth.dnsServers) }),
       parse: (raw) => timed(metrics.parseSeconds, () => parser.parse(raw)), readReport: readDeliveryReport, store: messages,
-      newId: () => newToken().slice(0, 12), now: () => new Date(),
+      newId: () => newToken().slice(0, 12), now: () => new Date(), log,
     })),
   });
   metrics.watch({

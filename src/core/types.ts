@@ -109,10 +109,13 @@ export interface ThreadParent {
 
 /** An outgoing mail to queue: its rendered bytes and what its delivery needs. */
 export interface QueuedMail {
+  /** the message token, also the local part of its Message-ID: public */
   token: string;
   mailbox: string;
-  /** the envelope sender: the mail's own bounce address (core/verp.ts) */
+  /** the envelope sender: the mail's own bounce address (core/verp.ts), named by `bounceSecret` */
   mailFrom: string;
+  /** the secret a delivery report must name (core/verp.ts); in no header of the mail */
+  bounceSecret: string;
   to: string;
   subject: string;
   body: string;

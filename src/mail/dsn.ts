@@ -16,6 +16,8 @@ export interface RecipientReport {
   diagnostic: string | null;
   /** Final-Recipient without its address type */
   recipient: string | null;
+  /** Original-Recipient without its address type (RFC 3464 §2.3.1), when given */
+  originalRecipient?: string | null;
 }
 
 export interface DeliveryReport { reportingMta: string | null; recipients: RecipientReport[] }
@@ -67,11 +69,13 @@ export function parseStatusFields(text: string): DeliveryReport | null {
   const recipients = perRecipient.flatMap((g): RecipientReport[] => {
     const action = g.get("action")?.toLowerCase().split(/\s/)[0] ?? "";
     if (!ACTIONS.has(action)) return [];
+    const original = typed(g.get("original-recipient"));
     return [{
       action: action as ReportAction,
       status: /\b[245]\.\d{1,3}\.\d{1,3}\b/.exec(g.get("status") ?? "")?.[0] ?? null,
       diagnostic: typed(g.get("diagnostic-code")),
       recipient: typed(g.get("final-recipient")),
+      ...(original ? { originalRecipient: original } : {}),
     }];
   });
   if (!message || recipients.length === 0) return null;

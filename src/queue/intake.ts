@@ -5,6 +5,7 @@ import { crashPoint } from "../ops/crash.ts";
 import type { ParsedMail } from "../core/types.ts";
 import type { AuthOutcome, AuthInput } from "../mail/auth.ts";
 import type { DeliveryReport } from "../mail/dsn.ts";
+import type { Logger } from "../log.ts";
 import { prependHeader } from "../mail/raw-buffer.ts";
 import { receivedHeader } from "../mail/compose.ts";
 import { planDeliveries } from "./reports.ts";
@@ -21,6 +22,7 @@ export interface IntakeDeps {
   store: Pick<MessageStore, "accept">;
   newId(): string;
   now(): Date;
+  log?: Pick<Logger, "warn">;
 }
 
 export function createIntake(config: IntakeConfig, deps: IntakeDeps) {
@@ -44,8 +46,11 @@ export function createIntake(config: IntakeConfig, deps: IntakeDeps) {
     const full = prependHeader(Buffer.from(authHeaders.replace(/\r?\n/g, "\r\n") + trace, "utf8"), raw);
     const report = envelope.recipients.some((r) => r.bounceOf) ? await deps.readReport(raw) : null;
     const parsed = { ...await deps.parse(full), authentication };
-    const stored = await deps.store.accept({ ...envelope, raw: full, parsed, report, ...planDeliveries(envelope.recipients, report) });
+    const { ignored, ...plan } = planDeliveries(envelope.recipients, report);
+    const stored = await deps.store.accept({ ...envelope, raw: full, parsed, report, ...plan });
     crashPoint("after-commit");
+    // docs/design.md §Who speaks for a delivery: a report about another recipient is kept, never shown.
+    for (const i of ignored) deps.log?.warn({ queueId: stored.token, delivery: i.id, named: i.named }, "delivery report ignored: it names another recipient");
     return stored;
   };
 }

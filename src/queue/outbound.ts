@@ -31,6 +31,8 @@ export interface OutboundDeps {
    */
   queue(inputs: QueuedMail[], limit: SendLimit): Promise<({ queued: number } | { over: "minute" | "day" })[]>;
   newToken(): string;
+  /** an unguessable secret (store/messages.ts newSecret): the mail's bounce address */
+  newSecret(): string;
   now(): Date;
 }
 
@@ -104,9 +106,11 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       date: deps.now(),
       ...(file ? { attachments: [file] } : {}),
     });
-    // VERP: a report about this mail comes back to an address that names it.
-    return { token, mailbox: mailbox.address, to, subject, body: text, messageId, raw,
-      mailFrom: bounceAddress(token, mailbox.address as MailAddress),
+    // VERP: a report about this mail comes back to an address that names it by a secret of its own,
+    // unrelated to the Message-ID that replies and archives repeat (docs/design.md §Who speaks for a delivery).
+    const bounceSecret = deps.newSecret();
+    return { token, mailbox: mailbox.address, to, subject, body: text, messageId, raw, bounceSecret,
+      mailFrom: bounceAddress(bounceSecret, mailbox.address as MailAddress),
       jid: chat.from, originStanzaId: chat.id, receiptRequested: chat.receiptRequested };
   }
 

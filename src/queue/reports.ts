@@ -10,12 +10,28 @@ export interface Plan {
   deliveries: PlannedDelivery[];
   /** outgoing deliveries the report proves failed (RFC 3464 Action: failed) */
   failOutbound: { id: number; why: string }[];
+  /** outgoing deliveries a report named by its bounce secret but whose recipient it does not name:
+   * nothing is shown or changed, only logged (docs/design.md §Who speaks for a delivery) */
+  ignored: { id: number; named: string[] }[];
 }
 
-/** The one recipient report that matters for a mail we sent to one address: a failure, else a delay. */
-export function decisiveReport(report: DeliveryReport | null): RecipientReport | null {
+/** An address as a report writes it (`rfc822;` already gone): no angle brackets, compared in lower case. */
+const plain = (address: string) => address.trim().replace(/^<(.*)>$/, "$1").trim().toLowerCase();
+
+/**
+ * Whether a recipient report is about `recipient`, the address our mail went to: its Final-Recipient or
+ * its Original-Recipient (RFC 3464 §2.3.1, §2.3.2) names it, case-insensitively.
+ */
+export function namesRecipient(r: RecipientReport, recipient: string): boolean {
+  const wanted = plain(recipient);
+  return [r.recipient, r.originalRecipient].some((a) => typeof a === "string" && plain(a) === wanted);
+}
+
+/** The one recipient report that matters for a mail we sent to `recipient`: a failure, else a delay. */
+export function decisiveReport(report: DeliveryReport | null, recipient: string): RecipientReport | null {
   if (!report) return null;
-  return report.recipients.find((r) => r.action === "failed") ?? report.recipients.find((r) => r.action === "delayed") ?? null;
+  const about = report.recipients.filter((r) => namesRecipient(r, recipient));
+  return about.find((r) => r.action === "failed") ?? about.find((r) => r.action === "delayed") ?? null;
 }
 
 /** The remote server's words, as the user will read them. */
@@ -26,19 +42,26 @@ export function reportWords(r: RecipientReport, reportingMta: string | null): st
 
 /**
  * Which delivery rows an accepted mail gets. A mailbox recipient gets the mail. A bounce address gets a
- * report when the mail is an RFC 3464 failure or delay notice; success notices (delivered, relayed,
- * expanded) are kept without a delivery; anything else sent to a bounce address goes to the user as mail,
- * so nothing is lost. Never an automatic answer to any of it (RFC 3834 §2).
+ * report when the mail is an RFC 3464 failure or delay notice about the recipient that mail went to;
+ * success notices (delivered, relayed, expanded) are kept without a delivery, and so is a report about
+ * anyone else (whoever wrote it knew the bounce address, not where the mail went); anything else sent
+ * to a bounce address goes to the user as mail, so nothing is lost. Never an automatic answer to any
+ * of it (RFC 3834 §2).
  */
 export function planDeliveries(recipients: Recipient[], report: DeliveryReport | null): Plan {
-  const plan: Plan = { deliveries: [], failOutbound: [] };
-  const decisive = decisiveReport(report);
+  const plan: Plan = { deliveries: [], failOutbound: [], ignored: [] };
   for (const r of recipients) {
     const about = r.bounceOf;
     if (!about || !report) {
       plan.deliveries.push({ kind: "mail", recipient: r.address, jid: r.jid, originStanzaId: null });
       continue;
     }
+    if (!report.recipients.some((x) => namesRecipient(x, about.correspondent))) {
+      plan.ignored.push({ id: about.deliveryId, named: report.recipients.flatMap((x) => [x.recipient, x.originalRecipient ?? null])
+        .filter((a): a is string => a !== null) });
+      continue;
+    }
+    const decisive = decisiveReport(report, about.correspondent);
     if (!decisive) continue;
     plan.deliveries.push({ kind: "report", recipient: about.correspondent, jid: about.userJid, originStanzaId: about.originStanzaId });
     if (decisive.action === "failed") {
@@ -69,7 +92,7 @@ export function createReportPreparer(config: { componentDomain: string }) {
   return <T extends ReportDelivery>(batch: T[]): Prepared<T, ReportStanzas>[] =>
     batch.map((delivery) => {
       const report = delivery.stored?.report as DeliveryReport | null | undefined;
-      const decisive = decisiveReport(report ?? null);
+      const decisive = decisiveReport(report ?? null, delivery.recipient);
       if (!report || !decisive) return { delivery, error: "delivery report is missing or unreadable" };
       const contact = addressToJid(delivery.recipient as MailAddress, config.componentDomain);
       const words = sanitizeLine(reportWords(decisive, report.reportingMta));

@@ -30,10 +30,22 @@ export interface StoredMessage {
   webToken: string | null;
 }
 
-/** Message tokens: 80 random bits in Crockford-like base32, lower case, safe in ids and URLs. */
+const BASE32 = "0123456789abcdefghjkmnpqrstvwxyz";
+const base32 = (length: number) => [...randomBytes(length)].map((b) => BASE32[b & 31]).join("");
+
+/** Message tokens: 80 random bits in Crockford-like base32, lower case, safe in ids and URLs. Shown to
+ * the SMTP sender (`queued as`) and in outgoing Message-IDs: never a secret. */
 export function newToken(): string {
-  const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
-  return [...randomBytes(16)].map((b) => alphabet[b & 31]).join("");
+  return base32(16);
+}
+
+/**
+ * A secret that names one delivery: its stanza id, or the bounce address of an outgoing mail
+ * (core/verp.ts). 130 random bits, 26 characters of the same alphabet; unrelated to anything shown to
+ * a sender (docs/design.md §Who speaks for a delivery).
+ */
+export function newSecret(): string {
+  return base32(26);
 }
 
 /** The secret of a mail's web page (core/links.ts): 256 random bits, base64url, 43 characters. */
@@ -80,15 +92,16 @@ export function createMessageStore(knex: Knex) {
     const rows = await trx("messages").insert(group.map((input, i) => messageRow(input, tokens[i]!)))
       .returning(["id", "token"]) as { id: number; token: string }[];
     const ids = new Map(rows.map((r) => [r.token, Number(r.id)]));
-    const deliveries = group.flatMap((input, g) => input.deliveries.map((d, i) => ({
+    const deliveries = group.flatMap((input, g) => input.deliveries.map((d) => ({
       message_id: ids.get(tokens[g]!),
       direction: "inbound",
       kind: d.kind,
       recipient: d.recipient,
       jid: d.jid,
       origin_stanza_id: d.originStanzaId,
-      // Stable across retries and restarts: receipts, replies and errors refer to it (design).
-      stanza_id: `${tokens[g]}.${i}`,
+      // Random, never derived from the token the sender sees; stable across retries and restarts:
+      // receipts, replies and errors refer to it (docs/design.md §Who speaks for a delivery).
+      stanza_id: newSecret(),
     })));
     if (deliveries.length > 0) await trx("deliveries").insert(deliveries);
     for (const f of group.flatMap((input) => input.failOutbound ?? [])) {

@@ -4,6 +4,7 @@ import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";
 import type { QueuedMail, SendLimit } from "../core/types.ts";
 import { CLAIM_COLUMNS, claimSql } from "./deliveries.ts";
+import { newSecret } from "./messages.ts";
 
 export type QueueResult = { queued: number } | { over: "minute" | "day" };
 
@@ -60,7 +61,8 @@ export function createOutboundStore(knex: Knex) {
           // Inserted in queue order: delivery ids follow it, and the relay claims by id.
           const deliveries = await trx("deliveries").insert(chosen.map((input) => ({
             message_id: ids.get(input.token), direction: "outbound", recipient: input.to, jid: input.jid,
-            stanza_id: `${input.token}.out`, origin_stanza_id: input.originStanzaId,
+            // Never sent as a stanza id; random like every other (docs/design.md §Who speaks for a delivery).
+            stanza_id: newSecret(), bounce_secret: input.bounceSecret, origin_stanza_id: input.originStanzaId,
             receipt_requested: input.receiptRequested,
           }))).returning(["id", "message_id"]) as { id: number; message_id: number }[];
           const byMessage = new Map(deliveries.map((d) => [Number(d.message_id), Number(d.id)]));

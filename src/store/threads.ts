@@ -32,12 +32,16 @@ export function createThreadStore(knex: Knex) {
       return new Map(rows.map(({ wanted: key, ...parent }) => [key, parent]));
     },
 
-    /** The outgoing mail a VERP bounce address names (core/verp.ts), while its row exists. */
-    async bounceTarget(token: string): Promise<{ mailbox: string; target: BounceTarget } | undefined> {
+    /**
+     * The outgoing mail a VERP bounce address names by its bounce secret (core/verp.ts), while its row
+     * exists. Never by the message token: that one is the Message-ID's local part, which every reply's
+     * References repeats (docs/design.md §Who speaks for a delivery).
+     */
+    async bounceTarget(secret: string): Promise<{ mailbox: string; target: BounceTarget } | undefined> {
       // Only while the sending mailbox is enabled: a disabled mailbox receives nothing, reports included.
-      const row = await knex("messages as m").join("deliveries as d", "d.message_id", "m.id")
+      const row = await knex("deliveries as d").join("messages as m", "m.id", "d.message_id")
         .joinRaw("JOIN mailboxes mb ON lower(mb.address) = lower(m.from_address) AND mb.enabled")
-        .where({ "m.token": token, "m.direction": "outbound", "d.direction": "outbound" })
+        .where({ "d.bounce_secret": secret, "d.direction": "outbound", "m.direction": "outbound" })
         .first<{ mailbox: string; deliveryId: number; correspondent: string; userJid: string; originStanzaId: string | null }>(
           "m.from_address AS mailbox", "d.id AS deliveryId", "d.recipient AS correspondent", "d.jid AS userJid",
           "d.origin_stanza_id AS originStanzaId");

@@ -18,7 +18,7 @@ export interface XmppDeps {
   /** A user wrote to a contact (chat → mail). Without it, such messages are answered not-implemented. */
   onChat?(chat: IncomingChat): Promise<ChatVerdict>;
   /** The server answered a stanza we sent with an error (RFC 6120 §8.3). */
-  onBounce(stanzaId: string, error: StanzaErrorInfo): void;
+  onBounce(stanzaId: string, from: string, error: StanzaErrorInfo): void;
   /** Registration, commands, subscriptions, names (issue #5); without them only discovery answers. */
   services?: GatewayServices;
   /** XEP-0184: the user's client acknowledged one of our chat messages. */

@@ -17,7 +17,8 @@ export type ChatVerdict =
 export interface RouterDeps {
   log: Logger;
   send(stanza: Element): Promise<void>;
-  onBounce(stanzaId: string, error: StanzaErrorInfo): void;
+  /** An error about one of our stanzas; `from` is who says so, stamped by the server (RFC 6120 §8.1.2.1). */
+  onBounce(stanzaId: string, from: string, error: StanzaErrorInfo): void;
   onReceipt?(user: string, stanzaId: string): void;
   /** Must queue one sender's messages in the order it is called (RFC 6120 §10.1); may resolve later. */
   onChat?(chat: IncomingChat): Promise<ChatVerdict>;
@@ -63,7 +64,7 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
 
   return (stanza: Element): void => {
     if (stanza.is("message") && stanza.attrs.type === "error" && stanza.attrs.id) {
-      deps.onBounce(stanza.attrs.id, readError(stanza));
+      deps.onBounce(stanza.attrs.id, stanza.attrs.from ?? "", readError(stanza));
     } else if (stanza.is("message") && stanza.attrs.type !== "error" && stanza.attrs.type !== "groupchat") {
       const receipt = stanza.getChild("received", NS.receipts)?.attrs.id;
       const user = bareOf(stanza.attrs.from);

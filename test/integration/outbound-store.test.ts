@@ -12,7 +12,8 @@ import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 let n = 0;
 const mail = (mailbox: string, to = "alice@example.com"): QueuedMail => {
   const token = `tok${String(++n).padStart(8, "0")}`;
-  return { token, mailbox, mailFrom: `bounces+${token}@jabber.test`, to, subject: "s", body: `mail ${n}`,
+  const bounceSecret = `secret${String(n).padStart(20, "0")}`;
+  return { token, mailbox, mailFrom: `bounces+${bounceSecret}@jabber.test`, bounceSecret, to, subject: "s", body: `mail ${n}`,
     messageId: `${token}@jabber.test`, raw: Buffer.from(`Subject: s\r\n\r\nmail ${n}\r\n`), jid: "u@localhost/r",
     originStanzaId: `c${n}`, receiptRequested: false };
 };
@@ -67,7 +68,16 @@ describe("the outgoing queue", () => {
     assert.equal(all.length, 4 + 7);
     for (const d of all) {
       assert.ok(Buffer.isBuffer(d.raw) && d.raw.toString().startsWith("Subject: s"));
-      assert.match(d.mailFrom ?? "", /^bounces\+tok\d+@jabber\.test$/);
+      assert.match(d.mailFrom ?? "", /^bounces\+secret\d+@jabber\.test$/);
+    }
+    // Each delivery keeps the secret its bounce address names, and a random stanza id of its own.
+    const rows = await pgdb.query<{ bounce_secret: string; stanza_id: string; mail_from: string; token: string }>(`
+      SELECT d.bounce_secret, d.stanza_id, m.mail_from, m.token FROM deliveries d JOIN messages m ON m.id = d.message_id
+      WHERE d.direction = 'outbound'`);
+    for (const r of rows) {
+      assert.equal(r.mail_from, `bounces+${r.bounce_secret}@jabber.test`);
+      assert.match(r.stanza_id, /^[0-9a-hjkmnp-tv-z]{26}$/);
+      assert.ok(!r.stanza_id.includes(r.token));
     }
     assert.deepEqual(first!.map((d) => d.id), [...first!.map((d) => d.id)].sort((a, b) => a - b));
     assert.deepEqual(await store.claim("w3", 10, 60), [], "leased rows are not due");

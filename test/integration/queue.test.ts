@@ -118,21 +118,64 @@ describe("the delivery queue on PostgreSQL", () => {
     assert.deepEqual(again.map((r) => [r.id, r.attempts]), rows.map((r) => [r.id, 1]));
   });
 
+  const LIMITS = { schedule: [30, 60], maxAgeSeconds: 3600, maxAttempts: 10, windowSeconds: 300 };
+  const error = (stanzaId: string, permanent: boolean, why: string, from = "u0@localhost/phone") => ({ stanzaId, from, permanent, why });
+  const row = (id: number) => db.knex("deliveries").where({ id }).first("status", "attempts", "delivered_at", "last_error", "next_attempt_at");
+
   it("a temporary bounce schedules a retry, a permanent one fails; both keep the reason", async () => {
     await db.knex("deliveries").delete();
     await accept(2);
     const [a, b] = await deliveries.claim("w", 10, 60);
     await deliveries.markDelivered("w", [a!.id, b!.id]);
-    const wait = await deliveries.bounce(a!.stanzaId, false, "xmpp wait/resource-constraint", 30, 3600);
+    const wait = await deliveries.bounce(error(a!.stanzaId, false, "xmpp wait/resource-constraint"), LIMITS);
     assert.equal(wait?.status, "pending");
-    const cancel = await deliveries.bounce(b!.stanzaId, true, "xmpp cancel/service-unavailable", 30, 3600);
+    const cancel = await deliveries.bounce(error(b!.stanzaId, true, "xmpp cancel/service-unavailable", "u1@localhost"), LIMITS);
     assert.equal(cancel?.status, "failed");
     const rows = await db.knex("deliveries").orderBy("id").select("status", "last_error", "next_attempt_at");
     assert.equal(rows[0].last_error, "xmpp wait/resource-constraint");
     assert.ok(rows[0].next_attempt_at.getTime() > Date.now() + 20_000, "not before the backoff");
     assert.equal(rows[1].last_error, "xmpp cancel/service-unavailable");
     assert.deepEqual(await deliveries.claim("w", 10, 60), [], "neither is due now");
-    assert.equal(await deliveries.bounce(b!.stanzaId, false, "again", 30, 3600), undefined, "a failed row stays failed");
+    assert.equal(await deliveries.bounce(error(b!.stanzaId, false, "again", "u1@localhost"), LIMITS), undefined, "a failed row stays failed");
+    assert.equal(await deliveries.bounce(error(a!.stanzaId, false, "again"), LIMITS), undefined,
+      "a pending row is not moved by another wait: one re-queue per attempt");
+  });
+
+  it("an error counts only from the recipient (bare or full JID) or the recipient's server", async () => {
+    await db.knex("deliveries").delete();
+    await accept(1);
+    const [a] = await deliveries.claim("w", 10, 60);
+    await deliveries.markDelivered("w", [a!.id]);
+    const before = await row(a!.id);
+    for (const from of ["mallory@localhost", "mallory@localhost/u0@localhost", "u0@localhost.evil", "u0@elsewhere", "localhost.evil",
+      "evil/localhost", "u1@localhost", "", "u0", "@localhost"]) {
+      for (const permanent of [true, false]) {
+        assert.equal(await deliveries.bounce(error(a!.stanzaId, permanent, "forged", from), LIMITS), undefined, `${from} ${permanent}`);
+      }
+    }
+    assert.deepEqual(await row(a!.id), before, "nothing changed");
+    assert.equal((await deliveries.bounce(error(a!.stanzaId, false, "server", "LocalHost"), LIMITS))?.status, "pending", "the server's domain");
+    await db.knex("deliveries").where({ id: a!.id }).update({ status: "delivered", delivered_at: db.knex.fn.now() });
+    assert.equal((await deliveries.bounce(error(a!.stanzaId, true, "own", "U0@LocalHost/Phone"), LIMITS))?.status, "failed", "a full JID of it");
+  });
+
+  it("an error changes only a delivery in flight: sending, or delivered within the window; never past the attempts", async () => {
+    await db.knex("deliveries").delete();
+    await accept(3);
+    const [a, b, c] = await deliveries.claim("w", 10, 60);
+    assert.equal((await deliveries.bounce(error(a!.stanzaId, false, "while sending"), LIMITS))?.status, "pending");
+    assert.equal(await deliveries.markDelivered("w", [a!.id]), 0, "the worker's lease is gone with it");
+    await deliveries.markDelivered("w", [b!.id, c!.id]);
+    await db.knex("deliveries").where({ id: b!.id }).update({ delivered_at: db.knex.raw("now() - interval '6 minutes'") });
+    const old = await row(b!.id);
+    assert.equal(await deliveries.bounce(error(b!.stanzaId, false, "late wait", "u1@localhost"), LIMITS), undefined);
+    assert.equal(await deliveries.bounce(error(b!.stanzaId, true, "late cancel", "u1@localhost"), LIMITS), undefined);
+    assert.deepEqual(await row(b!.id), old, "delivered long ago: a replayed error changes nothing");
+    await db.knex("deliveries").where({ id: c!.id }).update({ attempts: 10 });
+    assert.equal((await deliveries.bounce(error(c!.stanzaId, false, "wait again", "u2@localhost"), LIMITS))?.status, "failed",
+      "no more attempts: failed, not queued again");
+    assert.equal((await deliveries.bounce(error(a!.stanzaId, true, "cancel after wait"), LIMITS))?.status, "failed",
+      "a permanent error also fails a pending one");
   });
 
   it("a temporary bounce on a delivery older than the retry window fails it", async () => {
@@ -140,7 +183,7 @@ describe("the delivery queue on PostgreSQL", () => {
     await accept(1);
     const [a] = await deliveries.claim("w", 10, 60);
     await db.knex("deliveries").update({ created_at: db.knex.raw("now() - interval '3 days'") });
-    assert.equal((await deliveries.bounce(a!.stanzaId, false, "xmpp wait/resource-constraint", 30, 2 * 86400))?.status, "failed");
+    assert.equal((await deliveries.bounce(error(a!.stanzaId, false, "xmpp wait/resource-constraint"), { ...LIMITS, maxAgeSeconds: 2 * 86400 }))?.status, "failed");
   });
 
   it("wakes a listener when a delivery is inserted or re-driven, including from plain SQL, naming what changed", async () => {

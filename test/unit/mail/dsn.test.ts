@@ -42,14 +42,22 @@ Diagnostic-Code: smtp; 550 5.1.1 <alice@example.com>: Recipient address
     rejected: User unknown in virtual mailbox table`;
 
 describe("readDeliveryReport", () => {
-  it("reads a Postfix bounce: action, status, the remote words unfolded, the final recipient", async () => {
+  it("reads a Postfix bounce: action, status, the remote words unfolded, the final and original recipients", async () => {
     assert.deepEqual(await readDeliveryReport(dsn(POSTFIX)), {
       reportingMta: "mx.example.com",
       recipients: [{
-        action: "failed", status: "5.1.1", recipient: "alice@example.com",
+        action: "failed", status: "5.1.1", recipient: "alice@example.com", originalRecipient: "alice@example.com",
         diagnostic: "550 5.1.1 <alice@example.com>: Recipient address rejected: User unknown in virtual mailbox table",
       }],
     });
+  });
+
+  it("reads an Original-Recipient that differs from the final one (RFC 3464 §2.3.1: the address as first given)", async () => {
+    const status = "Reporting-MTA: dns; mx.example.com\n\nOriginal-Recipient: rfc822; Alice@Example.com\n"
+      + "Final-Recipient: rfc822; alice.smith@mailhost.example.com\nAction: failed\nStatus: 5.2.2\n";
+    const report = await readDeliveryReport(dsn(status));
+    assert.deepEqual(report?.recipients, [{ action: "failed", status: "5.2.2", recipient: "alice.smith@mailhost.example.com",
+      originalRecipient: "Alice@Example.com", diagnostic: null }]);
   });
 
   it("reads a delay warning and a base64-encoded status part", async () => {

@@ -3,7 +3,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createOutbound, type OutboundDeps } from "../../../src/queue/outbound.ts";
-import { createReportPreparer, planDeliveries } from "../../../src/queue/reports.ts";
+import { createReportPreparer, decisiveReport, namesRecipient, planDeliveries } from "../../../src/queue/reports.ts";
 import type { IncomingChat } from "../../../src/core/outbound.ts";
 import type { BareJid, MailAddress, QueuedMail, Recipient } from "../../../src/core/types.ts";
 import type { OutboundMail } from "../../../src/mail/compose.ts";
@@ -33,6 +33,7 @@ function harness(options: { owned?: { address: string; displayName: string | nul
       return { queued: queued.length };
     }),
     newToken: () => `token${String(++n).padStart(11, "0")}`,
+    newSecret: () => `secret${String(n).padStart(20, "0")}`,
     now: options.clock ?? (() => new Date("2026-11-25T12:00:00Z")),
   };
   const accept = createOutbound({ componentDomain: GW, sendLimit: { perMinute: 3, perDay: 100 } }, deps);
@@ -43,7 +44,11 @@ describe("createOutbound", () => {
   it("queues with the mail's own bounce address as envelope sender and the receipt request", async () => {
     const h = harness();
     assert.deepEqual(await h.accept(chat({ receiptRequested: true })), { kind: "queued" });
-    assert.equal(h.queued[0]!.mailFrom, "bounces+token00000000001@jabber.example.org");
+    assert.equal(h.queued[0]!.mailFrom, "bounces+secret00000000000000000001@jabber.example.org");
+    assert.equal(h.queued[0]!.bounceSecret, "secret00000000000000000001");
+    // The Message-ID (repeated by every reply's References) is the message token, not the bounce secret.
+    assert.equal(h.rendered[0]!.messageId, "token00000000001@jabber.example.org");
+    assert.equal(h.queued[0]!.messageId, "token00000000001@jabber.example.org");
     assert.equal(h.queued[0]!.receiptRequested, true);
     assert.equal(h.queued[0]!.originStanzaId, "c1");
     assert.equal(h.queued[0]!.jid, "toto@jabber.example.org/phone", "errors and receipts go back to the sending resource");
@@ -94,6 +99,7 @@ describe("createOutbound", () => {
         return inputs.map(() => (++sent <= 3 ? { queued: sent } : { over: "minute" as const }));
       },
       newToken: () => `token${sent}`,
+      newSecret: () => `secret${sent}`,
       now: () => new Date("2026-11-25T12:00:00Z"),
     });
     const ids = ["m1", "m2", "m3", "m4", "m5", "m6"];
@@ -130,13 +136,59 @@ describe("planDeliveries", () => {
     assert.deepEqual(planDeliveries([bounce], report("failed")), {
       deliveries: [{ kind: "report", recipient: "alice@example.com", jid: "toto@jabber.example.org/phone", originStanzaId: "c1" }],
       failOutbound: [{ id: 7, why: "bounced: 550 5.1.1 no such user (reported by mx.example.com)" }],
+      ignored: [],
     });
   });
 
   it("a delay report tells the user without failing the mail; a success report is kept without a delivery", () => {
     assert.deepEqual(planDeliveries([bounce], report("delayed")).failOutbound, []);
     assert.equal(planDeliveries([bounce], report("delayed")).deliveries[0]!.kind, "report");
-    assert.deepEqual(planDeliveries([bounce], report("delivered")), { deliveries: [], failOutbound: [] });
+    assert.deepEqual(planDeliveries([bounce], report("delivered")), { deliveries: [], failOutbound: [], ignored: [] });
+  });
+
+  it("a report that does not name the recipient the mail went to is ignored: nothing shown, nothing failed", () => {
+    const forged: DeliveryReport = { reportingMta: "mx.evil.example", recipients: [
+      { action: "failed", status: "5.0.0", diagnostic: "550 ACCOUNT SUSPENDED - re-verify at http://evil.example", recipient: "someone@example.com" },
+      { action: "delayed", status: "4.0.0", diagnostic: null, recipient: null },
+    ] };
+    assert.deepEqual(planDeliveries([bounce], forged), { deliveries: [], failOutbound: [], ignored: [{ id: 7, named: ["someone@example.com"] }] });
+    const nobody: DeliveryReport = { reportingMta: null, recipients: [{ action: "failed", status: "5.1.1", diagnostic: null, recipient: null }] };
+    assert.deepEqual(planDeliveries([bounce], nobody), { deliveries: [], failOutbound: [], ignored: [{ id: 7, named: [] }] });
+    // Two bounce addresses in one mail: each report counts for its own mail only.
+    const other: Recipient = { ...mailbox, bounceOf: { ...target, deliveryId: 8, correspondent: "bob@example.com" } };
+    const plan = planDeliveries([bounce, other], report("failed"));
+    assert.deepEqual(plan.failOutbound.map((f) => f.id), [7]);
+    assert.deepEqual(plan.deliveries.map((d) => d.recipient), ["alice@example.com"]);
+    assert.deepEqual(plan.ignored.map((i) => i.id), [8]);
+  });
+
+  it("only the groups about our recipient decide: another address's failure does not fail our mail", () => {
+    const mixed: DeliveryReport = { reportingMta: "mx.example.com", recipients: [
+      { action: "failed", status: "5.1.1", diagnostic: "550 no such user", recipient: "carol@example.com" },
+      { action: "delayed", status: "4.4.1", diagnostic: "451 later", recipient: "alice@example.com" },
+    ] };
+    const plan = planDeliveries([bounce], mixed);
+    assert.deepEqual(plan.failOutbound, []);
+    assert.equal(plan.deliveries[0]?.kind, "report");
+    assert.equal(decisiveReport(mixed, "alice@example.com")?.action, "delayed");
+    assert.equal(decisiveReport(mixed, "dave@example.com"), null);
+  });
+});
+
+describe("namesRecipient", () => {
+  const r = (recipient: string | null, originalRecipient?: string) =>
+    ({ action: "failed" as const, status: null, diagnostic: null, recipient, ...(originalRecipient ? { originalRecipient } : {}) });
+  it("matches Final-Recipient or Original-Recipient case-insensitively, with or without angle brackets", () => {
+    assert.equal(namesRecipient(r("alice@example.com"), "Alice@Example.COM"), true);
+    assert.equal(namesRecipient(r(" <ALICE@example.com> "), "alice@example.com"), true);
+    assert.equal(namesRecipient(r("alice.forward@elsewhere.example", "alice@example.com"), "alice@example.com"), true);
+  });
+  it("does not match another address, a part of it, or nothing", () => {
+    for (const [x, y] of [["alice@example.com.evil", "alice@example.com"], ["lice@example.com", "alice@example.com"],
+      ["alice@example.co", "alice@example.com"], ["", "alice@example.com"]] as const) {
+      assert.equal(namesRecipient(r(x), y), false, x);
+    }
+    assert.equal(namesRecipient(r(null), "alice@example.com"), false);
   });
 
   it("anything else to a bounce address is mail for the sending mailbox; mailbox recipients always get mail", () => {
@@ -173,6 +225,11 @@ describe("createReportPreparer", () => {
     assert.ok(bare && "message" in bare && bare.message.error === null);
     const [noId] = await prepare(report("failed"), { originStanzaId: null as unknown as string });
     assert.ok(noId && "message" in noId && noId.message.error === null);
+  });
+
+  it("a report that names another recipient is unreadable for this delivery", async () => {
+    const other = { ...report("failed"), recipients: [{ ...report("failed").recipients[0]!, recipient: "mallory@example.com" }] };
+    assert.ok("error" in (await prepare(other))[0]!);
   });
 
   it("a missing or unreadable report fails that delivery alone", async () => {
