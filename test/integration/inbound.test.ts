@@ -238,9 +238,12 @@ describe("inbound mail reaches the chat client", () => {
     const info = await sendMail(stack.gateway.smtpPort, { from: "log@example.com", to: `toto@${MAIL_DOMAIN}`, subject: "logged", text: secretText });
     const token = /queued as (\S+)/.exec(info.response)![1]!;
     await toto.waitForMessage((s) => body(s).startsWith("logged"), "the mail");
+    // The stanza id is random (docs/design.md §Who speaks for a delivery): the table joins it to the queue id.
+    const [{ stanza_id: stanzaId }] = await stack.db.query<{ stanza_id: string }>(
+      "SELECT d.stanza_id FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE m.token = $1", [token]) as [{ stanza_id: string }];
     const lines = await waitFor("the delivery line", () => {
       const parsed = stack.gateway.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-      return parsed.some((l) => l.msg === "delivered to xmpp" && l.stanzaId === `${token}.0`) && parsed;
+      return parsed.some((l) => l.msg === "delivered to xmpp" && l.stanzaId === stanzaId) && parsed;
     });
     const accepted = lines.filter((l) => l.msg === "message accepted" && l.queueId === token);
     assert.equal(accepted.length, 1, "one line for the transaction");

@@ -16,14 +16,14 @@ const body = (m: Element) => m.getChildText("body") ?? "";
 const chat = (to: string, id: string, text: string, ...extra: Element[]) =>
   xml("message", { type: "chat", to: contactJid(to), id }, xml("body", {}, text), ...extra);
 
-/** An RFC 3464 report as Postfix writes it, to the bounce address `to`. */
-function dsn(to: string, action: "failed" | "delayed", status: string, diagnostic: string): string {
+/** An RFC 3464 report as Postfix writes it, to the bounce address `to`, about the mail to `recipient`. */
+function dsn(to: string, recipient: string, action: "failed" | "delayed", status: string, diagnostic: string): string {
   return [
     "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>", `To: ${to}`, "Subject: Undelivered Mail Returned to Sender",
     "MIME-Version: 1.0", 'Content-Type: multipart/report; report-type=delivery-status; boundary="B"', "",
     "--B", "Content-Type: text/plain", "", "This is the mail system at host mx.example.com.", "",
     "--B", "Content-Type: message/delivery-status", "", "Reporting-MTA: dns; mx.example.com", "",
-    "Final-Recipient: rfc822; someone@example.com", `Action: ${action}`, `Status: ${status}`,
+    `Final-Recipient: rfc822; ${recipient}`, `Action: ${action}`, `Status: ${status}`,
     `Diagnostic-Code: smtp; ${diagnostic}`, "",
     "--B", "Content-Type: text/rfc822-headers", "", "Subject: whatever", "", "--B--", "",
   ].join("\r\n");
@@ -87,7 +87,7 @@ describe("outgoing mail: names, signatures, receipts, reports, limits", () => {
     await toto.send(chat("gone@example.com", "b1", "are you there?"));
     const sent = await waitFor("the mail", () => at("gone@example.com"));
     const reply = await sendRaw(stack.gateway.smtpPort, "", [sent.from],
-      dsn(sent.from, "failed", "5.1.1", "550 5.1.1 <gone@example.com>: User unknown in virtual mailbox table"));
+      dsn(sent.from, "gone@example.com", "failed", "5.1.1", "550 5.1.1 <gone@example.com>: User unknown in virtual mailbox table"));
     assert.equal(reply.data?.code, 250);
     const err = await toto.waitForMessage((m) => m.attrs.type === "error" && m.attrs.id === "b1", "the error on b1");
     assert.equal(err.attrs.from, contactJid("gone@example.com"));
@@ -107,7 +107,7 @@ describe("outgoing mail: names, signatures, receipts, reports, limits", () => {
     const toto = (await stack.user("dora"))!;
     await toto.send(chat("slow@example.com", "d1", "hello slow"));
     const sent = await waitFor("the mail", () => at("slow@example.com"));
-    await sendRaw(stack.gateway.smtpPort, "", [sent.from], dsn(sent.from, "delayed", "4.4.1", "451 4.4.1 connection timed out"));
+    await sendRaw(stack.gateway.smtpPort, "", [sent.from], dsn(sent.from, "slow@example.com", "delayed", "4.4.1", "451 4.4.1 connection timed out"));
     await toto.waitForMessage((m) => /is delayed: 451 4\.4\.1 connection timed out/.test(body(m)), "the delay notice");
     const [row] = await stack.db.query<{ status: string }>("SELECT status FROM deliveries WHERE direction = 'outbound' AND recipient = 'slow@example.com'");
     assert.equal(row?.status, "delivered", "a delay does not fail the mail");
@@ -119,7 +119,7 @@ describe("outgoing mail: names, signatures, receipts, reports, limits", () => {
     const shown = await toto.waitForMessage((m) => /^\[automatic\] Out of office/.test(body(m)), "the auto-reply as mail, marked automatic");
     assert.equal(shown.attrs.from, contactJid("slow@example.com"));
 
-    const unknown = await sendRaw(stack.gateway.smtpPort, "", [`bounces+0000000000000000@${MAIL_DOMAIN}`], "Subject: x\r\n\r\nx\r\n");
+    const unknown = await sendRaw(stack.gateway.smtpPort, "", [`bounces+00000000000000000000000000@${MAIL_DOMAIN}`], "Subject: x\r\n\r\nx\r\n");
     assert.equal(unknown.rcpt[0]?.code, 550);
     assert.match(unknown.rcpt[0]?.text ?? "", /^5\.1\.1/);
   });
