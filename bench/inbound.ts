@@ -59,9 +59,13 @@ export async function latency(ctx: BenchContext): Promise<Sample[]> {
   if (run.refused > 0) throw new Error(`${run.refused} mails refused by the gateway`);
   await stack.receiver.waitForCount(before + run.accepted.length, 120_000);
   await assertAllDelivered(ctx, "inbound");
+  // Stanza ids are random (docs/design.md §Who speaks for a delivery): the table maps queue ids to them.
+  const ids = new Map((await stack.db.query<{ token: string; stanza_id: string }>(
+    "SELECT m.token, d.stanza_id FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE m.token = ANY($1)",
+    [run.accepted.map((a) => a.token)])).map((r) => [r.token, r.stanza_id]));
   const delays = run.accepted.map((a) => {
     if (!a.token) throw new Error("a 250 from the gateway without its queue id");
-    const arrived = stack.receiver.arrivals.get(`${a.token}.0`);
+    const arrived = stack.receiver.arrivals.get(ids.get(a.token) ?? "");
     if (arrived === undefined) throw new Error(`mail ${a.token} never reached the client`);
     return arrived - a.at;
   });
