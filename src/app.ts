@@ -79,6 +79,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     onReceipt: (user, stanzaId) => void accounts.receipt(user, stanzaId).catch((err: Error) =>
       log.warn({ err: err.message, stanzaId }, "could not record a receipt")),
     onChat: acceptChat,
+    onState: (state) => { if (state === "online") metrics.linkOnline.inc(); },
     onBounce: (stanzaId, from, error) => {
       // RFC 6120 §8.3.2: type "wait" is temporary; cancel/modify/auth will not change by retrying.
       const permanent = error.type !== "wait";
@@ -168,7 +169,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       const { oldestWaitingSeconds, ...byStatus } = await deliveries.counts();
       return { byStatus, oldestWaitingSeconds };
     },
-    xmppOnline: () => xmpp.isOnline(),
+    xmppState: () => xmpp.state(),
   });
   const webStore = createWebStore(db.knex);
   const http = createHttpServer(config.httpListen, {
@@ -180,7 +181,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     health: async () => {
       const database = await db.knex.raw("select 1").then(() => "ok", () => "unreachable");
-      const link = xmpp.isOnline() ? "online" : "offline";
+      const link = xmpp.state();
       return { ok: database === "ok" && link === "online", database, xmpp: link, version: VERSION };
     },
   });

@@ -65,6 +65,9 @@ export const schema = z.object({
   XMPP_DOMAIN: domain.optional(),
   // The XEP-0114 handshake hashes the secret as latin1 in xmpp.js: only ASCII survives both ends.
   XMPP_SECRET: z.string().regex(/^[\x20-\x7E]+$/, "must be printable ASCII").optional(),
+  // The component link's keep-alive: a ping this often, the link dropped when one is not answered
+  // within it, or when a socket is still connecting after it (docs/design.md §XMPP link).
+  XMPP_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   HTTP_LISTEN: listen("127.0.0.1:8080"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   RELAY_RETRY_SCHEDULE: z.string().default("30,60,300,900,1800,3600")

@@ -22,7 +22,7 @@ export interface Config {
   relayUrl: string | undefined;
   /** seconds between attempts (the last repeats) and how long to keep trying, for outgoing mail */
   relayRetry: { schedule: number[]; maxAgeSeconds: number };
-  xmpp: { service: string; domain: string; secret: string };
+  xmpp: { service: string; domain: string; secret: string; keepaliveMs: number };
   httpListen: Listen;
   logLevel: Env["LOG_LEVEL"];
   chatMaxBytes: number;
@@ -141,7 +141,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     parse: { timeoutMs: e.PARSE_TIMEOUT_MS, memoryMb: e.PARSE_MEMORY_MB },
     relayUrl: e.SMTP_RELAY,
     relayRetry: { schedule: e.RELAY_RETRY_SCHEDULE, maxAgeSeconds: e.RELAY_MAX_AGE },
-    xmpp: { service: e.XMPP_SERVICE, domain: e.XMPP_DOMAIN ?? "", secret: e.XMPP_SECRET ?? "" },
+    xmpp: { service: e.XMPP_SERVICE, domain: e.XMPP_DOMAIN ?? "", secret: e.XMPP_SECRET ?? "", keepaliveMs: e.XMPP_KEEPALIVE_SECONDS * 1000 },
     httpListen: e.HTTP_LISTEN,
     logLevel: e.LOG_LEVEL,
     chatMaxBytes: e.CHAT_MAX_BYTES,

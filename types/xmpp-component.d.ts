@@ -25,6 +25,8 @@ declare module "@xmpp/component" {
   export interface Component extends EventEmitter {
     status: string;
     jid: { toString(): string } | null;
+    /** The TCP socket of the stream in course, null between sockets. */
+    socket: import("node:net").Socket | null;
     options: { service: string; domain: string };
     start(): Promise<unknown>;
     stop(): Promise<unknown>;

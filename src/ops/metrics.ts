@@ -4,8 +4,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export interface MetricsSources {
   /** deliveries by status and the age of the oldest waiting one, read at scrape time */
   queue(): Promise<{ byStatus: Record<string, number>; oldestWaitingSeconds: number | null }>;
-  xmppOnline(): boolean;
+  /** The XMPP link's state (docs/design.md §XMPP link). */
+  xmppState(): string;
 }
+
+/** The states of the XMPP link, each a series of passerelle_xmpp_link_state. */
+const LINK_STATES = ["connecting", "online", "closing", "offline", "stopped"];
 
 export function createMetrics() {
   const registry = new Registry();
@@ -19,6 +23,7 @@ export function createMetrics() {
     delivered: counter("passerelle_deliveries_delivered_total", "Deliveries completed, by direction", ["direction"]),
     retried: counter("passerelle_deliveries_retried_total", "Deliveries put back for a later attempt, by direction", ["direction"]),
     failed: counter("passerelle_deliveries_failed_total", "Deliveries failed for good, by direction", ["direction"]),
+    linkOnline: counter("passerelle_xmpp_link_online_total", "Times the XMPP component link came online"),
     parseSeconds: new Histogram({ name: "passerelle_parse_seconds", help: "Time to parse an accepted mail",
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
     /** Gauges read from the database and the link when Prometheus scrapes. */
@@ -33,7 +38,12 @@ export function createMetrics() {
           oldest.set(q.oldestWaitingSeconds ?? 0);
         } });
       new Gauge({ name: "passerelle_xmpp_link_up", help: "1 while the XMPP component link is online", registers: [registry],
-        collect() { this.set(sources.xmppOnline() ? 1 : 0); } });
+        collect() { this.set(sources.xmppState() === "online" ? 1 : 0); } });
+      new Gauge({ name: "passerelle_xmpp_link_state", help: "1 for the XMPP component link's current state", labelNames: ["state"],
+        registers: [registry], collect() {
+          const current = sources.xmppState();
+          for (const state of LINK_STATES) this.set({ state }, state === current ? 1 : 0);
+        } });
     },
   };
   return metrics;

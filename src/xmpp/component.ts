@@ -2,15 +2,22 @@
 import xmppComponent from "@xmpp/component";
 import type { Logger } from "../log.ts";
 import type { ChatMessage } from "../core/types.ts";
+import { watchLink } from "./link.ts";
+import type { LinkState } from "./link-state.ts";
 import { installGateway, type GatewayServices } from "./gateway.ts";
 import { createStanzaRouter, type ChatVerdict } from "./incoming.ts";
 import { createUploader, type UploadFile } from "./upload.ts";
 import type { IncomingChat } from "../core/outbound.ts";
 import { chatStanza, fileStanza, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
-export interface XmppConfig { service: string; domain: string; secret: string }
+export interface XmppConfig {
+  service: string; domain: string; secret: string;
+  /** The keep-alive's interval and ping timeout (XMPP_KEEPALIVE_SECONDS); default 30 s. */
+  keepaliveMs?: number;
+}
 
 export type { ChatVerdict } from "./incoming.ts";
+export type { LinkState } from "./link-state.ts";
 
 export interface XmppDeps {
   log: Logger;
@@ -23,6 +30,8 @@ export interface XmppDeps {
   services?: GatewayServices;
   /** XEP-0184: the user's client acknowledged one of our chat messages. */
   onReceipt?(user: string, stanzaId: string): void;
+  /** Each change of the link's state (docs/design.md §XMPP link). */
+  onState?(state: LinkState): void;
 }
 
 /** Without services (the check command): discovery and ping only, nothing remembered. */
@@ -39,6 +48,8 @@ export interface XmppLink {
   /** Connect. Resolves "online", or "waiting" while the server cannot be reached (retrying in the
    * background); rejects when the server refuses our domain or secret, which no retry can fix. */
   start(): Promise<"online" | "waiting">;
+  /** Where the link is (docs/design.md §XMPP link); only `online` lets deliveries go. */
+  state(): LinkState;
   isOnline(): boolean;
   /** Resolves when the link is online (at once if it is), or when `signal` aborts. */
   whenOnline(signal: AbortSignal): Promise<void>;
@@ -60,8 +71,6 @@ export interface XmppLink {
 // `conflict`: ejabberd refuses a component domain that is one of its own virtual hosts (and Prosody with
 // kick_new one already connected); fatal at the first start only, like the others.
 const FATAL = new Set(["not-authorized", "host-unknown", "improper-addressing", "conflict"]);
-const MIN_DELAY = 1000;
-const MAX_DELAY = 30_000;
 const KEEPALIVE_MS = 30_000;
 const STOP_TIMEOUT_MS = 2000;
 
@@ -73,30 +82,10 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   const { log } = deps;
   const { component } = xmppComponent;
   const xmpp = component({ service: config.service, domain: config.domain, password: config.secret });
-  const waiters = new Set<() => void>();
-  let everOnline = false;
-  let online = false;
-  let keepalive: NodeJS.Timeout | undefined;
 
-  xmpp.reconnect.delay = MIN_DELAY;
   // No Nagle on the component stream: the worker's proof-of-delivery ping would otherwise wait for
   // Prosody's delayed ACK (40 ms) on every batch (BENCHMARKS.md: p99 134 → 49 ms at 200 mails/s).
-  xmpp.on("connect", () => (xmpp as unknown as { socket?: { setNoDelay?(on: boolean): void } }).socket?.setNoDelay?.(true));
-  xmpp.on("online", () => {
-    online = true;
-    everOnline = true;
-    xmpp.reconnect.delay = MIN_DELAY;
-    log.info({ domain: config.domain, xmppService: config.service }, "xmpp component online");
-    for (const wake of waiters) wake();
-    waiters.clear();
-  });
-  xmpp.on("offline", () => { online = false; });
-  xmpp.on("disconnect", () => {
-    if (online) log.warn({ xmppService: config.service }, "xmpp link lost; reconnecting");
-    online = false;
-    // @xmpp/reconnect retries at a fixed delay (xmpp.js #1111): double it up to MAX_DELAY between attempts.
-    xmpp.reconnect.delay = Math.min(xmpp.reconnect.delay * 2, MAX_DELAY);
-  });
+  xmpp.on("connect", () => xmpp.socket?.setNoDelay(true));
   // An `error` listener is mandatory: EventEmitter throws otherwise.
   xmpp.on("error", (err: Error & { condition?: string }) => {
     if (err.condition && FATAL.has(err.condition)) {
@@ -124,43 +113,36 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       throw err;
     }
   };
+  const link = watchLink(xmpp, { ...config, keepaliveMs: config.keepaliveMs ?? KEEPALIVE_MS }, {
+    log, ping: (timeoutMs) => flush(serverDomain(config.domain), timeoutMs),
+    ...(deps.onState ? { onState: deps.onState } : {}),
+  });
 
   return {
     async start() {
-      keepalive = setInterval(() => {
-        // No keepalive in XEP-0114 or xmpp.js: ping the server and drop a link that no longer answers.
-        if (!online) return;
-        flush(serverDomain(config.domain)).catch(() => {
-          log.warn("xmpp server stopped answering pings; reconnecting");
-          void xmpp.disconnect().catch(() => undefined);
-        });
-      }, KEEPALIVE_MS);
-      keepalive.unref();
-      try {
-        await xmpp.start();
-        return "online";
-      } catch (err) {
-        const condition = (err as { condition?: string }).condition;
-        if (!everOnline && condition && FATAL.has(condition)) {
-          await this.stop();
-          throw new XmppConfigError(describeFatal(condition, config));
-        }
-        log.warn({ xmppService: config.service, err: (err as Error).message },
-          "waiting for the XMPP server; mail is accepted and queued meanwhile");
-        return "waiting";
-      }
-    },
-    isOnline: () => online,
-    whenOnline: (signal) => new Promise<void>((resolve) => {
-      if (online || signal.aborted) return resolve();
-      const wake = () => {
-        waiters.delete(wake);
-        signal.removeEventListener("abort", wake);
-        resolve();
+      // A stream error naming our domain or secret arrives before its socket is gone.
+      let fatal: string | undefined;
+      const noteFatal = (err: { condition?: string }) => {
+        if (err.condition && FATAL.has(err.condition)) fatal ??= err.condition;
       };
-      waiters.add(wake);
-      signal.addEventListener("abort", wake, { once: true });
-    }),
+      xmpp.on("error", noteFatal);
+      let failure: string | undefined;
+      const first = xmpp.start().then(() => true, (err: Error) => {
+        failure = err.message;
+        return false;
+      });
+      const online = await Promise.race([first, link.settled()]).finally(() => xmpp.off("error", noteFatal));
+      if (online) return "online";
+      if (fatal) {
+        await this.stop();
+        throw new XmppConfigError(describeFatal(fatal, config));
+      }
+      log.warn({ xmppService: config.service, err: failure ?? "link lost" }, "waiting for the XMPP server; mail is accepted and queued meanwhile");
+      return "waiting";
+    },
+    state: () => link.state(),
+    isOnline: () => link.state() === "online",
+    whenOnline: (signal) => link.whenOnline(signal),
     async sendChat(message) {
       await xmpp.send(chatStanza(message, config.domain));
       for (const file of message.files ?? []) await xmpp.send(fileStanza(message, file, config.domain));
@@ -172,9 +154,8 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     sendReceipt: (from, to, id) => xmpp.send(receiptStanza(from, to, id)),
     flush,
     async stop() {
-      clearInterval(keepalive);
+      link.stop();
       xmpp.reconnect.stop();
-      online = false;
       // xmpp.js waits up to its 30 s timeout for the server's </stream>, even on a dead socket.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -182,6 +163,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
         new Promise((resolve) => { timer = setTimeout(resolve, STOP_TIMEOUT_MS); }),
       ]);
       clearTimeout(timer);
+      link.drop();
     },
   };
 }

@@ -18,6 +18,8 @@ export interface StackOptions {
   gatewayEnv?: Record<string, string>;
   /** default: $TEST_XMPP_SERVER, else "prosody" (`TEST_XMPP_SERVER=ejabberd npm run test:integration`) */
   server?: ServerKind;
+  /** Route the gateway's component connection through a TCP proxy (`stack.xmppProxy`), to cut the link. */
+  xmppProxy?: boolean;
 }
 
 export interface Stack {
@@ -27,6 +29,8 @@ export interface Stack {
   db: TestDatabase;
   /** the gateway reaches PostgreSQL through this proxy, so a test can cut the database */
   dbProxy: TcpProxy;
+  /** with `xmppProxy`: the gateway reaches the XMPP server's component port through this proxy */
+  xmppProxy: TcpProxy | null;
   gateway: Gateway;
   /** Register `user` on the XMPP server, map `user@MAIL_DOMAIN` to it with SQL, and log a client in. */
   user(name: string, options?: { connect?: boolean }): Promise<ChatClient | null>;
@@ -40,10 +44,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dbProxy = await startTcpProxy(5432);
   const url = new URL(db.url);
   url.host = `127.0.0.1:${dbProxy.port}`;
+  const xmppProxy = options.xmppProxy ? await startTcpProxy(server.componentPort) : null;
   const gateway = await createGateway({
     databaseUrl: url.toString(),
     mailDomains: MAIL_DOMAIN,
-    xmppService: `xmpp://127.0.0.1:${server.componentPort}`,
+    xmppService: `xmpp://127.0.0.1:${xmppProxy?.port ?? server.componentPort}`,
     xmppDomain: COMPONENT_DOMAIN,
     xmppSecret: SECRET,
     env: options.gatewayEnv,
@@ -54,11 +59,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   } catch (err) {
     await server.destroy();
     await dbProxy.close();
+    await xmppProxy?.close();
     await db.drop();
     throw err;
   }
   return {
-    server, prosody: server, db, dbProxy, gateway,
+    server, prosody: server, db, dbProxy, xmppProxy, gateway,
     async user(name, { connect = true } = {}) {
       await server.register(name, "secret");
       await db.query("INSERT INTO mailboxes (address, jid) VALUES ($1, $2)", [`${name}@${MAIL_DOMAIN}`, `${name}@${server.domain}`]);
@@ -72,6 +78,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await gateway.stop().catch(() => undefined);
       await server.destroy();
       await dbProxy.close();
+      await xmppProxy?.close();
       await db.drop();
     },
   };

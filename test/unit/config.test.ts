@@ -47,7 +47,7 @@ describe("loadConfig defaults", () => {
       parse: { timeoutMs: 10_000, memoryMb: 256 },
       relayUrl: undefined,
       relayRetry: { schedule: [30, 60, 300, 900, 1800, 3600], maxAgeSeconds: 2 * 24 * 3600 },
-      xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret" },
+      xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 30_000 },
       httpListen: { host: "127.0.0.1", port: 8080 },
       logLevel: "info",
       chatMaxBytes: 16 * 1024,
@@ -74,6 +74,7 @@ describe("loadConfig defaults", () => {
       SMTP_RELAY: "smtps://user:pass@relay.example.org:465",
       XMPP_SERVICE: "xmpp://prosody:5275",
       XMPP_DOMAIN: "Mail.Jabber.Example.org",
+      XMPP_KEEPALIVE_SECONDS: "5",
       HTTP_LISTEN: "localhost:9090",
       LOG_LEVEL: "debug",
       SMTP_MAX_SIZE: "1048576",
@@ -87,7 +88,7 @@ describe("loadConfig defaults", () => {
     assert.deepEqual(config.smtp.listen, { host: "::1", port: 25 });
     assert.equal(config.smtp.hostname, "mx.example.org");
     assert.equal(config.relayUrl, "smtps://user:pass@relay.example.org:465");
-    assert.deepEqual(config.xmpp, { service: "xmpp://prosody:5275", domain: "mail.jabber.example.org", secret: "s3cret" });
+    assert.deepEqual(config.xmpp, { service: "xmpp://prosody:5275", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 5000 });
     assert.deepEqual(config.httpListen, { host: "localhost", port: 9090 });
     assert.equal(config.logLevel, "debug");
     assert.equal(config.smtp.maxSize, 1048576);
@@ -107,6 +108,12 @@ describe("loadConfig defaults", () => {
     assert.deepEqual(config.parse, { timeoutMs: 500, memoryMb: 64 });
     assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, SMTP_TRUSTED_PROXIES: "10.0.0.1, proxy.example" }))),
       ["SMTP_TRUSTED_PROXIES"]);
+  });
+
+  it("names a keep-alive that is not a whole number of seconds from 1", () => {
+    for (const bad of ["0", "-5", "1.5", "soon"]) {
+      assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, XMPP_KEEPALIVE_SECONDS: bad }))), ["XMPP_KEEPALIVE_SECONDS"], bad);
+    }
   });
 
   it("accepts postgresql:// as well as postgres://, and xmpps://", () => {
