@@ -40,19 +40,40 @@ describe("crashes at chosen points lose nothing", () => {
   });
 
   /**
-   * Restart the gateway armed to crash at `point`; `act` must bring it there; then restart it clean.
-   * Resolves with the deliveries in flight at the kill: leased ("sending") by the killed instance.
+   * Restart the gateway armed to crash at `point`; `act` must bring it there; then restart it clean (also
+   * when `act` fails, so one failure does not leave the next test an armed gateway). Resolves with the
+   * deliveries of `inFlight` (a condition on `d` and `m`) in flight at the kill: still leased, "sending".
    */
-  async function crashAt(point: string, act: () => Promise<void>): Promise<number> {
+  async function crashAt(point: string, act: () => Promise<void>, inFlight = "true", ...params: unknown[]): Promise<number> {
     await stack.gateway.stop();
     stack.gateway.env.PASSERELLE_CRASH_AT = point;
     await stack.gateway.start();
-    await act();
-    assert.equal(await stack.gateway.exited(), null, "killed by its own SIGKILL");
-    const [{ n }] = await stack.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries WHERE status = 'sending'") as [{ n: number }];
-    delete stack.gateway.env.PASSERELLE_CRASH_AT;
-    await stack.gateway.start();
-    return n;
+    try {
+      await act();
+      assert.equal(await stack.gateway.exited(), null, "killed by its own SIGKILL");
+      const [{ n }] = await stack.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries d JOIN messages m
+        ON m.id = d.message_id WHERE d.status = 'sending' AND ${inFlight}`, params) as [{ n: number }];
+      return n;
+    } finally {
+      delete stack.gateway.env.PASSERELLE_CRASH_AT;
+      await stack.gateway.stop();
+      await stack.gateway.start();
+    }
+  }
+
+  /**
+   * Accept a mail while its recipients' delivery is paused, so the 250 is written before the worker can
+   * reach the crash point; then let the worker take it.
+   */
+  async function acceptHeld(recipients: string[], subject: string): Promise<string> {
+    await stack.db.query("UPDATE mailboxes SET paused = true WHERE address = ANY($1)", [recipients]);
+    const r = await sendRaw(stack.gateway.smtpPort, "alice@example.com", recipients,
+      buildMail({ From: "alice@example.com", To: recipients.join(", "), Subject: subject }, "x\r\n"));
+    const token = tokenOf(r.data);
+    assert.ok(token, "250 before the crash");
+    accepted.push(token);
+    await stack.db.query("UPDATE mailboxes SET paused = false WHERE address = ANY($1)", [recipients]);
+    return token;
   }
 
   const delivered = (where: string, ...params: unknown[]) => async () => (await stack.db.query(
@@ -78,13 +99,10 @@ describe("crashes at chosen points lose nothing", () => {
   });
 
   it("after the stanzas left, before they were marked: sent again with the same id once the short lease runs out", async () => {
-    let token: string | null = null;
+    let token = "";
     const inFlight = await crashAt("after-xmpp-send", async () => {
-      const r = await sendRaw(stack.gateway.smtpPort, "alice@example.com", [`toto@${MAIL_DOMAIN}`], mail("send crash"));
-      token = tokenOf(r.data);
-      assert.ok(token, "250 before the crash");
-      accepted.push(token);
-    });
+      token = await acceptHeld([`toto@${MAIL_DOMAIN}`], "send crash");
+    }, "m.subject = 'send crash'");
     assert.equal(inFlight, 1, "the batch was leased at the kill");
     await waitFor("marked delivered after the restart", delivered("m.token = $1", token), 30_000);
     const copies = toto.messages.filter((m) => body(m).startsWith("send crash"));
@@ -94,15 +112,10 @@ describe("crashes at chosen points lose nothing", () => {
   });
 
   it("inside a batch, after its first stanza: each recipient gets the mail, duplicates at most what was in flight", async () => {
-    let token: string | null = null;
-    const recipients = ["toto", "titi", "tata"].map((u) => `${u}@${MAIL_DOMAIN}`);
+    let token = "";
     const inFlight = await crashAt("inside-batch", async () => {
-      const r = await sendRaw(stack.gateway.smtpPort, "alice@example.com", recipients,
-        buildMail({ From: "alice@example.com", To: recipients.join(", "), Subject: "batch crash" }, "x\r\n"));
-      token = tokenOf(r.data);
-      assert.ok(token, "250 before the crash");
-      accepted.push(token);
-    });
+      token = await acceptHeld(["toto", "titi", "tata"].map((u) => `${u}@${MAIL_DOMAIN}`), "batch crash");
+    }, "m.subject = 'batch crash'");
     assert.equal(inFlight, 3, "one batch of three, leased at the kill");
     await waitFor("all three marked delivered after the restart", async () => (await delivered("m.token = $1", token)()) === 3, 30_000);
     const ids = [toto, ...others].flatMap((c) => c.messages.filter((m) => body(m).startsWith("batch crash")).map((m) => m.attrs.id as string));
@@ -114,7 +127,7 @@ describe("crashes at chosen points lose nothing", () => {
     const inFlight = await crashAt("after-relay-send", async () => {
       await toto.send(xml("message", { type: "chat", to: contactJid("alice@example.com"), id: "c1" }, xml("body", {}, "relay crash")));
       await waitFor("the relay has it", () => relay.relayed.some((r) => r.to.includes("alice@example.com")));
-    });
+    }, "d.recipient = 'alice@example.com'");
     assert.equal(inFlight, 1);
     await waitFor("marked delivered after the restart", async () => (await stack.db.query(
       "SELECT 1 FROM deliveries WHERE direction = 'outbound' AND recipient = 'alice@example.com' AND status = 'delivered'")).length === 1, 30_000);
@@ -129,7 +142,7 @@ describe("crashes at chosen points lose nothing", () => {
     try {
       const inFlight = await crashAt("after-renewal", async () => {
         await toto.send(xml("message", { type: "chat", to: contactJid("slow@example.com"), id: "r1" }, xml("body", {}, "renewal crash")));
-      });
+      }, "d.recipient = 'slow@example.com'");
       assert.equal(inFlight, 1);
       relay.answerDelayMs = 0;
       await waitFor("marked delivered after the restart", async () => (await stack.db.query(
