@@ -114,11 +114,11 @@ describe("leases on PostgreSQL", () => {
 
   it("a running hold renews the lease every third of it: another worker never gets the row meanwhile", async () => {
     await accept(1);
-    const [a] = await deliveries.claim("worker-a", 10, 1);
-    const hold = holdLease({ leaseSeconds: 1, name: "test" }, { log: createLogger("silent"), renew: (...x) => deliveries.renew(...x) },
+    const [a] = await deliveries.claim("worker-a", 10, 2);
+    const hold = holdLease({ leaseSeconds: 2, name: "test" }, { log: createLogger("silent"), renew: (...x) => deliveries.renew(...x) },
       a!.lease, [a!.id]);
     try {
-      const deadline = Date.now() + 3000;
+      const deadline = Date.now() + 4000; // twice the lease: without renewals B would have it
       while (Date.now() < deadline) {
         assert.deepEqual(await deliveries.claim("worker-b", 10, 60), [], "held by A's renewals");
         await sleep(200);

@@ -135,11 +135,11 @@ describe("the inbound worker, one outcome per delivery", () => {
           // Meanwhile the admin re-drives it and another worker claims it; A's next renewal notices.
           await deliveries.retry(lost!);
           [taken] = await deliveries.claim("worker-b", 1, 60);
-          await sleep(1500); // a slow upload: more than one renewal (every third of the 1 s lease)
+          await sleep(1500); // a slow upload: more than one renewal (every third of the 2 s lease)
         }
         return { delivery: d, message: d.stanzaId };
       },
-    }, async () => (await rows()).find((r) => r.id === kept)?.status === "delivered", 1);
+    }, async () => (await rows()).find((r) => r.id === kept)?.status === "delivered", 2);
     assert.equal(taken?.id, lost);
     const after = await rows();
     assert.deepEqual(sent, [after[1]!.stanza_id], "the lost row was not sent by A");
