@@ -21,7 +21,7 @@ import { createRelayPass } from "./queue/relay.ts";
 import { createOutboundStore } from "./store/outbound.ts";
 import { createLoop } from "./queue/loop.ts";
 import { createRelay } from "./smtp/sender.ts";
-import { createXmppLink } from "./xmpp/component.ts";
+import { createXmppLink, serverDomain } from "./xmpp/component.ts";
 import { createSigner } from "./mail/dkim.ts";
 import { readDeliveryReport } from "./mail/dsn.ts";
 import { createIntake } from "./queue/intake.ts";
@@ -111,8 +111,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         }) } : {}) });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain });
   const inboundOutcomes = countOutcomes(deliveries, metrics, "inbound");
-  const worker = createWorker<ClaimedWithMessage, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100, leaseSeconds: config.leaseSeconds, pollMs: 2000 }, {
-    log, ...bind(deliveries, "claim", "release"), ...bind(inboundOutcomes, "markDelivered", "fail"),
+  const worker = createWorker<ClaimedWithMessage, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100,
+    leaseSeconds: config.leaseSeconds, pollMs: 2000, maxAgeSeconds: MAX_RETRY_AGE_SECONDS }, {
+    log, ...bind(deliveries, "claim", "release", "renew"), ...bind(inboundOutcomes, "markDelivered", "fail", "retryLater"),
     // Order within the batch does not matter across kinds: each kind keeps its own order.
     prepare: async (batch) => [...await prepareMail(batch.filter((d) => d.kind === "mail")),
       ...prepareReports(batch.filter((d) => d.kind === "report"))],
@@ -121,7 +122,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       if (m.error) await xmpp.sendLateError(m.error.from, m.error.to, m.error.id, "recipient-unavailable", m.error.text);
       await xmpp.sendChat(m.notice);
     },
-    flush: (domain) => xmpp.flush(domain),
+    // One ping to the server we are connected to proves the whole batch (docs/design.md §Delivery state machine).
+    flush: () => xmpp.flush(serverDomain(config.xmpp.domain)),
     isOnline: () => xmpp.isOnline(),
     whenOnline: (signal) => xmpp.whenOnline(signal),
     listen: (wake) => db.listen(wakeOn("inbound", wake)),
@@ -131,9 +133,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     log, listen: (wake) => db.listen(wakeOn("outbound", wake)),
     pass: createRelayPass({ id: workerId, componentDomain: config.xmpp.domain,
       maxAgeSeconds: config.relayRetry.maxAgeSeconds, schedule: config.relayRetry.schedule,
-      // A relay batch (20 mails over 4 connections, 60 s socket timeout each) can take longer than an XMPP batch.
-      leaseSeconds: Math.ceil(config.leaseSeconds * 2.5) }, {
-      log, ...bind(countOutcomes(deliveries, metrics, "outbound"), "markDelivered", "retryLater", "fail"),
+      leaseSeconds: config.leaseSeconds }, {
+      log, ...bind(countOutcomes(deliveries, metrics, "outbound"), "markDelivered", "retryLater", "fail"), ...bind(deliveries, "renew"),
       claim: (w, n, lease) => outgoing.claim(w, n, lease),
       send: (envelope, raw) => relay.send(envelope, raw),
       notify: (from, to, text) => xmpp.notify(from, to, text),

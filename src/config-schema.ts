@@ -93,7 +93,7 @@ export const schema = z.object({
   DNS_SERVERS: commaList(true)
     .pipe(z.array(z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, "expected IP[:port] addresses"))),
   // How long a worker holds claimed deliveries; after a crash they wait this long for another worker.
-  QUEUE_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  QUEUE_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   // XEP-0363 upload service of the XMPP server (e.g. upload.jabber.example.org): attachments go there.
   XMPP_UPLOAD_SERVICE: domain.optional(),
   ATTACHMENT_MAX_BYTES: bytes(10 * 1024 * 1024),

@@ -52,26 +52,28 @@ export function createMetrics() {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 interface OutcomeStore {
-  markDelivered(worker: string, ids: number[]): Promise<number>;
-  fail(id: number, why: string): Promise<void>;
-  retryLater(worker: string, id: number, seconds: number, why: string, notified: boolean): Promise<void>;
+  markDelivered(lease: string, ids: number[]): Promise<number>;
+  fail(lease: string, id: number, why: string): Promise<number>;
+  retryLater(lease: string, id: number, seconds: number, why: string, notified: boolean): Promise<number>;
 }
 
-/** The delivery store's outcome methods, counted per direction. */
+/** The delivery store's guarded outcomes, counted per direction (only the rows they changed). */
 export function countOutcomes(store: OutcomeStore, metrics: Metrics, direction: "inbound" | "outbound"): OutcomeStore {
   return {
-    async markDelivered(worker, ids) {
-      const n = await store.markDelivered(worker, ids);
+    async markDelivered(lease, ids) {
+      const n = await store.markDelivered(lease, ids);
       metrics.delivered.inc({ direction }, n);
       return n;
     },
-    async fail(id, why) {
-      await store.fail(id, why);
-      metrics.failed.inc({ direction });
+    async fail(lease, id, why) {
+      const n = await store.fail(lease, id, why);
+      metrics.failed.inc({ direction }, n);
+      return n;
     },
-    async retryLater(worker, id, seconds, why, notified) {
-      await store.retryLater(worker, id, seconds, why, notified);
-      metrics.retried.inc({ direction });
+    async retryLater(lease, id, seconds, why, notified) {
+      const n = await store.retryLater(lease, id, seconds, why, notified);
+      metrics.retried.inc({ direction }, n);
+      return n;
     },
   };
 }

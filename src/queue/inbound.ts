@@ -40,8 +40,14 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
     async function prepareOne(delivery: T): Promise<Prepared<T, ChatMessage>> {
       const { stored } = delivery;
       if (!stored) return { delivery, error: "message row is missing" };
-      const forwarded = stored.parsed.attachments.length && deps.attachments
-        ? await deps.attachments(delivery, stored.parsed, stored.webToken) : null;
+      let forwarded: Awaited<ReturnType<NonNullable<InboundDeps["attachments"]>>> | null = null;
+      try {
+        forwarded = stored.parsed.attachments.length && deps.attachments
+          ? await deps.attachments(delivery, stored.parsed, stored.webToken) : null;
+      } catch (err) {
+        // Reading or uploading its files failed (database, upload service): this delivery alone waits.
+        return { delivery, retry: `could not forward the attachments: ${(err as Error).message}` };
+      }
       const head = headerText(headers.get(delivery.messageId), Math.min(4096, Math.floor(config.chatMaxBytes / 2)));
       const input = {
         mail: stored.parsed,

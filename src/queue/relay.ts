@@ -5,6 +5,7 @@ import type { MailAddress } from "../core/types.ts";
 import type { Logger } from "../log.ts";
 import type { ClaimedOutbound } from "../store/outbound.ts";
 import { crashPoint } from "../ops/crash.ts";
+import { holdLease, noteLost, type Hold } from "./lease.ts";
 import { retryDelaySeconds } from "./retry.ts";
 
 export interface RelayLoopDeps {
@@ -12,9 +13,11 @@ export interface RelayLoopDeps {
   /** Lease due outgoing deliveries, oldest first, each with the bytes it sends (one query). */
   claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedOutbound[]>;
   send(envelope: { from: string; to: string }, raw: Buffer): Promise<string>;
-  markDelivered(worker: string, ids: number[]): Promise<unknown>;
-  retryLater(worker: string, id: number, seconds: number, why: string, notified: boolean): Promise<void>;
-  fail(id: number, why: string): Promise<void>;
+  /** The guarded transitions (store/delivery-states.ts): each changes only rows still held under `lease`. */
+  renew(lease: string, ids: number[], seconds: number): Promise<number[]>;
+  markDelivered(lease: string, ids: number[]): Promise<number>;
+  retryLater(lease: string, id: number, seconds: number, why: string, notified: boolean): Promise<number>;
+  fail(lease: string, id: number, why: string): Promise<number>;
   notify(from: string, to: string, text: string): Promise<void>;
   lateError(from: string, to: string, id: string | null, text: string): Promise<void>;
   receipt(from: string, to: string, id: string): Promise<void>;
@@ -22,14 +25,14 @@ export interface RelayLoopDeps {
 
 export interface RelayLoopConfig {
   id: string; componentDomain: string; maxAgeSeconds: number; schedule?: readonly number[];
-  /** how long a claimed mail is ours; a crash leaves it to another worker after this */
-  leaseSeconds?: number;
+  /** the claim's lease, renewed every third of it while the pass runs; a crash frees the mails after it */
+  leaseSeconds: number;
 }
 
 /**
  * The relay's pooled connections (smtp/sender.ts maxConnections) and how many mails a pass claims: few
- * enough that a pass of mails each waiting out the 60 s socket timeout (20 over 4 lanes: 300 s) does not
- * outlast the relay's lease (app.ts: 300 s by default), so no other instance takes over a mail being sent.
+ * enough that a pass of mails each waiting out the 60 s socket timeout (20 over 4 lanes: 300 s) stays
+ * reasonable; the lease is renewed meanwhile (queue/lease.ts), so no other instance takes over a mail being sent.
  */
 const PARALLEL = 4;
 const CLAIM = 20;
@@ -42,31 +45,36 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
   // Mails the relay took are marked in groups, at most MARK_LINGER_MS after the relay's answer and at the
   // end of each pass, while the lanes go on sending. A crash before the mark sends the mail again with the
   // same bytes and Message-ID (at least once, invariant 4), as it did when each was marked alone.
-  let unmarked: { id: number; resolve(): void; reject(err: unknown): void }[] = [];
+  let unmarked: { id: number; lease: string; resolve(): void; reject(err: unknown): void }[] = [];
   let timer: NodeJS.Timeout | null = null;
   const flushMarks = async (): Promise<void> => {
     if (timer) clearTimeout(timer);
     timer = null;
     const group = unmarked;
     unmarked = [];
-    if (group.length === 0) return;
-    try {
-      await deps.markDelivered(config.id, group.map((u) => u.id));
-      for (const u of group) u.resolve();
-    } catch (err) {
-      for (const u of group) u.reject(err);
+    // One UPDATE per lease (a pass has one; a mark lingering past its pass would have another).
+    for (const lease of new Set(group.map((u) => u.lease))) {
+      const mine = group.filter((u) => u.lease === lease);
+      try {
+        noteLost(deps.log, "mark relayed mails delivered", mine.length, await deps.markDelivered(lease, mine.map((u) => u.id)));
+        for (const u of mine) u.resolve();
+      } catch (err) {
+        for (const u of mine) u.reject(err);
+      }
     }
   };
-  const markDelivered = (id: number) => new Promise<void>((resolve, reject) => {
-    unmarked.push({ id, resolve, reject });
+  const markDelivered = (id: number, lease: string) => new Promise<void>((resolve, reject) => {
+    unmarked.push({ id, lease, resolve, reject });
     timer ??= setTimeout(() => void flushMarks(), MARK_LINGER_MS);
   });
 
   /** Sends one mail; for a mail the relay took, `marked` settles once it is marked delivered (and its receipt sent). */
-  async function relayOne(d: ClaimedOutbound): Promise<{ marked: Promise<void> } | undefined> {
+  async function relayOne(d: ClaimedOutbound, hold: Hold): Promise<{ marked: Promise<void> } | undefined> {
+    // Lost at a renewal (another worker claimed it after our lease ran out): not ours to send.
+    if (!hold.has(d.id)) return undefined;
     const contact = addressToJid(d.recipient as MailAddress, config.componentDomain);
     if (d.raw === null || d.mailFrom === null) {
-      await deps.fail(d.id, "message row is missing");
+      if (hold.settle([d.id]).length) noteLost(deps.log, "fail", 1, await deps.fail(d.lease, d.id, "message row is missing"), { delivery: d.id });
       return undefined;
     }
     try {
@@ -74,7 +82,8 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
       crashPoint("after-relay-send");
       deps.log.info({ delivery: d.id, to: d.recipient, reply }, "mail sent through the relay");
       // XEP-0184 §5.1: "received" once the mail has left our hands, i.e. the relay took it (and it is marked).
-      const marked = markDelivered(d.id).then(() => {
+      if (hold.settle([d.id]).length === 0) return undefined; // lost while it was being sent: the new holder marks it
+      const marked = markDelivered(d.id, d.lease).then(() => {
         if (d.receiptRequested && d.originStanzaId) return tell(deps.receipt(contact, d.jid, d.originStanzaId));
       }, (err: Error) => {
         // Not marked (database?): the lease runs out and the mail is sent again, same bytes, no receipt yet.
@@ -87,7 +96,11 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
       const expired = Date.now() - d.createdAt.getTime() > config.maxAgeSeconds * 1000;
       if (failure.permanent || expired) {
         const why = failure.permanent ? `the relay refused it: ${text}` : `gave up after ${Math.round(config.maxAgeSeconds / 3600)} h: ${text}`;
-        await deps.fail(d.id, why);
+        // Only the lease holder's outcome counts, and only it tells the user.
+        if (hold.settle([d.id]).length === 0) return undefined;
+        const changed = await deps.fail(d.lease, d.id, why);
+        noteLost(deps.log, "fail", 1, changed, { delivery: d.id });
+        if (changed === 0) return undefined;
         deps.log.warn({ delivery: d.id, to: d.recipient, reason: why }, "outgoing mail failed");
         const words = `Your mail to ${d.recipient} was not sent: ${why}`;
         // The error marks the message in the client that wrote it (RFC 6120 §8.3; servers drop errors to
@@ -96,7 +109,10 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
         await tell(deps.notify(contact, d.jid.split("/")[0]!, words));
       } else {
         const delay = retryDelaySeconds(d.attempts, config.schedule);
-        await deps.retryLater(config.id, d.id, delay, text, true);
+        if (hold.settle([d.id]).length === 0) return undefined;
+        const changed = await deps.retryLater(d.lease, d.id, delay, text, true);
+        noteLost(deps.log, "retry later", 1, changed, { delivery: d.id });
+        if (changed === 0) return undefined;
         deps.log.info({ delivery: d.id, to: d.recipient, retryIn: delay, reason: text }, "outgoing mail delayed");
         if (!d.delayNotified) {
           await tell(deps.notify(contact, d.jid, `Your mail to ${d.recipient} is delayed (${text}); the gateway keeps trying.`));
@@ -105,8 +121,7 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
     }
   }
 
-  return async function relayPass(): Promise<boolean> {
-    const batch = await deps.claim(config.id, CLAIM, config.leaseSeconds ?? 300);
+  async function relayAll(batch: ClaimedOutbound[], hold: Hold): Promise<void> {
     // Mails to different correspondents leave in parallel, as many as the relay pool has connections;
     // mails to the same correspondent one after the other, in the order they were written.
     const byRecipient = new Map<string, ClaimedOutbound[]>();
@@ -119,7 +134,7 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
     await Promise.all(Array.from({ length: Math.min(PARALLEL, groups.length) }, async () => {
       for (let group = groups.shift(); group; group = groups.shift()) {
         for (const d of group) {
-          const sent = await relayOne(d);
+          const sent = await relayOne(d, hold);
           if (sent) marked.push(sent.marked);
         }
       }
@@ -127,6 +142,17 @@ export function createRelayPass(config: RelayLoopConfig, deps: RelayLoopDeps) {
     // The pass ends once every mail it sent is marked: the next claim cannot see them as due again.
     await flushMarks();
     await Promise.all(marked);
-    return batch.length > 0;
+  }
+
+  return async function relayPass(): Promise<boolean> {
+    const batch = await deps.claim(config.id, CLAIM, config.leaseSeconds);
+    if (batch.length === 0) return false;
+    const hold = holdLease({ leaseSeconds: config.leaseSeconds, name: "relay" }, deps, batch[0]!.lease, batch.map((d) => d.id));
+    try {
+      await relayAll(batch, hold);
+    } finally {
+      await hold.stop();
+    }
+    return true;
   };
 }

@@ -1,27 +1,38 @@
-// The inbound delivery loop: claim a batch in order, send it, prove the server read it, mark it.
-// At-least-once (invariant 4): a crash anywhere leaves rows pending or leased, and leases expire.
+// The inbound delivery loop: claim a batch in order, send it, prove the server read it, mark it, each
+// delivery on its own (docs/design.md §Delivery state machine). At-least-once (invariant 4): a crash
+// anywhere leaves rows pending or leased, and leases are short (renewed while the batch runs).
 import type { Logger } from "../log.ts";
 import { crashPoint } from "../ops/crash.ts";
+import { holdLease, noteLost, type Hold } from "./lease.ts";
 import { createLoop, type Loop } from "./loop.ts";
+import { retryDelaySeconds } from "./retry.ts";
 
-export interface Claimed { id: number; jid: string; stanzaId: string; attempts: number }
+export interface Claimed {
+  id: number; jid: string; stanzaId: string; attempts: number; createdAt: Date; delayNotified: boolean;
+  /** the claim's lease token (store/delivery-states.ts) */
+  lease: string;
+}
 
-/** A claimed delivery turned into what goes on the wire, or the reason it never can be. */
-export type Prepared<T, M> = { delivery: T; message: M } | { delivery: T; error: string };
+/**
+ * A claimed delivery turned into what goes on the wire; or `error`, the reason it never can be (it fails
+ * alone); or `retry`, a temporary reason it cannot be now (it is tried again later, alone).
+ */
+export type Prepared<T, M> = { delivery: T; message: M } | { delivery: T; error: string } | { delivery: T; retry: string };
 
 export interface WorkerDeps<T extends Claimed, M> {
   log: Logger;
   claim(worker: string, limit: number, leaseSeconds: number): Promise<T[]>;
   /** Read what the batch needs (throws on database trouble: the batch is given back). */
   prepare(batch: T[]): Promise<Prepared<T, M>[]>;
-  /** Put one message on the link; throws when the link is down (then the batch is given back). */
+  /** Put one message on the link; throws when the link is down. */
   send(message: M): Promise<void>;
-  /** Resolves once the server has read all that was sent to `jid`'s server. */
-  flush(jid: string): Promise<void>;
-  markDelivered(worker: string, ids: number[]): Promise<unknown>;
-  release(worker: string, ids: number[]): Promise<void>;
-  /** A delivery that can never be sent (its message is gone or cannot be translated): it fails alone. */
-  fail(id: number, why: string): Promise<void>;
+  /** Resolves once the server the component is connected to has read all that was sent before. */
+  flush(): Promise<void>;
+  renew(lease: string, ids: number[], seconds: number): Promise<number[]>;
+  markDelivered(lease: string, ids: number[]): Promise<number>;
+  release(lease: string, ids: number[]): Promise<number>;
+  retryLater(lease: string, id: number, seconds: number, why: string, notified: boolean): Promise<number>;
+  fail(lease: string, id: number, why: string): Promise<number>;
   isOnline(): boolean;
   whenOnline(signal: AbortSignal): Promise<void>;
   /** Subscribe to "new work" notifications; returns the unsubscribe. */
@@ -34,36 +45,90 @@ export interface WorkerConfig {
   leaseSeconds: number;
   /** Polling fallback when no notification arrives (lost LISTEN connection, expired leases, retries). */
   pollMs: number;
+  /** A delivery that cannot be prepared for longer than this fails. */
+  maxAgeSeconds: number;
+  schedule?: readonly number[];
 }
 
 export function createWorker<T extends Claimed, M>(config: WorkerConfig, deps: WorkerDeps<T, M>): Loop {
   const { log } = deps;
 
+  /** A delivery that could not be prepared: it alone fails, or waits for a later attempt. */
+  async function prepareFailed(lease: string, hold: Hold, d: T, why: string, temporary: boolean): Promise<void> {
+    if (hold.settle([d.id]).length === 0) return;
+    const expired = Date.now() - d.createdAt.getTime() > config.maxAgeSeconds * 1000;
+    if (temporary && !expired) {
+      const delay = retryDelaySeconds(d.attempts, config.schedule);
+      noteLost(log, "retry later", 1, await deps.retryLater(lease, d.id, delay, why, d.delayNotified), { delivery: d.id });
+      log.warn({ delivery: d.id, retryIn: delay, reason: why }, "delivery could not be prepared; tried again later");
+    } else {
+      noteLost(log, "fail", 1, await deps.fail(lease, d.id, why), { delivery: d.id });
+      log.warn({ delivery: d.id, reason: why }, "delivery failed");
+    }
+  }
+
+  /** Give unproven rows back, to be sent again in order with the same stanza ids: not an attempt. */
+  async function giveBack(lease: string, hold: Hold, rows: T[], why: string): Promise<void> {
+    const ids = hold.settle(rows.map((d) => d.id));
+    if (ids.length === 0) return;
+    log.warn({ err: why, count: ids.length }, "deliveries not confirmed; returned to the queue");
+    // If even this fails (database), the lease runs out and another claim takes them.
+    await deps.release(lease, ids).catch((err: Error) => log.warn({ err: err.message }, "could not release deliveries"));
+  }
+
+  async function deliver(batch: T[], lease: string, hold: Hold): Promise<void> {
+    let prepared: Prepared<T, M>[];
+    try {
+      prepared = await deps.prepare(batch);
+    } catch (err) {
+      return giveBack(lease, hold, batch, (err as Error).message);
+    }
+    const sent: T[] = [];
+    for (let i = 0; i < prepared.length; i++) {
+      const item = prepared[i]!;
+      const d = item.delivery;
+      if (!hold.has(d.id)) continue; // lost at a renewal: another worker has it
+      if ("error" in item || "retry" in item) {
+        await prepareFailed(lease, hold, d, "error" in item ? item.error : item.retry, "retry" in item);
+        continue;
+      }
+      try {
+        await deps.send(item.message);
+      } catch (err) {
+        // The link refused it (down): what went before is unproven, what comes after unsent. All of it
+        // comes back and is sent again on the next link (same stanza ids: at least once, invariant 4).
+        return giveBack(lease, hold, [...sent, ...prepared.slice(i).map((p) => p.delivery)], (err as Error).message);
+      }
+      sent.push(d);
+      if (sent.length === 1) crashPoint("inside-batch");
+    }
+    crashPoint("after-xmpp-send");
+    if (sent.length === 0) return;
+    try {
+      // One ping to the server we are connected to proves every stanza before it was read (RFC 6120 §10.1:
+      // a stream is ordered); what happens beyond it (s2s, a far server) comes back as a bounce, per delivery.
+      await deps.flush();
+    } catch (err) {
+      return giveBack(lease, hold, sent, (err as Error).message);
+    }
+    const ids = hold.settle(sent.map((d) => d.id));
+    noteLost(log, "mark delivered", ids.length, await deps.markDelivered(lease, ids));
+    const marked = new Set(ids);
+    for (const d of sent) {
+      if (marked.has(d.id)) log.info({ delivery: d.id, stanzaId: d.stanzaId, jid: d.jid, attempt: d.attempts }, "delivered to xmpp");
+    }
+  }
+
   async function runOnce(): Promise<number> {
     const batch = await deps.claim(config.id, config.batchSize, config.leaseSeconds);
     if (batch.length === 0) return 0;
-    const sent: T[] = [];
+    const lease = batch[0]!.lease;
+    const hold = holdLease({ leaseSeconds: config.leaseSeconds, name: "xmpp delivery" }, deps, lease, batch.map((d) => d.id));
     try {
-      for (const item of await deps.prepare(batch)) {
-        if ("error" in item) {
-          await deps.fail(item.delivery.id, item.error);
-          continue;
-        }
-        await deps.send(item.message);
-        sent.push(item.delivery);
-      }
-      crashPoint("after-xmpp-send");
-      const domains = new Set(sent.map((d) => d.jid.slice(d.jid.indexOf("@") + 1)));
-      for (const domain of domains) await deps.flush(domain);
-    } catch (err) {
-      // The link went down mid-batch: nothing here is known to be delivered. Give it all back,
-      // to be sent again in order after reconnect (same stanza ids: duplicates are recognisable).
-      log.warn({ err: (err as Error).message, count: batch.length }, "batch not confirmed; deliveries returned to the queue");
-      await deps.release(config.id, batch.map((d) => d.id)).catch(() => undefined); // else the lease expires
-      return 0;
+      await deliver(batch, lease, hold);
+    } finally {
+      await hold.stop();
     }
-    await deps.markDelivered(config.id, sent.map((d) => d.id));
-    for (const d of sent) log.info({ delivery: d.id, stanzaId: d.stanzaId, jid: d.jid, attempt: d.attempts }, "delivered to xmpp");
     return batch.length;
   }
 

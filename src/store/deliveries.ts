@@ -1,10 +1,10 @@
-// The delivery table is the queue (design: graphile-worker's one-statement claim with SKIP LOCKED).
+// The delivery table is the queue: the inbound claim, bounces, the admin's re-drive and the counts. The
+// transitions a worker makes under its lease are in delivery-states.ts (docs/design.md §Delivery state machine).
 import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";
+import { CLAIM_COLUMNS, claimBindings, claimSql, createDeliveryStates, type DeliveryStatus } from "./delivery-states.ts";
 import type { MailboxSettings } from "./mailboxes.ts";
 import { MESSAGE_COLUMNS, toStored, type MessageRow, type StoredMessage } from "./messages.ts";
-
-export type DeliveryStatus = "pending" | "sending" | "delivered" | "failed";
 
 export interface ClaimedDelivery {
   id: number;
@@ -19,6 +19,8 @@ export interface ClaimedDelivery {
   receiptRequested: boolean;
   /** "mail", or "report": an error about an outgoing mail, from a delivery status notification */
   kind: "mail" | "report";
+  /** the claim's lease token: every outcome names it (delivery-states.ts) */
+  lease: string;
 }
 
 export interface DeliveryRow extends ClaimedDelivery {
@@ -29,36 +31,7 @@ export interface DeliveryRow extends ClaimedDelivery {
   deliveredAt: Date | null;
 }
 
-/** A claimed delivery's own columns, from the claim's `d` (claimSql). */
-export const CLAIM_COLUMNS = `d.id, d.message_id AS "messageId", d.recipient, d.jid, d.stanza_id AS "stanzaId",
-  d.attempts, d.created_at AS "createdAt", d.origin_stanza_id AS "originStanzaId", d.delay_notified AS "delayNotified",
-  d.receipt_requested AS "receiptRequested", d.kind`;
-
-/**
- * Lease up to `limit` due deliveries of one direction, oldest first, and select from them. A row is due
- * when pending and its time has come, or when a worker's lease ran out (it crashed or lost the database
- * mid-batch). Bindings: direction, limit, worker, lease seconds.
- */
-export const claimSql = (select: string, join: string) => `
-  WITH due AS (
-    SELECT id FROM deliveries
-    WHERE direction = ?
-      AND ((status = 'pending' AND next_attempt_at <= now()) OR (status = 'sending' AND locked_until < now()))
-      -- A mailbox whose user paused delivery keeps its mail waiting, in order (issue #5 settings).
-      AND NOT EXISTS (SELECT 1 FROM mailboxes mb
-                      WHERE deliveries.direction = 'inbound' AND deliveries.kind = 'mail'
-                        AND lower(mb.address) = lower(deliveries.recipient) AND mb.paused)
-    ORDER BY id
-    LIMIT ?
-    FOR UPDATE SKIP LOCKED
-  ), d AS (
-    UPDATE deliveries
-    SET status = 'sending', attempts = deliveries.attempts + 1, locked_by = ?, updated_at = now(),
-        locked_until = now() + make_interval(secs => ?)
-    FROM due WHERE deliveries.id = due.id
-    RETURNING deliveries.*
-  )
-  SELECT ${select} FROM d ${join} ORDER BY d.id`;
+export { CLAIM_COLUMNS, claimSql, type DeliveryStatus };
 
 export interface ClaimedWithMessage extends ClaimedDelivery {
   stored: StoredMessage | null;
@@ -68,6 +41,8 @@ export interface ClaimedWithMessage extends ClaimedDelivery {
 export function createDeliveryStore(knex: Knex) {
   const reason = (text: string) => sanitizeText(text).slice(0, 2000);
   return {
+    ...createDeliveryStates(knex),
+
     /**
      * Lease up to `limit` due inbound deliveries, oldest first (claimSql), with what delivering needs in
      * the same round trip: each one's stored mail (parsed side; null when the row is gone) and its
@@ -78,7 +53,7 @@ export function createDeliveryStore(knex: Knex) {
         `${CLAIM_COLUMNS}, ${MESSAGE_COLUMNS.map((c) => `m.${c} AS "m_${c}"`).join(", ")},
          mb.collapse_quotes AS "collapseQuotes", mb.show_headers AS "showHeaders"`,
         `LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN mailboxes mb ON lower(mb.address) = lower(d.recipient)`,
-      ), ["inbound", limit, worker, leaseSeconds]);
+      ), claimBindings("inbound", limit, worker, leaseSeconds));
       return rows.map((r) => {
         const delivery = Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("m_") && k !== "collapseQuotes" && k !== "showHeaders"));
         const message = Object.fromEntries(MESSAGE_COLUMNS.map((c) => [c, r[`m_${c}`]])) as unknown as MessageRow;
@@ -86,36 +61,6 @@ export function createDeliveryStore(knex: Knex) {
           stored: message.id === null ? null : toStored(message),
           settings: r.collapseQuotes === null ? null
             : { collapseQuotes: r.collapseQuotes as boolean, showHeaders: r.showHeaders as boolean } };
-      });
-    },
-
-    /** Only while this worker still holds the lease: an expired lease may have passed the row on. */
-    async markDelivered(worker: string, ids: number[]): Promise<number> {
-      if (ids.length === 0) return 0;
-      return knex("deliveries").whereIn("id", ids).where({ status: "sending", locked_by: worker })
-        .update({ status: "delivered", delivered_at: knex.fn.now(), locked_until: null, last_error: null, updated_at: knex.fn.now() });
-    },
-
-    /** Give leased rows back untouched (the link went down before they were sent): not an attempt. */
-    async release(worker: string, ids: number[]): Promise<void> {
-      if (ids.length === 0) return;
-      await knex("deliveries").whereIn("id", ids).where({ status: "sending", locked_by: worker }).update({
-        status: "pending", attempts: knex.raw("greatest(attempts - 1, 0)"), locked_until: null, locked_by: null,
-        updated_at: knex.fn.now(),
-      });
-    },
-
-    /** A temporary failure: try again in `seconds`; `notified` records that the user was told of the delay. */
-    async retryLater(worker: string, id: number, seconds: number, why: string, notified: boolean): Promise<void> {
-      await knex("deliveries").where({ id, locked_by: worker }).update({
-        status: "pending", next_attempt_at: knex.raw("now() + make_interval(secs => ?)", [seconds]),
-        last_error: reason(why), locked_until: null, locked_by: null, delay_notified: notified, updated_at: knex.fn.now(),
-      });
-    },
-
-    async fail(id: number, why: string): Promise<void> {
-      await knex("deliveries").where({ id }).update({
-        status: "failed", last_error: reason(why), locked_until: null, updated_at: knex.fn.now(),
       });
     },
 
@@ -139,7 +84,7 @@ export function createDeliveryStore(knex: Knex) {
         UPDATE deliveries SET
           status = CASE WHEN ? OR created_at < now() - make_interval(secs => ?) OR attempts >= ? THEN 'failed' ELSE 'pending' END,
           next_attempt_at = now() + make_interval(secs => (?::int[])[least(greatest(attempts, 1), cardinality(?::int[]))]),
-          last_error = ?, locked_until = NULL, locked_by = NULL, delivered_at = NULL, updated_at = now()
+          last_error = ?, locked_until = NULL, locked_by = NULL, lease = NULL, delivered_at = NULL, updated_at = now()
         WHERE stanza_id = ? AND direction = 'inbound'
           AND (lower(split_part(jid, '/', 1)) = lower(nullif(?, ''))
                OR lower(split_part(split_part(jid, '/', 1), '@', 2)) = lower(nullif(?, '')))
@@ -158,10 +103,13 @@ export function createDeliveryStore(knex: Knex) {
       return rows;
     },
 
-    /** Re-drive one delivery now, whatever its state (admin action: `queue retry ID`). */
+    /**
+     * Re-drive one delivery now, whatever its state (admin action: `queue retry ID`). Unguarded on purpose
+     * (docs/design.md §Delivery state machine): a worker still holding the row loses its lease and changes nothing.
+     */
     async retry(id: number): Promise<boolean> {
       return (await knex("deliveries").where({ id }).update({
-        status: "pending", next_attempt_at: knex.fn.now(), locked_until: null, locked_by: null,
+        status: "pending", next_attempt_at: knex.fn.now(), locked_until: null, locked_by: null, lease: null,
         updated_at: knex.fn.now(),
       })) > 0;
     },

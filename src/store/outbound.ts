@@ -3,7 +3,7 @@
 import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";
 import type { QueuedMail, SendLimit } from "../core/types.ts";
-import { CLAIM_COLUMNS, claimSql } from "./deliveries.ts";
+import { CLAIM_COLUMNS, claimBindings, claimSql } from "./delivery-states.ts";
 import { newSecret } from "./messages.ts";
 
 export type QueueResult = { queued: number } | { over: "minute" | "day" };
@@ -11,6 +11,8 @@ export type QueueResult = { queued: number } | { over: "minute" | "day" };
 export interface ClaimedOutbound {
   id: number; messageId: number; recipient: string; jid: string; attempts: number; createdAt: Date;
   originStanzaId: string | null; delayNotified: boolean; receiptRequested: boolean;
+  /** the claim's lease token: every outcome names it (delivery-states.ts) */
+  lease: string;
   /** the envelope sender and the bytes rendered at queue time; null when the message row is gone */
   mailFrom: string | null; raw: Buffer | null;
 }
@@ -77,12 +79,12 @@ export function createOutboundStore(knex: Knex) {
 
     /**
      * Lease up to `limit` due outgoing deliveries, oldest first, with the mail each one sends: one statement
-     * (design: graphile-worker's claim with SKIP LOCKED). Due: pending and its time has come, or a lease
-     * that ran out (its worker crashed or lost the database).
+     * (claimSql, docs/design.md §Delivery state machine). Due: pending and its time has come, or a lease
+     * that ran out (its worker crashed, lost the database or stopped renewing).
      */
     async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedOutbound[]> {
       const { rows } = await knex.raw<{ rows: ClaimedOutbound[] }>(claimSql(`${CLAIM_COLUMNS}, m.mail_from AS "mailFrom", m.raw`,
-        "LEFT JOIN messages m ON m.id = d.message_id"), ["outbound", limit, worker, leaseSeconds]);
+        "LEFT JOIN messages m ON m.id = d.message_id"), claimBindings("outbound", limit, worker, leaseSeconds));
       return rows.map((r) => ({ ...r, id: Number(r.id), messageId: Number(r.messageId) }));
     },
   };

@@ -5,9 +5,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createLogger } from "../../src/log.ts";
 import { openDatabase, type Database } from "../../src/store/db.ts";
+import { createDeliveryStore } from "../../src/store/deliveries.ts";
 import { createOutboundStore } from "../../src/store/outbound.ts";
 import type { QueuedMail } from "../../src/core/types.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import { waitFor } from "../support/wait.ts";
 
 let n = 0;
 const mail = (mailbox: string, to = "alice@example.com"): QueuedMail => {
@@ -81,5 +83,24 @@ describe("the outgoing queue", () => {
     }
     assert.deepEqual(first!.map((d) => d.id), [...first!.map((d) => d.id)].sort((a, b) => a - b));
     assert.deepEqual(await store.claim("w3", 10, 60), [], "leased rows are not due");
+  });
+
+  it("the relay's claim is leased like the inbound one: a late outcome of a lost lease changes nothing", async () => {
+    const store = createOutboundStore(one.knex);
+    const deliveries = createDeliveryStore(one.knex);
+    await pgdb.query("DELETE FROM deliveries");
+    await store.queue([mail("d@jabber.test")], { perMinute: 0, perDay: 0 });
+    const [a] = await store.claim("relay-a", 10, 1);
+    assert.match(a!.lease, /^[0-9a-f]{32}$/);
+    const [b] = await waitFor("relay A's lease to run out", async () => {
+      const rows = await createOutboundStore(two.knex).claim("relay-b", 10, 60);
+      return rows.length ? rows : null;
+    }, 10_000, 200);
+    assert.equal(b!.id, a!.id);
+    assert.equal(await deliveries.fail(a!.lease, a!.id, "late refusal"), 0);
+    assert.equal(await deliveries.retryLater(a!.lease, a!.id, 60, "late delay", true), 0);
+    assert.equal(await deliveries.markDelivered(b!.lease, [b!.id]), 1);
+    const [row] = await pgdb.query<{ status: string; last_error: string | null }>("SELECT status, last_error FROM deliveries WHERE id = $1", [a!.id]);
+    assert.deepEqual(row, { status: "delivered", last_error: null });
   });
 });

@@ -82,9 +82,10 @@ describe("the delivery queue on PostgreSQL", () => {
     const [first] = await deliveries.claim("dead", 10, 1);
     assert.ok(first);
     assert.deepEqual(await deliveries.claim("alive", 10, 60), [], "leased: nobody else gets it");
-    await waitFor("the lease to run out", async () => (await deliveries.claim("alive", 10, 60))[0], 5000, 200);
-    assert.equal(await deliveries.markDelivered("dead", [first.id]), 0, "the dead worker lost it");
-    assert.equal(await deliveries.markDelivered("alive", [first.id]), 1);
+    const second = await waitFor("the lease to run out", async () => (await deliveries.claim("alive", 10, 60))[0], 5000, 200);
+    assert.notEqual(second.lease, first.lease, "a fresh lease per claim");
+    assert.equal(await deliveries.markDelivered(first.lease, [first.id]), 0, "the dead worker lost it");
+    assert.equal(await deliveries.markDelivered(second.lease, [first.id]), 1);
     const row = await db.knex("deliveries").where({ id: first.id }).first();
     assert.equal(row.status, "delivered");
     assert.equal(row.attempts, 2);
@@ -113,7 +114,7 @@ describe("the delivery queue on PostgreSQL", () => {
     await db.knex("deliveries").delete();
     await accept(2);
     const rows = await deliveries.claim("w", 10, 60);
-    await deliveries.release("w", rows.map((r) => r.id));
+    assert.equal(await deliveries.release(rows[0]!.lease, rows.map((r) => r.id)), 2);
     const again = await deliveries.claim("w", 10, 60);
     assert.deepEqual(again.map((r) => [r.id, r.attempts]), rows.map((r) => [r.id, 1]));
   });
@@ -126,7 +127,7 @@ describe("the delivery queue on PostgreSQL", () => {
     await db.knex("deliveries").delete();
     await accept(2);
     const [a, b] = await deliveries.claim("w", 10, 60);
-    await deliveries.markDelivered("w", [a!.id, b!.id]);
+    await deliveries.markDelivered(a!.lease, [a!.id, b!.id]);
     const wait = await deliveries.bounce(error(a!.stanzaId, false, "xmpp wait/resource-constraint"), LIMITS);
     assert.equal(wait?.status, "pending");
     const cancel = await deliveries.bounce(error(b!.stanzaId, true, "xmpp cancel/service-unavailable", "u1@localhost"), LIMITS);

@@ -11,6 +11,8 @@ export interface RelaySink {
   refuse: { code: number; text: string } | null;
   /** refuse these recipients (lower case) with their reply, always */
   refuseOnly: Map<string, { code: number; text: string }>;
+  /** wait this long after a mail's data before answering 250 (a slow relay); 0 by default */
+  answerDelayMs: number;
   stop(): Promise<void>;
   /** listen again on the same port */
   start(): Promise<void>;
@@ -23,6 +25,7 @@ export async function startRelaySink(): Promise<RelaySink> {
     relayed: [],
     refuse: null,
     refuseOnly: new Map(),
+    answerDelayMs: 0,
     async start() {
       server = new SMTPServer({
         authOptional: true, disabledCommands: ["STARTTLS", "AUTH"], logger: false,
@@ -37,7 +40,8 @@ export async function startRelaySink(): Promise<RelaySink> {
           stream.on("end", () => {
             sink.relayed.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
               to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
-            callback();
+            if (sink.answerDelayMs > 0) setTimeout(callback, sink.answerDelayMs);
+            else callback();
           });
         },
       });

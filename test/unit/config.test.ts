@@ -55,7 +55,7 @@ describe("loadConfig defaults", () => {
       selfServiceDomains: [],
       adminJids: [],
       auth: { mode: "mark", dnsServers: [] },
-      leaseSeconds: 120,
+      leaseSeconds: 30,
       attachments: { uploadService: null, maxBytes: 10 * 1024 * 1024, types: ["*"], fetchHosts: [] },
       dkim: null,
       web: { publicUrl: null, linkDays: 30 },

@@ -47,7 +47,7 @@ describe("correspondent", () => {
 describe("createInboundPreparer", () => {
   const delivery = (id: number, messageId: number, over: Partial<InboundDelivery> = {}): InboundDelivery => ({
     id, messageId, recipient: "toto@jabber.example.org", jid: "toto@jabber.example.org", stanzaId: `pm-${messageId}-${id}`,
-    attempts: 0, stored: null, settings: null, ...over,
+    attempts: 0, createdAt: RECEIVED, delayNotified: false, lease: "lease", stored: null, settings: null, ...over,
   });
   /** Deliveries as the claim returns them: each with its stored mail (null when gone) and its mailbox's settings. */
   const claimed = (batch: InboundDelivery[], messages: Map<number, StoredMail>,
@@ -118,7 +118,7 @@ describe("createInboundPreparer", () => {
     const results = await prepare(claimed(
       [delivery(1, 10), delivery(2, 10, { recipient: "Raw@Jabber.example.org" }), delivery(3, 10, { recipient: "gone@jabber.example.org" })],
       new Map([[10, stored({ subject: "S", text })]]), new Map([["raw@jabber.example.org", { collapseQuotes: false }]])));
-    const bodies = results.map((r) => ("message" in r ? r.message.body : r.error));
+    const bodies = results.map((r) => ("message" in r ? r.message.body : "error" in r ? r.error : r.retry));
     assert.deepEqual(bodies, [
       "S\n\nYes.\n\n[quoted text hidden: 5 lines]",
       `S\n\n${text}`,

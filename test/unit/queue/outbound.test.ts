@@ -202,7 +202,7 @@ describe("namesRecipient", () => {
 
 describe("createReportPreparer", () => {
   const delivery = { id: 1, messageId: 9, recipient: "alice@example.com", jid: "toto@jabber.example.org/phone", stanzaId: "tok.0",
-    attempts: 1, originStanzaId: "c1" };
+    attempts: 1, originStanzaId: "c1", createdAt: new Date(0), delayNotified: false, lease: "lease" };
   const prepare = (r: unknown, over: Partial<typeof delivery> = {}) =>
     createReportPreparer({ componentDomain: GW })([{ ...delivery, stored: { report: r }, ...over }]);
 
