@@ -146,7 +146,7 @@ describe("the delivery queue on PostgreSQL", () => {
     await db.knex("deliveries").delete();
     await accept(1);
     const [a] = await deliveries.claim("w", 10, 60);
-    await deliveries.markDelivered("w", [a!.id]);
+    await deliveries.markDelivered(a!.lease, [a!.id]);
     const before = await row(a!.id);
     for (const from of ["mallory@localhost", "mallory@localhost/u0@localhost", "u0@localhost.evil", "u0@elsewhere", "localhost.evil",
       "evil/localhost", "u1@localhost", "", "u0", "@localhost"]) {
@@ -165,8 +165,8 @@ describe("the delivery queue on PostgreSQL", () => {
     await accept(3);
     const [a, b, c] = await deliveries.claim("w", 10, 60);
     assert.equal((await deliveries.bounce(error(a!.stanzaId, false, "while sending"), LIMITS))?.status, "pending");
-    assert.equal(await deliveries.markDelivered("w", [a!.id]), 0, "the worker's lease is gone with it");
-    await deliveries.markDelivered("w", [b!.id, c!.id]);
+    assert.equal(await deliveries.markDelivered(a!.lease, [a!.id]), 0, "the worker's lease is gone with it");
+    await deliveries.markDelivered(b!.lease, [b!.id, c!.id]);
     await db.knex("deliveries").where({ id: b!.id }).update({ delivered_at: db.knex.raw("now() - interval '6 minutes'") });
     const old = await row(b!.id);
     assert.equal(await deliveries.bounce(error(b!.stanzaId, false, "late wait", "u1@localhost"), LIMITS), undefined);
