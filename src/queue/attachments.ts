@@ -1,4 +1,4 @@
-// Inbound attachments as chat files (issue #4): each one the policy let through is uploaded once (XEP-0363),
+// Inbound attachments as chat files: each one the policy let through is uploaded once (XEP-0363),
 // or linked on the gateway's own web page (PUBLIC_URL), and follows the text as its own message; the others
 // are listed in the text with the reason. Which part is which, and its verdict, were decided once at intake
 // (mail/mime-parts.ts, docs/design.md §Parsing once): a file is its part's byte range, decoded, no parser.

@@ -1,4 +1,4 @@
-// What the web page of a mail reads (issue #4, Full mail on the web), by secret token: the stored fields,
+// What the web page of a mail reads, by secret token: the stored fields,
 // structure and built page; the raw bytes only by part (store/messages.ts partBytes).
 import type { Knex } from "knex";
 import type { WebMail } from "../web/mail-page.ts";

@@ -1,4 +1,4 @@
-// The web page of one mail (issue #4, Full mail on the web): pure functions from a mail's view to HTML, run
+// The web page of one mail: pure functions from a mail's view to HTML, run
 // in the page pool (page-pool.ts) since sanitizing the mail's HTML is reading hostile bytes.
 // Two walls, each enough alone: sanitize-html keeps an allow-list of inert markup (no script, no event
 // handler, no form, frame, object or remote resource), and the page's Content-Security-Policy (headers.ts)

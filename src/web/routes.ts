@@ -1,4 +1,4 @@
-// GET /m/<token> and GET /m/<token>/a/<index>/<filename> (issue #4, Full mail on the web; core/links.ts):
+// GET /m/<token> and GET /m/<token>/a/<index>/<filename> (core/links.ts):
 // the page built once and kept, attachments from their byte ranges (mail-page.ts).
 import type { ServerResponse } from "node:http";
 import type { Logger } from "../log.ts";

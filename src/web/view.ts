@@ -1,4 +1,4 @@
-// What a mail's web page shows (issue #4, Full mail on the web), from what intake stored: the header fields,
+// What a mail's web page shows, from what intake stored: the header fields,
 // the attachment list and the MIME structure (mail/mime-parts.ts). The text and HTML parts are read from
 // their byte ranges and decoded here, in the page pool (page-pool.ts): they are the mail's own bytes.
 import { TextDecoder } from "node:util";
