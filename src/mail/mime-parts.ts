@@ -27,7 +27,7 @@ export interface MimePart {
   disposition: string | null;
   /** Content-ID without angle brackets (RFC 2392: what a `cid:` URL names) */
   cid: string | null;
-  /** bytes once the transfer encoding is undone */
+  /** bytes once the transfer encoding is undone: exact for an attachment (the parser counted them), close for a text part */
   size: number;
   /** its index in `messages.attachments` (and in /m/<token>/a/<n>); absent for the mail's own text */
   attachment?: number;
@@ -126,17 +126,16 @@ function parameter(header: string, name: string): string | null {
   return new RegExp(`;\\s*${name}\\s*=\\s*"?([\\w.-]+)`, "i").exec(header)?.[1]?.toLowerCase() ?? null;
 }
 
-/** About the decoded size of a chunk of body (exact for the whole-line chunks the splitter gives). */
+/** About the decoded size of a chunk of body (an attachment's is replaced by the parser's exact count):
+ * base64 gives three bytes for every four characters, its line breaks and padding none; quoted-printable
+ * one byte for each `=XX`. Counted with indexOf (native), not a byte loop: a 25 MiB part is scanned fast. */
 function decodedLength(bytes: Buffer, encoding: string): number {
-  if (encoding === "base64") {
+  const count = (byte: number) => {
     let n = 0;
-    for (const b of bytes) if ((b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || b === 0x2b || b === 0x2f) n++;
-    return Math.floor((n * 3) / 4);
-  }
-  if (encoding === "quoted-printable") {
-    let n = bytes.length;
-    for (let i = bytes.indexOf(0x3d); i !== -1; i = bytes.indexOf(0x3d, i + 1)) n -= bytes[i + 1] === 0x0a ? 2 : bytes[i + 1] === 0x0d ? 3 : 2;
-    return Math.max(0, n);
-  }
+    for (let at = bytes.indexOf(byte); at !== -1; at = bytes.indexOf(byte, at + 1)) n++;
+    return n;
+  };
+  if (encoding === "base64") return Math.floor(((bytes.length - count(0x0d) - count(0x0a) - count(0x3d)) * 3) / 4);
+  if (encoding === "quoted-printable") return Math.max(0, bytes.length - 2 * count(0x3d));
   return bytes.length;
 }
