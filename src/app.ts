@@ -24,6 +24,7 @@ import { createRelay } from "./smtp/sender.ts";
 import { createXmppLink } from "./xmpp/component.ts";
 import { createSigner } from "./mail/dkim.ts";
 import { createIntake } from "./queue/intake.ts";
+import { createStructureReader } from "./queue/structures.ts";
 import { createFileFetcher } from "./queue/fetch-file.ts";
 import { countAccepted, countOutcomes, createMetrics, timed } from "./ops/metrics.ts";
 import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
@@ -93,11 +94,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }
 
   const workerId = `${hostname()}:${process.pid}`;
+  const parser = createParsePool({ size: 2, ...config.parse, policy: { maxBytes: config.attachments.maxBytes, types: config.attachments.types } }, { log });
+  const structureOf = createStructureReader({ ...bind(messages, "partsOf", "unstructuredRaw", "saveParts"), read: (raw) => parser.read(raw) });
   const prepareMail = createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes, publicUrl: config.web.publicUrl },
     { loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date(),
       ...(config.attachments.uploadService || config.web.publicUrl ? {
         attachments: createAttachmentForwarder({ publicUrl: config.web.publicUrl }, {
-          log, ...bind(messages, "partsOf", "partBytes", "uploads", "saveUploads"),
+          log, partsOf: structureOf, ...bind(messages, "partBytes", "uploads", "saveUploads"),
           ...(config.attachments.uploadService ? { upload: (file) => xmpp.upload(config.attachments.uploadService!, file) } : {}),
         }) } : {}) });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain });
@@ -137,7 +140,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
   const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000, proofTimeoutMs: 1000 }, { find: (a) => mailboxes.find(a), heard: () => db.heard(), now: Date.now });
   const unlistenMailboxes = await db.listen((notice) => recipients.hear(notice));
-  const parser = createParsePool({ size: 2, ...config.parse, policy: config.attachments }, { log });
   // mailauth (about 18 MiB resident) is loaded only when sender authentication is on.
   const auth = config.auth.mode === "off" ? null : await import("./mail/auth.ts");
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {
@@ -173,7 +175,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       byToken: (...a) => webStore.byToken(...a), log,
       ...(await import("./web/mail-page.ts")).createMailPages({ maxBytes: config.smtp.maxSize + 1024 * 1024 }, {
         partBytes: (id, part) => messages.partBytes(id, part), build: (source) => pagePool.build(source),
-        savePage: (id, html) => webStore.savePage(id, html), built: (outcome) => metrics.pagesBuilt.inc({ outcome }),
+        savePage: (id, html) => webStore.savePage(id, html), structureOf, built: (outcome) => metrics.pagesBuilt.inc({ outcome }),
       }),
     }) : undefined,
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),

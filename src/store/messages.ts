@@ -119,6 +119,14 @@ export function createMessageStore(knex: Knex) {
     async partsOf(id: number): Promise<MailStructure | null> {
       return (await knex("messages").where({ id }).first<{ parts: MailStructure | null } | undefined>("parts"))?.parts ?? null;
     },
+    /** The raw mail of a row stored before structures were kept: no `parts`, yet attachments listed. */
+    async unstructuredRaw(id: number): Promise<Buffer | undefined> {
+      return (await knex("messages").where({ id }).whereNull("parts").whereRaw("jsonb_array_length(attachments) > 0")
+        .first<{ raw: Buffer } | undefined>("raw"))?.raw;
+    },
+    async saveParts(id: number, structure: MailStructure): Promise<void> {
+      await knex("messages").where({ id }).whereNull("parts").update({ parts: JSON.stringify(structure) });
+    },
     /** One part's body as stored: only its byte range is read (offsets are 0-based, SQL's 1-based). */
     async partBytes(id: number, part: Pick<MimePart, "start" | "end">): Promise<Buffer | undefined> {
       return (await knex("messages").where({ id })

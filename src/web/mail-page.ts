@@ -27,6 +27,8 @@ export interface MailPageDeps {
   partBytes(id: number, part: MimePart): Promise<Buffer | undefined>;
   build(source: PageSource): Promise<PageBuild>;
   savePage(id: number, html: string): Promise<void>;
+  /** the structure of a mail stored before structures were kept (queue/structures.ts) */
+  structureOf?(id: number): Promise<MailStructure | null>;
   /** a page was built: from its HTML or text parts, or as plain text after the pool's limit */
   built?(outcome: "built" | "plain"): void;
 }
@@ -48,10 +50,15 @@ export function createMailPages(config: { maxBytes: number }, deps: MailPageDeps
   const plain = (mail: WebMail, token: string, note?: string) =>
     renderMailPage({ ...fields(mail), text: mail.body, html: "", ...(note ? { note } : {}) }, token);
 
+  /** The mail with its structure, read for it once when it was stored without one. */
+  const structured = async (mail: WebMail): Promise<WebMail> =>
+    mail.parts || mail.attachments.length === 0 || !deps.structureOf ? mail : { ...mail, parts: await deps.structureOf(mail.id) };
+
   return {
     /** The page, built and kept at the first call; null when its text parts are over maxBytes. */
-    async page(mail: WebMail, token: string): Promise<string | null> {
-      if (mail.page !== null) return mail.page;
+    async page(stored: WebMail, token: string): Promise<string | null> {
+      if (stored.page !== null) return stored.page;
+      const mail = await structured(stored);
       const texts = (mail.parts?.parts ?? []).filter((p) => p.attachment === undefined
         && (p.contentType === "text/plain" || p.contentType === "text/html")).slice(0, MAX_TEXT_PARTS);
       if (texts.reduce((n, p) => n + p.end - p.start, 0) > config.maxBytes) return null;
@@ -70,7 +77,8 @@ export function createMailPages(config: { maxBytes: number }, deps: MailPageDeps
     },
 
     /** Attachment `index`: its bytes decoded; undefined when there is none; null when over maxBytes. */
-    async attachment(mail: WebMail, index: number): Promise<{ part: MimePart; content: Buffer } | null | undefined> {
+    async attachment(stored: WebMail, index: number): Promise<{ part: MimePart; content: Buffer } | null | undefined> {
+      const mail = await structured(stored);
       const part = mail.parts?.parts.find((p) => p.attachment === index);
       if (!part) return undefined;
       if (part.end - part.start > config.maxBytes) return null;
