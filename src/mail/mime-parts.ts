@@ -7,7 +7,10 @@
 // out once, in order, in a node's header block or in a body or data chunk (message-joiner.js joins them
 // back unchanged), so counting them gives each part's offsets.
 import type { MimeNode, SplitterChunk } from "@zone-eu/mailsplit/lib/types.js";
-import type { AttachmentVerdict } from "../core/attachments.ts";
+import { judgeAttachment, type AttachmentPolicy, type AttachmentVerdict } from "../core/attachments.ts";
+import { sanitizeLine } from "../core/sanitize.ts";
+import type { ParsedMail } from "../core/types.ts";
+import type { LeanAttachment } from "./lean-parser.ts";
 
 export interface MimePart {
   /** RFC 3501 §6.4.5 part number ("1.2"), "" for the body of a single-part mail */
@@ -104,6 +107,25 @@ export function createPartRecorder(shift: number): PartRecorder {
       return at === bytesGiven ? { leaves, omitted, type, reportType } : null;
     },
   };
+}
+
+/** The parser's attachments laid over the leaves they were read from, by part number (both come from
+ * the same split): each leaf that is an attachment carries its index, its type and name as the parser
+ * gave them, and its verdict. */
+export function overlayAttachments(leaves: Leaf[], lean: LeanAttachment[], listed: ParsedMail["attachments"],
+  policy: AttachmentPolicy | undefined): MimePart[] {
+  const byPath = new Map(lean.slice(0, listed.length).map((a, i) => [a.partId ?? "", i] as const));
+  return leaves.map((leaf): MimePart => {
+    const i = byPath.get(leaf.path);
+    const base = { ...leaf, contentType: sanitizeLine(leaf.contentType), charset: leaf.charset && sanitizeLine(leaf.charset),
+      encoding: sanitizeLine(leaf.encoding).toLowerCase(), disposition: leaf.disposition && sanitizeLine(leaf.disposition),
+      filename: leaf.filename && sanitizeLine(leaf.filename), cid: null };
+    if (i === undefined) return base;
+    const a = listed[i]!;
+    return { ...base, attachment: i, contentType: a.contentType.toLowerCase(), filename: a.filename, size: a.size,
+      cid: lean[i]!.cid ? sanitizeLine(lean[i]!.cid!) : null, ...(a.related ? { related: true } : {}),
+      ...(policy ? { verdict: judgeAttachment(a, policy) } : {}) };
+  });
 }
 
 function describe(node: MimeNode, start: number): Leaf {

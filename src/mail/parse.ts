@@ -1,15 +1,15 @@
 // RFC 5322 / MIME parsing with mailparser. Never throws on content: undecodable bytes become U+FFFD.
 import { convert } from "html-to-text";
 import type { AddressObject } from "mailparser";
-import { judgeAttachment, type AttachmentPolicy } from "../core/attachments.ts";
+import type { AttachmentPolicy } from "../core/attachments.ts";
 import { sanitizeLine, sanitizeText, truncateUtf8 } from "../core/sanitize.ts";
 import type { ParsedMail } from "../core/types.ts";
 import { classifyHeaders } from "./automatic.ts";
 import { summariseCalendar } from "./calendar.ts";
 import { deliveryReportOf, type DeliveryReport } from "./dsn.ts";
-import { leanParse, type LeanAttachment, type LeanMail } from "./lean-parser.ts";
+import { leanParse, type LeanMail } from "./lean-parser.ts";
 import { repairHeaderPieces } from "./header-bytes.ts";
-import { createPartRecorder, MAX_PARTS, type Leaf, type MailStructure, type MimePart } from "./mime-parts.ts";
+import { createPartRecorder, MAX_PARTS, overlayAttachments, type MailStructure } from "./mime-parts.ts";
 import { unreadMail } from "./unread.ts";
 
 export class ParseTimeoutError extends Error {
@@ -82,30 +82,11 @@ async function readTop(raw: Buffer, policy: AttachmentPolicy | undefined): Promi
   const split = recorder.finish(given);
   const structure = split && {
     type: sanitizeLine(split.type), reportType: split.reportType && sanitizeLine(split.reportType),
-    parts: overlay(split.leaves, lean.attachments, parsed.attachments, policy), omitted: split.omitted,
+    parts: overlayAttachments(split.leaves, lean.attachments, parsed.attachments, policy), omitted: split.omitted,
     from: addresses(lean.from), to: addresses(lean.to), cc: addresses(lean.cc),
     date: sanitizeLine(headerLine(lean.headerLines, "date") ?? ""),
   };
   return { mail: parsed, structure, report: structure ? deliveryReportOf(structure, raw) : null };
-}
-
-/** The parser's attachments laid over the leaves they were read from, by part number (both come from
- * the same split): each leaf that is an attachment carries its index, its type and name as the parser
- * gave them, and its verdict. */
-function overlay(leaves: Leaf[], lean: LeanAttachment[], listed: ParsedMail["attachments"],
-  policy: AttachmentPolicy | undefined): MimePart[] {
-  const byPath = new Map(lean.slice(0, listed.length).map((a, i) => [a.partId ?? "", i] as const));
-  return leaves.map((leaf): MimePart => {
-    const i = byPath.get(leaf.path);
-    const base = { ...leaf, contentType: sanitizeLine(leaf.contentType), charset: leaf.charset && sanitizeLine(leaf.charset),
-      encoding: sanitizeLine(leaf.encoding).toLowerCase(), disposition: leaf.disposition && sanitizeLine(leaf.disposition),
-      filename: leaf.filename && sanitizeLine(leaf.filename), cid: null };
-    if (i === undefined) return base;
-    const a = listed[i]!;
-    return { ...base, attachment: i, contentType: a.contentType.toLowerCase(), filename: a.filename, size: a.size,
-      cid: lean[i]!.cid ? sanitizeLine(lean[i]!.cid!) : null, ...(a.related ? { related: true } : {}),
-      ...(policy ? { verdict: judgeAttachment(a, policy) } : {}) };
-  });
 }
 
 async function read(source: Buffer | Buffer[], depth: number, recorder?: ReturnType<typeof createPartRecorder>)
