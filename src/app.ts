@@ -23,8 +23,8 @@ import { createLoop } from "./queue/loop.ts";
 import { createRelay } from "./smtp/sender.ts";
 import { createXmppLink, serverDomain } from "./xmpp/component.ts";
 import { createSigner } from "./mail/dkim.ts";
-import { readDeliveryReport } from "./mail/dsn.ts";
 import { createIntake } from "./queue/intake.ts";
+import { createStructureReader } from "./queue/structures.ts";
 import { createFileFetcher } from "./queue/fetch-file.ts";
 import { countAccepted, countOutcomes, createMetrics, timed } from "./ops/metrics.ts";
 import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
@@ -99,14 +99,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }
 
   const workerId = `${hostname()}:${process.pid}`;
+  const parser = createParsePool({ size: 2, ...config.parse, policy: { maxBytes: config.attachments.maxBytes, types: config.attachments.types } }, { log });
+  const structureOf = createStructureReader({ ...bind(messages, "partsOf", "unstructuredRaw", "saveParts"), read: (raw) => parser.read(raw) });
   const prepareMail = createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes, publicUrl: config.web.publicUrl },
     { loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date(),
       ...(config.attachments.uploadService || config.web.publicUrl ? {
-        attachments: createAttachmentForwarder({ policy: config.attachments, publicUrl: config.web.publicUrl }, {
-          log, loadRaw: (id) => messages.rawOf(id), loadUploads: (id) => messages.uploads(id),
-          saveUploads: (id, urls) => messages.saveUploads(id, urls),
-          // mailparser in the main thread only once an attachment is forwarded (resident memory).
-          extract: async (raw) => (await import("./mail/parse.ts")).readAttachments(raw),
+        attachments: createAttachmentForwarder({ publicUrl: config.web.publicUrl }, {
+          log, partsOf: structureOf, ...bind(messages, "partBytes", "uploads", "saveUploads"),
           ...(config.attachments.uploadService ? { upload: (file) => xmpp.upload(config.attachments.uploadService!, file) } : {}),
         }) } : {}) });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain });
@@ -147,7 +146,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
   const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000, proofTimeoutMs: 1000 }, { find: (a) => mailboxes.find(a), heard: () => db.heard(), now: Date.now });
   const unlistenMailboxes = await db.listen((notice) => recipients.hear(notice));
-  const parser = createParsePool({ size: 2, ...config.parse }, { log });
   // mailauth (about 18 MiB resident) is loaded only when sender authentication is on.
   const auth = config.auth.mode === "off" ? null : await import("./mail/auth.ts");
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {
@@ -161,7 +159,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     },
     accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
       authenticate: auth && auth.createAuthenticator({ hostname: config.smtp.hostname }, { resolver: auth.createResolver(config.auth.dnsServers) }),
-      parse: (raw) => timed(metrics.parseSeconds, () => parser.parse(raw)), readReport: readDeliveryReport, store: messages,
+      read: (raw) => timed(metrics.parseSeconds, () => parser.read(raw)), store: messages,
       newId: () => newToken().slice(0, 12), now: () => new Date(), log,
     })),
   });
@@ -173,12 +171,19 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     xmppState: () => xmpp.state(),
   });
   const webStore = createWebStore(db.knex);
+  // Pages are built in their own pool (web/page-pool.ts), as many at once as are served.
+  const pagePool = config.web.publicUrl
+    ? (await import("./web/page-pool.ts")).createPagePool({ size: 2, timeoutMs: config.page.timeoutMs, memoryMb: config.parse.memoryMb }, { log }) : null;
   const http = createHttpServer(config.httpListen, {
-    // Pages only where links are given out (PUBLIC_URL); the stored mail is bounded by SMTP_MAX_SIZE,
-    // plus the trace and authentication headers we put on top.
-    // Loaded only where pages are served (sanitize-html; mailparser at the first page read).
-    web: config.web.publicUrl ? (await import("./web/routes.ts")).createWebPages({ linkDays: config.web.linkDays, maxBytes: config.smtp.maxSize + 1024 * 1024, maxConcurrent: 2 },
-      { byToken: (...a) => webStore.byToken(...a), read: async (raw) => (await import("./web/view.ts")).readMailView(raw), log }) : undefined,
+    // Pages only where links are given out (PUBLIC_URL); what is read of a stored mail is bounded by
+    // SMTP_MAX_SIZE, plus the trace and authentication headers we put on top.
+    web: pagePool ? (await import("./web/routes.ts")).createWebPages({ linkDays: config.web.linkDays, maxConcurrent: 2 }, {
+      byToken: (...a) => webStore.byToken(...a), log,
+      ...(await import("./web/mail-page.ts")).createMailPages({ maxBytes: config.smtp.maxSize + 1024 * 1024 }, {
+        partBytes: (id, part) => messages.partBytes(id, part), build: (source) => pagePool.build(source),
+        savePage: (id, html) => webStore.savePage(id, html), structureOf, built: (outcome) => metrics.pagesBuilt.inc({ outcome }),
+      }),
+    }) : undefined,
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     health: async () => {
       const database = await db.knex.raw("select 1").then(() => "ok", () => "unreachable");
@@ -197,6 +202,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     async stop(graceMs = 10_000) {
       await smtp.close(graceMs);
       await parser.close();
+      await pagePool?.close();
       await worker.stop();
       await relayLoop?.stop();
       await unlistenMailboxes();

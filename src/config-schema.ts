@@ -59,6 +59,8 @@ export const schema = z.object({
   SMTP_MAX_HOPS: bytes(50),
   PARSE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   PARSE_MEMORY_MB: z.coerce.number().int().min(16).default(256),
+  // Building a mail's web page (its HTML sanitized) in the page pool, before it is shown as plain text.
+  PAGE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   SMTP_RELAY: url(["smtp:", "smtps:"], "smtp://[user:pass@]host:port or smtps://…").optional(),
   XMPP_SERVICE: url(["xmpp:", "xmpps:"], "xmpp://host:port").default("xmpp://localhost:5347"),
   // Required for serve and check; loadConfig says so (zod skips refinements of absent keys).

@@ -19,6 +19,8 @@ export interface Config {
   };
   /** mail parsing in worker threads (src/mail/parse-pool.ts) */
   parse: { timeoutMs: number; memoryMb: number };
+  /** building a web page in worker threads (src/web/page-pool.ts); the heap is PARSE_MEMORY_MB */
+  page: { timeoutMs: number };
   relayUrl: string | undefined;
   /** seconds between attempts (the last repeats) and how long to keep trying, for outgoing mail */
   relayRetry: { schedule: number[]; maxAgeSeconds: number };
@@ -139,6 +141,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
       },
     },
     parse: { timeoutMs: e.PARSE_TIMEOUT_MS, memoryMb: e.PARSE_MEMORY_MB },
+    page: { timeoutMs: e.PAGE_TIMEOUT_MS },
     relayUrl: e.SMTP_RELAY,
     relayRetry: { schedule: e.RELAY_RETRY_SCHEDULE, maxAgeSeconds: e.RELAY_MAX_AGE },
     xmpp: { service: e.XMPP_SERVICE, domain: e.XMPP_DOMAIN ?? "", secret: e.XMPP_SECRET ?? "", keepaliveMs: e.XMPP_KEEPALIVE_SECONDS * 1000 },

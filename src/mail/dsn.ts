@@ -1,9 +1,8 @@
 // Delivery status notifications (RFC 3464): what a remote server reports about a mail we sent.
 // Only the machine-readable part counts; the human text of a bounce is not parsed.
-import type { Transform } from "node:stream";
-import Splitter from "@zone-eu/mailsplit/lib/message-splitter.js";
-import type { MimeNode } from "@zone-eu/mailsplit/lib/types.js";
 import { sanitizeLine } from "../core/sanitize.ts";
+import type { MailStructure } from "./mime-parts.ts";
+import { decodeTransfer } from "./transfer-decoding.ts";
 
 /** RFC 3464 §2.3.3 Action values. */
 export type ReportAction = "failed" | "delayed" | "delivered" | "relayed" | "expanded";
@@ -28,38 +27,17 @@ const MAX_STATUS_BYTES = 64 * 1024;
 
 /**
  * The report of a DSN: a multipart/report with report-type=delivery-status (RFC 3464 §2, RFC 6522) whose
- * message/delivery-status part (or message/global-delivery-status, RFC 6533) is a direct child.
- * Null for anything else (an auto-reply, a bounce in prose only): such mail is delivered as mail.
+ * message/delivery-status part (or message/global-delivery-status, RFC 6533) is a direct child. Read from
+ * the structure the parse pool found (mime-parts.ts), in the same job: the status part's bytes, at most
+ * MAX_STATUS_BYTES of them. Null for anything else (an auto-reply, a bounce in prose only): such mail is
+ * delivered as mail.
  */
-export async function readDeliveryReport(raw: Buffer): Promise<DeliveryReport | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let isReport = false;
-  let statusNode: MimeNode | null = null;
-  const splitter = new Splitter({ ignoreEmbedded: true, maxChildNodes: 64 });
-  const done = new Promise<void>((resolve, reject) => {
-    splitter.on("data", (chunk) => {
-      if (chunk.type === "node") {
-        const node = chunk as MimeNode;
-        if (node.root) isReport = node.contentType === "multipart/report" && reportType(node) === "delivery-status";
-        else if (isReport && !statusNode && node.parentNode && (node.parentNode as MimeNode).root
-          && /^message\/(global-)?delivery-status$/.test(node.contentType || "")) statusNode = node;
-      } else if (chunk.type === "body" && statusNode && chunk.node === statusNode && size < MAX_STATUS_BYTES) {
-        const value = chunk.value as Buffer;
-        chunks.push(value);
-        size += value.length;
-      }
-    });
-    const stream = splitter as unknown as Transform; // its typings declare only "data"
-    stream.on("end", resolve);
-    stream.on("error", reject);
-  });
-  splitter.end(raw);
-  splitter.resume();
-  await done;
-  if (!statusNode) return null;
-  const text = decode(Buffer.concat(chunks), (statusNode as MimeNode).encoding || "7bit");
-  return parseStatusFields(text);
+export function deliveryReportOf(structure: Pick<MailStructure, "type" | "reportType" | "parts">, raw: Buffer): DeliveryReport | null {
+  if (structure.type !== "multipart/report" || structure.reportType !== "delivery-status") return null;
+  const status = structure.parts.find((p) => !p.path.includes(".") && /^message\/(global-)?delivery-status$/.test(p.contentType));
+  if (!status) return null;
+  const body = raw.subarray(status.start, Math.min(status.end, status.start + MAX_STATUS_BYTES));
+  return parseStatusFields(decodeTransfer(body, status.encoding).toString("utf8"));
 }
 
 /** RFC 3464 §2.1: a per-message group, then one group per recipient, each in header syntax. */
@@ -100,18 +78,4 @@ function typed(value: string | undefined): string | null {
   const semi = value.indexOf(";");
   const out = sanitizeLine(semi >= 0 ? value.slice(semi + 1) : value).slice(0, MAX_FIELD);
   return out || null;
-}
-
-function reportType(node: MimeNode): string | null {
-  const header = node.headers ? node.headers.get("content-type").join(" ") : "";
-  return /report-type\s*=\s*"?([\w-]+)/i.exec(header)?.[1]?.toLowerCase() ?? null;
-}
-
-function decode(body: Buffer, encoding: string): string {
-  if (encoding === "base64") return Buffer.from(body.toString("latin1").replace(/[^A-Za-z0-9+/=]/g, ""), "base64").toString("utf8");
-  if (encoding === "quoted-printable") {
-    const soft = body.toString("latin1").replace(/=\r?\n/g, "");
-    return Buffer.from(soft.replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1").toString("utf8");
-  }
-  return body.toString("utf8");
 }

@@ -6,12 +6,17 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { MailParser, type AttachmentStream, type MessageText, type ParsedMail as MailparserMail } from "mailparser";
 import { createTextCutter } from "./long-text.ts";
+import type { PartRecorder } from "./mime-parts.ts";
 
 export interface LeanAttachment {
   filename?: string;
   contentType: string;
   size: number;
   related?: boolean;
+  /** mailparser's part number (RFC 3501 §6.4.5), none for a single-part mail */
+  partId?: string;
+  /** Content-ID without angle brackets */
+  cid?: string;
   /** the bytes when `keep` wanted them, else empty */
   content: Buffer;
 }
@@ -27,9 +32,11 @@ const HEADER_FIELDS = ["subject", "references", "date", "to", "from", "cc", "bcc
 /** The mail is written to the parser in slices of this size, each copied and waiting for the parser. */
 const SLICE_BYTES = 64 * 1024;
 
-/** `pieces`: the mail's bytes in order (header lines repaired apart from the body, header-bytes.ts). */
+/** `pieces`: the mail's bytes in order (header lines repaired apart from the body, header-bytes.ts);
+ * `recorder`: sees the same split the parser reads (mime-parts.ts). */
 export function leanParse(pieces: Buffer[], options: ConstructorParameters<typeof MailParser>[0],
-  keep: (a: { contentType: string; filename?: string }) => boolean, cutTextAfter = Infinity): Promise<LeanMail> {
+  keep: (a: { contentType: string; filename?: string }) => boolean, cutTextAfter = Infinity,
+  recorder?: PartRecorder): Promise<LeanMail> {
   return new Promise((resolve, reject) => {
     const mail: Record<string, unknown> & { attachments: LeanAttachment[] } = { attachments: [] };
     // keepCidLinks: no data: URI with every inline image's base64 in the HTML (only its text is used).
@@ -41,7 +48,8 @@ export function leanParse(pieces: Buffer[], options: ConstructorParameters<typeo
     parser.on("error", fail);
     // Only a mail longer than the bound can have a text part longer than it: others go straight in.
     const size = pieces.reduce((n, p) => n + p.length, 0);
-    const cutter = size > cutTextAfter ? createTextCutter(cutTextAfter) : null;
+    const cutter = size > cutTextAfter || recorder
+      ? createTextCutter(size > cutTextAfter ? cutTextAfter : Infinity, recorder && ((c) => recorder.observe(c))) : null;
     if (cutter) {
       cutter.input.on("error", fail);
       cutter.output.on("error", fail);
@@ -76,7 +84,8 @@ export function leanParse(pieces: Buffer[], options: ConstructorParameters<typeo
       stream.on("end", () => {
         mail.attachments.push({
           ...(data.filename ? { filename: data.filename } : {}), contentType: data.contentType, size,
-          ...(data.related ? { related: true } : {}), content: wanted ? Buffer.concat(chunks, size) : Buffer.alloc(0),
+          ...(data.related ? { related: true } : {}), ...(data.partId ? { partId: data.partId } : {}),
+          ...(data.cid ? { cid: data.cid } : {}), content: wanted ? Buffer.concat(chunks, size) : Buffer.alloc(0),
         });
         data.release?.();
         reader();

@@ -24,7 +24,8 @@ function isText(node: MimeNode): boolean {
   return (type === "text/plain" || type === "text/html") && node.disposition !== "attachment" && !node.filename;
 }
 
-export function createTextCutter(maxBytes: number): TextCutter {
+/** `observe` sees every chunk of the split before any is cut (mime-parts.ts counts their bytes). */
+export function createTextCutter(maxBytes: number, observe?: (chunk: SplitterChunk) => void): TextCutter {
   let cut = 0;
   let node: MimeNode | null = null;
   let kept = 0;
@@ -33,6 +34,7 @@ export function createTextCutter(maxBytes: number): TextCutter {
   const cutter = new Transform({
     objectMode: true,
     transform(data: SplitterChunk, _encoding: BufferEncoding, done: TransformCallback) {
+      observe?.(data);
       if (data.type === "node") {
         node = data;
         kept = 0;

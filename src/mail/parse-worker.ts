@@ -1,18 +1,13 @@
-// The worker thread side of parse-pool.ts: parseMail on bytes it is sent, result or error sent back.
-import { parentPort, workerData } from "node:worker_threads";
-import { parseMail } from "./parse.ts";
+// The worker thread side of parse-pool.ts: readMail on the bytes it is sent (one parse: the chat's view, the
+// MIME structure with its byte ranges, the delivery report), the result sent back.
+import { workerData } from "node:worker_threads";
+import type { AttachmentPolicy } from "../core/attachments.ts";
+import { readMail } from "./parse.ts";
+import { answerJobs } from "./pool-worker.ts";
 
-export interface ParseRequest { id: number; raw: Uint8Array }
-export type ParseResponse =
-  | { id: number; parsed: Awaited<ReturnType<typeof parseMail>> }
-  | { id: number; error: string };
+const { timeoutMs, policy } = workerData as { timeoutMs: number; policy?: AttachmentPolicy };
 
-const { timeoutMs } = workerData as { timeoutMs: number };
-
-parentPort!.on("message", (request: ParseRequest) => {
-  const raw = Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength);
-  parseMail(raw, timeoutMs).then(
-    (parsed) => parentPort!.postMessage({ id: request.id, parsed } satisfies ParseResponse),
-    (err: Error) => parentPort!.postMessage({ id: request.id, error: err.message } satisfies ParseResponse),
-  );
+answerJobs((payload) => {
+  const raw = payload as Uint8Array;
+  return readMail(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), { timeoutMs, ...(policy ? { policy } : {}) });
 });

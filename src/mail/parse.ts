@@ -1,12 +1,15 @@
 // RFC 5322 / MIME parsing with mailparser. Never throws on content: undecodable bytes become U+FFFD.
 import { convert } from "html-to-text";
-import { simpleParser, type AddressObject } from "mailparser";
+import type { AddressObject } from "mailparser";
+import type { AttachmentPolicy } from "../core/attachments.ts";
 import { sanitizeLine, sanitizeText, truncateUtf8 } from "../core/sanitize.ts";
 import type { ParsedMail } from "../core/types.ts";
 import { classifyHeaders } from "./automatic.ts";
 import { summariseCalendar } from "./calendar.ts";
-import { leanParse } from "./lean-parser.ts";
-import { repairHeaderBytes, repairHeaderPieces } from "./header-bytes.ts";
+import { deliveryReportOf, type DeliveryReport } from "./dsn.ts";
+import { leanParse, type LeanMail } from "./lean-parser.ts";
+import { repairHeaderPieces } from "./header-bytes.ts";
+import { createPartRecorder, MAX_PARTS, overlayAttachments, type MailStructure } from "./mime-parts.ts";
 import { unreadMail } from "./unread.ts";
 
 export class ParseTimeoutError extends Error {
@@ -37,30 +40,60 @@ const FORWARD_DEPTH = 2;
 const FORWARD_MAX = 3;
 const PARSER_OPTIONS = { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true } as const;
 
+/** What one parse of a mail yields (docs/design.md §Parsing once): the chat's view of it, its MIME
+ * structure with byte ranges (null when unread), and its RFC 3464 report when it is a delivery report. */
+export interface MailRead {
+  mail: ParsedMail;
+  structure: MailStructure | null;
+  report: DeliveryReport | null;
+}
+
 /**
  * Parse a raw mail. A parser that runs past `timeoutMs` raises ParseTimeoutError (the caller answers 451:
  * transient, the sender retries). Content errors never raise: the result says what could be read.
  */
 export async function parseMail(raw: Buffer, timeoutMs = 10_000): Promise<ParsedMail> {
+  return (await readMail(raw, { timeoutMs })).mail;
+}
+
+/** parseMail with the structure and the report; `policy` gives each attachment its verdict. */
+export async function readMail(raw: Buffer, options: { timeoutMs?: number; policy?: AttachmentPolicy } = {}): Promise<MailRead> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new ParseTimeoutError(`mail parsing took longer than ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    return await Promise.race([read(raw, 0), timeout]);
+    return await Promise.race([readTop(raw, options.policy), timeout]);
   } catch (err) {
     if (err instanceof ParseTimeoutError) throw err;
     // mailparser gave up on broken MIME: keep what a person can still read, the raw mail stays stored.
-    return unreadable(raw, err as Error);
+    return { mail: unreadable(raw, err as Error), structure: null, report: null };
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
+async function readTop(raw: Buffer, policy: AttachmentPolicy | undefined): Promise<MailRead> {
+  const pieces = repairHeaderPieces(raw);
+  const given = pieces.reduce((n, p) => n + p.length, 0);
+  const recorder = createPartRecorder(given - raw.length);
+  const { parsed, lean } = await read(pieces, 0, recorder);
+  const split = recorder.finish(given);
+  const structure = split && {
+    type: sanitizeLine(split.type), reportType: split.reportType && sanitizeLine(split.reportType),
+    parts: overlayAttachments(split.leaves, lean.attachments, parsed.attachments, policy), omitted: split.omitted,
+    from: addresses(lean.from), to: addresses(lean.to), cc: addresses(lean.cc),
+    date: sanitizeLine(headerLine(lean.headerLines, "date") ?? ""),
+  };
+  return { mail: parsed, structure, report: structure ? deliveryReportOf(structure, raw) : null };
+}
+
+async function read(source: Buffer | Buffer[], depth: number, recorder?: ReturnType<typeof createPartRecorder>)
+  : Promise<{ parsed: ParsedMail; lean: LeanMail }> {
   // Attachment bytes are kept only where the text needs them (invitations, forwarded mail).
-  const mail = await leanParse(repairHeaderPieces(raw), PARSER_OPTIONS,
-    (a) => isCalendar(a) || a.contentType.toLowerCase() === "message/rfc822", TEXT_PART_MAX_BYTES);
+  const mail = await leanParse(Array.isArray(source) ? source : repairHeaderPieces(source), PARSER_OPTIONS,
+    (a) => isCalendar(a) || a.contentType.toLowerCase() === "message/rfc822", TEXT_PART_MAX_BYTES, recorder);
   const from = firstAddress(mail.from);
   const html = typeof mail.html === "string" ? mail.html : "";
   const plain = mail.text ?? "";
@@ -72,12 +105,12 @@ async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
   // the sender's own mail, the report's text says what happened to it.
   const forwarded = report || depth >= FORWARD_DEPTH ? [] : await Promise.all(mail.attachments
     .filter((a) => a.contentType.toLowerCase() === "message/rfc822").slice(0, FORWARD_MAX)
-    .map((a) => read(a.content, depth + 1).then(forwardedText, () => "")));
+    .map((a) => read(a.content, depth + 1).then((r) => forwardedText(r.parsed), () => "")));
   const body = fromHtml ? htmlToText(html) : plain;
   // The same invitation often comes twice (text/calendar alternative and invite.ics): show it once.
   const extras = calendars.length + forwarded.length > 0;
   const text = !extras ? body : [...new Set(calendars), body, ...forwarded].map((s) => s.trim()).filter(Boolean).join("\n\n");
-  return {
+  const parsed: ParsedMail = {
     subject: sanitizeLine(mail.subject ?? ""),
     fromAddress: from?.address ? sanitizeLine(from.address) : null,
     fromName: from?.name ? sanitizeLine(from.name) : null,
@@ -87,7 +120,8 @@ async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
     date: headerDate(mail.headerLines),
     text: boundedText(sanitizeText(text), mail.textCutBytes),
     fromHtml,
-    attachments: mail.attachments.map((a) => ({
+    // As many as the structure lists parts (mime-parts.ts MAX_PARTS): a bomb's thousand stay in the raw mail.
+    attachments: mail.attachments.slice(0, MAX_PARTS).map((a) => ({
       filename: a.filename ? sanitizeLine(a.filename) : null,
       contentType: sanitizeLine(a.contentType || "application/octet-stream"),
       size: a.size ?? a.content.length,
@@ -95,6 +129,7 @@ async function read(raw: Buffer, depth: number): Promise<ParsedMail> {
     })),
     ...classifyHeaders(mail.headerLines),
   };
+  return { parsed, lean: mail };
 }
 
 /** The text kept for the chat (and `messages.body`): a chat shows at most CHAT_MAX_BYTES (≤ 256 KiB) of
@@ -136,10 +171,22 @@ function forwardedText(inner: ParsedMail): string {
 /** mailparser replaces an unreadable Date: with the time of parsing; read the header ourselves
  * so that a missing or broken date stays null (RFC 5322 §3.6.1 makes it mandatory, mail lacks it anyway). */
 function headerDate(lines: ReadonlyArray<{ key: string; line: string }>): Date | null {
-  const line = lines.find((h) => h.key === "date")?.line;
+  const line = headerLine(lines, "date");
   if (!line) return null;
-  const date = new Date(line.slice(line.indexOf(":") + 1).trim().replace(/\s*\([^)]*\)\s*$/, ""));
+  const date = new Date(line.trim().replace(/\s*\([^)]*\)\s*$/, ""));
   return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** The value of the first `key` field as written (after its colon). */
+function headerLine(lines: ReadonlyArray<{ key: string; line: string }>, key: string): string | null {
+  const line = lines.find((h) => h.key === key)?.line;
+  return line === undefined ? null : line.slice(line.indexOf(":") + 1);
+}
+
+/** An address field as a page shows it: `Name <address>, …` */
+function addresses(field: AddressObject | AddressObject[] | undefined): string {
+  if (!field) return "";
+  return sanitizeLine((Array.isArray(field) ? field : [field]).map((f) => f.text).join(", "));
 }
 
 function firstAddress(from: AddressObject | AddressObject[] | undefined) {
@@ -149,10 +196,4 @@ function firstAddress(from: AddressObject | AddressObject[] | undefined) {
 
 function unreadable(raw: Buffer, err: Error): ParsedMail {
   return unreadMail(raw, `[this mail could not be decoded (${sanitizeLine(err.message)}); the original is kept by the gateway]`);
-}
-
-/** The attachments' bytes, in the same order as ParsedMail.attachments (same parser, same options). */
-export async function readAttachments(raw: Buffer): Promise<{ filename: string | null; contentType: string; content: Buffer }[]> {
-  const mail = await simpleParser(repairHeaderBytes(raw), PARSER_OPTIONS);
-  return mail.attachments.map((a) => ({ filename: a.filename ?? null, contentType: a.contentType || "application/octet-stream", content: a.content }));
 }

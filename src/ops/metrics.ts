@@ -24,6 +24,7 @@ export function createMetrics() {
     retried: counter("passerelle_deliveries_retried_total", "Deliveries put back for a later attempt, by direction", ["direction"]),
     failed: counter("passerelle_deliveries_failed_total", "Deliveries failed for good, by direction", ["direction"]),
     linkOnline: counter("passerelle_xmpp_link_online_total", "Times the XMPP component link came online"),
+    pagesBuilt: counter("passerelle_web_pages_built_total", "Web pages built (each once per mail), from the mail or as plain text past the page pool's limits", ["outcome"]),
     parseSeconds: new Histogram({ name: "passerelle_parse_seconds", help: "Time to parse an accepted mail",
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
     /** Gauges read from the database and the link when Prometheus scrapes. */

@@ -4,7 +4,7 @@ import { judge, type AuthMode } from "../core/auth-policy.ts";
 import { crashPoint } from "../ops/crash.ts";
 import type { ParsedMail } from "../core/types.ts";
 import type { AuthOutcome, AuthInput } from "../mail/auth.ts";
-import type { DeliveryReport } from "../mail/dsn.ts";
+import type { MailRead } from "../mail/parse.ts";
 import type { Logger } from "../log.ts";
 import { prependHeader } from "../mail/raw-buffer.ts";
 import { receivedHeader } from "../mail/compose.ts";
@@ -17,8 +17,8 @@ export interface IntakeConfig { hostname: string; mailDomains: string[]; authMod
 
 export interface IntakeDeps {
   authenticate: ((input: AuthInput) => Promise<AuthOutcome>) | null;
-  parse(raw: Buffer): Promise<ParsedMail>;
-  readReport(raw: Buffer): Promise<DeliveryReport | null>;
+  /** the one parse of the mail, in the parse pool (docs/design.md §Parsing once) */
+  read(raw: Buffer): Promise<MailRead>;
   store: Pick<MessageStore, "accept">;
   newId(): string;
   now(): Date;
@@ -44,10 +44,12 @@ export function createIntake(config: IntakeConfig, deps: IntakeDeps) {
     // RFC 8601 §5 / RFC 5321 §4.4: our fields go on top, Authentication-Results above our Received.
     // Into the room kept in front of a large mail: no second copy of it (mail/raw-buffer.ts).
     const full = prependHeader(Buffer.from(authHeaders.replace(/\r?\n/g, "\r\n") + trace, "utf8"), raw);
-    const report = envelope.recipients.some((r) => r.bounceOf) ? await deps.readReport(raw) : null;
-    const parsed = { ...await deps.parse(full), authentication };
+    const read = await deps.read(full);
+    // The report counts only for mail to a bounce address: it speaks about mail we sent (RFC 3464 §2).
+    const report = envelope.recipients.some((r) => r.bounceOf) ? read.report : null;
+    const parsed = { ...read.mail, authentication };
     const { ignored, ...plan } = planDeliveries(envelope.recipients, report);
-    const stored = await deps.store.accept({ ...envelope, raw: full, parsed, report, ...plan });
+    const stored = await deps.store.accept({ ...envelope, raw: full, parsed, parts: read.structure, report, ...plan });
     crashPoint("after-commit");
     // docs/design.md §Who speaks for a delivery: a report about another recipient is kept, never shown.
     for (const i of ignored) deps.log?.warn({ queueId: stored.token, delivery: i.id, named: i.named }, "delivery report ignored: it names another recipient");

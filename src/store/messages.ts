@@ -5,6 +5,7 @@ import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";
 import { createGroupCommit } from "./group-commit.ts";
 import type { ParsedMail, PlannedDelivery } from "../core/types.ts";
+import type { MailStructure, MimePart } from "../mail/mime-parts.ts";
 
 export interface AcceptInput {
   mailFrom: string;
@@ -12,6 +13,8 @@ export interface AcceptInput {
   helo: string | null;
   raw: Buffer;
   parsed: ParsedMail;
+  /** the MIME structure the parse found (null: the parser could not finish) */
+  parts?: MailStructure | null;
   deliveries: PlannedDelivery[];
   /** RFC 3464 fields when the mail is a delivery status notification about our mail */
   report?: unknown;
@@ -79,6 +82,7 @@ export function createMessageStore(knex: Knex) {
       body: text(p.text),
       body_from_html: p.fromHtml,
       attachments: JSON.stringify(p.attachments),
+      parts: input.parts ? JSON.stringify(input.parts) : null,
       automatic: p.automatic ?? false,
       list_id: text(p.listId ?? null),
       report: input.report === undefined || input.report === null ? null : JSON.stringify(input.report),
@@ -124,9 +128,22 @@ export function createMessageStore(knex: Knex) {
       return new Map(rows.map((r) => [Number(r.id), r.head]));
     },
 
-    /** The bytes of one mail as received. */
-    async rawOf(id: number): Promise<Buffer | undefined> {
-      return (await knex("messages").where({ id }).first<{ raw: Buffer } | undefined>("raw"))?.raw;
+    /** The MIME structure found at intake (null: unread, or stored before structures were kept). */
+    async partsOf(id: number): Promise<MailStructure | null> {
+      return (await knex("messages").where({ id }).first<{ parts: MailStructure | null } | undefined>("parts"))?.parts ?? null;
+    },
+    /** The raw mail of a row stored before structures were kept: no `parts`, yet attachments listed. */
+    async unstructuredRaw(id: number): Promise<Buffer | undefined> {
+      return (await knex("messages").where({ id }).whereNull("parts").whereRaw("jsonb_array_length(attachments) > 0")
+        .first<{ raw: Buffer } | undefined>("raw"))?.raw;
+    },
+    async saveParts(id: number, structure: MailStructure): Promise<void> {
+      await knex("messages").where({ id }).whereNull("parts").update({ parts: JSON.stringify(structure) });
+    },
+    /** One part's body as stored: only its byte range is read (offsets are 0-based, SQL's 1-based). */
+    async partBytes(id: number, part: Pick<MimePart, "start" | "end">): Promise<Buffer | undefined> {
+      return (await knex("messages").where({ id })
+        .first<{ bytes: Buffer } | undefined>(knex.raw("substring(raw FROM ? FOR ?) AS bytes", [part.start + 1, part.end - part.start])))?.bytes;
     },
     /** Where the mail's attachments were uploaded, by index. */
     async uploads(id: number): Promise<Record<string, string>> {

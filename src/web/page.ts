@@ -1,4 +1,5 @@
-// The web page of one mail (issue #4, Full mail on the web): pure functions from a parsed mail to HTML.
+// The web page of one mail: pure functions from a mail's view to HTML, run
+// in the page pool (page-pool.ts) since sanitizing the mail's HTML is reading hostile bytes.
 // Two walls, each enough alone: sanitize-html keeps an allow-list of inert markup (no script, no event
 // handler, no form, frame, object or remote resource), and the page's Content-Security-Policy (headers.ts)
 // forbids scripts and every load but our own origin and data: images.
@@ -135,11 +136,12 @@ export function renderMailPage(view: MailView, token: string): string {
   const fields = ([["From", view.from], ["To", view.to], ["Cc", view.cc], ["Date", view.date]] as const)
     .filter(([, v]) => v).map(([k, v]) => `<dt>${k}</dt><dd>${escapeHtml(v)}</dd>`).join("");
   const text = view.text.trim() ? `<pre class="mail-text">${escapeHtml(view.text)}</pre>` : "";
-  const main = rich
+  const note = view.note ? `<p class="note mail-note">${escapeHtml(view.note)}</p>` : "";
+  const main = note + (rich
     ? `<div class="mail-html">${rich.html}</div>` +
       (rich.blockedImages ? `<p class="note">${rich.blockedImages} remote image${rich.blockedImages > 1 ? "s" : ""} not loaded.</p>` : "") +
       (text ? `<details><summary>Plain text</summary>${text}</details>` : "")
-    : text || `<p class="note">(no text)</p>`;
+    : text || `<p class="note">(no text)</p>`);
   const attachments = view.attachments.length === 0 ? "" : `<section><h2>Attachments</h2><ul>${view.attachments.map((a, i) =>
     `<li><a href="${escapeHtml(href(i))}">${escapeHtml(a.filename || "attachment")}</a> <span class="note">${escapeHtml(a.contentType)}, ${formatSize(a.size)}</span></li>`).join("")}</ul></section>`;
   const subject = view.subject || "(no subject)";

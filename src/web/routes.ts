@@ -1,32 +1,32 @@
-// GET /m/<token> and GET /m/<token>/a/<index>/<filename> (issue #4, Full mail on the web; core/links.ts).
+// GET /m/<token> and GET /m/<token>/a/<index>/<filename> (core/links.ts):
+// the page built once and kept, attachments from their byte ranges (mail-page.ts).
 import type { ServerResponse } from "node:http";
 import type { Logger } from "../log.ts";
 import { WEB_TOKEN } from "../core/links.ts";
 import { attachmentHeaders, PAGE_HEADERS } from "./headers.ts";
-import { renderMailPage, renderNotFound } from "./page.ts";
-import type { MailView } from "./view.ts";
+import type { MailPages, WebMail } from "./mail-page.ts";
+import { renderNotFound } from "./page.ts";
 
 export interface WebConfig {
   /** WEB_LINK_DAYS: a link lives this long after the mail was accepted */
   linkDays: number;
-  /** the largest stored mail parsed for a page: SMTP_MAX_SIZE plus room for our trace headers */
-  maxBytes: number;
-  /** mails parsed at once (each parse holds a whole mail in memory); others wait their turn */
+  /** pages and attachments served at once (each holds parts of a mail in memory); others wait their turn */
   maxConcurrent: number;
   /** requests that may wait for a turn; past that, 503 */
   maxWaiting?: number;
 }
 
 export interface WebDeps {
-  byToken(token: string, linkDays: number, maxBytes: number): Promise<{ raw: Buffer | null; size: number } | undefined>;
-  read(raw: Buffer): Promise<MailView>;
+  byToken(token: string, linkDays: number): Promise<WebMail | undefined>;
+  page: MailPages["page"];
+  attachment: MailPages["attachment"];
   log: Pick<Logger, "warn">;
 }
 
 const ROUTE = /^\/m\/([^/]+)(?:\/a\/(\d{1,5})(?:\/[^/]*)?)?$/;
 
 export function createWebPages(config: WebConfig, deps: WebDeps) {
-  // A page with inline images asks for them all at once, each a parse of the same mail: they queue.
+  // A page with inline images asks for them all at once, each a read of the same mail: they queue.
   let busy = 0;
   const waiting: (() => void)[] = [];
   const maxWaiting = config.maxWaiting ?? 64;
@@ -40,19 +40,20 @@ export function createWebPages(config: WebConfig, deps: WebDeps) {
     void res.writeHead(status, { ...PAGE_HEADERS, "content-type": "text/plain; charset=utf-8", ...extra }).end(`${text}\n`);
 
   async function serve(token: string, index: number | null, res: ServerResponse): Promise<void> {
-    const found = await deps.byToken(token, config.linkDays, config.maxBytes);
+    const found = await deps.byToken(token, config.linkDays);
     // Unknown and expired: one answer, the same bytes (nothing tells which, or that the token ever existed).
     if (!found) return notFound(res);
-    if (!found.raw) return plain(res, 413, "This mail is too large to be shown here.");
-    const view = await deps.read(found.raw);
     if (index === null) {
-      res.writeHead(200, PAGE_HEADERS).end(renderMailPage(view, token));
+      const page = await deps.page(found, token);
+      if (page === null) return plain(res, 413, "This mail is too large to be shown here.");
+      res.writeHead(200, PAGE_HEADERS).end(page);
       return;
     }
-    const attachment = view.attachments[index];
-    if (!attachment) return notFound(res);
-    res.writeHead(200, { ...attachmentHeaders(attachment.contentType, attachment.filename), "content-length": String(attachment.content.length) })
-      .end(attachment.content);
+    const attachment = await deps.attachment(found, index);
+    if (attachment === undefined) return notFound(res);
+    if (attachment === null) return plain(res, 413, "This attachment is too large to be shown here.");
+    res.writeHead(200, { ...attachmentHeaders(attachment.part.contentType, attachment.part.filename),
+      "content-length": String(attachment.content.length) }).end(attachment.content);
   }
 
   /** Answers every path under /m/. */

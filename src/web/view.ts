@@ -1,8 +1,10 @@
-// A stored mail read again for its web page (issue #4, Full mail on the web): the raw bytes are parsed at
-// request time with mailparser, as at acceptance; nothing is copied or stored for the page.
-import { simpleParser, type AddressObject } from "mailparser";
-import { neutraliseText, sanitizeLine, sanitizeText } from "../core/sanitize.ts";
-import { repairHeaderBytes } from "../mail/header-bytes.ts";
+// What a mail's web page shows, from what intake stored: the header fields,
+// the attachment list and the MIME structure (mail/mime-parts.ts). The text and HTML parts are read from
+// their byte ranges and decoded here, in the page pool (page-pool.ts): they are the mail's own bytes.
+import { TextDecoder } from "node:util";
+import { neutraliseText, sanitizeText } from "../core/sanitize.ts";
+import type { MimePart } from "../mail/mime-parts.ts";
+import { decodeTransfer } from "../mail/transfer-decoding.ts";
 
 export interface MailAttachment {
   filename: string | null;
@@ -10,7 +12,6 @@ export interface MailAttachment {
   size: number;
   /** Content-ID without angle brackets (RFC 2392: what a `cid:` URL names) */
   cid: string | null;
-  content: Buffer;
 }
 
 export interface MailView {
@@ -18,57 +19,60 @@ export interface MailView {
   from: string;
   to: string;
   cc: string;
-  /** the Date: field as written (mailparser would put the time of parsing in place of a broken one) */
+  /** the Date: field as written */
   date: string;
   text: string;
   /** the HTML part, NOT sanitised: page.ts does that */
   html: string;
-  /** in mailparser's order: the index is the one in attachment URLs (core/links.ts) */
+  /** by index in `messages.attachments`: the index in attachment URLs (core/links.ts) */
   attachments: MailAttachment[];
+  /** said above the text, when the page is not the mail as it came (page.ts) */
+  note?: string;
 }
 
-// The same options as mail/parse.ts, so attachments come in the same order as `messages.attachments`;
-// skipImageLinks keeps `cid:` URLs in the HTML (page.ts points them at our attachment URLs).
-const PARSER_OPTIONS = { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true } as const;
-
-export class ViewTimeoutError extends Error {
-  override name = "ViewTimeoutError";
+/** What the page pool is sent to build one page: stored fields, and the text parts' bodies as stored. */
+export interface PageSource {
+  token: string;
+  view: Omit<MailView, "text" | "html">;
+  texts: { part: Pick<MimePart, "contentType" | "charset" | "encoding" | "flowed" | "delSp">; body: Uint8Array }[];
 }
 
-export async function readMailView(raw: Buffer, timeoutMs = 10_000): Promise<MailView> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ViewTimeoutError(`reading the mail took longer than ${timeoutMs} ms`)), timeoutMs);
-  });
+/** The page's text and HTML: each part's transfer encoding undone, its charset decoded. */
+export function readMailView(source: PageSource): MailView {
+  const plain: string[] = [];
+  const html: string[] = [];
+  for (const { part, body } of source.texts) {
+    const decoded = charsetDecode(decodeTransfer(Buffer.from(body.buffer, body.byteOffset, body.byteLength), part.encoding), part.charset);
+    if (part.contentType === "text/html") html.push(decoded);
+    else plain.push(part.flowed ? unflow(decoded.replace(/\r?\n/g, "\n"), part.delSp ?? false) : decoded.replace(/\r?\n/g, "\n"));
+  }
+  return { ...source.view, text: neutraliseText(plain.join("\n")), html: sanitizeText(html.join("\n")) };
+}
+
+/** A charset the WHATWG Encoding Standard knows (ISO-2022-JP, KOI8-R, windows-125x…), else UTF-8;
+ * undecodable bytes become U+FFFD. */
+function charsetDecode(bytes: Buffer, charset: string | null): string {
   try {
-    return await Promise.race([read(raw), timeout]);
-  } finally {
-    clearTimeout(timer);
+    return new TextDecoder(charset ?? "utf-8").decode(bytes);
+  } catch {
+    return new TextDecoder("utf-8").decode(bytes);
   }
 }
 
-async function read(raw: Buffer): Promise<MailView> {
-  const mail = await simpleParser(repairHeaderBytes(raw), PARSER_OPTIONS);
-  const dateLine = mail.headerLines.find((h) => h.key === "date")?.line ?? "";
-  return {
-    subject: sanitizeLine(mail.subject ?? ""),
-    from: addresses(mail.from),
-    to: addresses(mail.to),
-    cc: addresses(mail.cc),
-    date: sanitizeLine(dateLine.slice(dateLine.indexOf(":") + 1)),
-    text: neutraliseText(mail.text ?? ""),
-    html: typeof mail.html === "string" ? sanitizeText(mail.html) : "",
-    attachments: mail.attachments.map((a) => ({
-      filename: a.filename ? sanitizeLine(a.filename) : null,
-      contentType: sanitizeLine(a.contentType || "application/octet-stream").toLowerCase(),
-      size: a.content.length,
-      cid: a.cid ? sanitizeLine(a.cid) : a.contentId ? sanitizeLine(a.contentId).replace(/^<|>$/g, "") : null,
-      content: a.content,
-    })),
-  };
-}
-
-function addresses(field: AddressObject | AddressObject[] | undefined): string {
-  if (!field) return "";
-  return sanitizeLine((Array.isArray(field) ? field : [field]).map((f) => f.text).join(", "));
+/** RFC 3676 §4.2: a line ending in a space is soft and joins the next (§4.5: without that space when
+ * DelSp=yes); a leading space was stuffed (§4.4) and goes; the signature line "-- " stays hard. */
+function unflow(text: string, delSp: boolean): string {
+  const out: string[] = [];
+  let joined = "";
+  for (const raw of text.split("\n")) {
+    const line = raw.startsWith(" ") ? raw.slice(1) : raw;
+    const soft = line.endsWith(" ") && line !== "-- ";
+    joined += soft && delSp ? line.slice(0, -1) : line;
+    if (!soft) {
+      out.push(joined);
+      joined = "";
+    }
+  }
+  if (joined) out.push(joined);
+  return out.join("\n");
 }

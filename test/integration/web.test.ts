@@ -101,6 +101,22 @@ describe("the full mail on the web", () => {
     assert.equal((await fetch(`${base}/a/4/none`)).status, 404, "no fifth attachment");
   });
 
+  it("reads a mail stored without a structure (before structures were kept) once in the pool, then by byte range", async () => {
+    const { token } = await deliver("Stored before", richMail(
+      { From: "alice@example.com", To: `toto@${MAIL_DOMAIN}`, Subject: "Stored before" }, "plain words", "<p>html words</p>", [],
+      [{ type: "application/pdf", body: "%PDF-1.4 older", filename: "old.pdf" }],
+    ));
+    await stack.db.query("UPDATE messages SET parts = NULL, page = NULL WHERE web_token = $1", [token]);
+    const base = `http://127.0.0.1:${stack.gateway.httpPort}/m/${token}`;
+    const pdf = await fetch(`${base}/a/0/old.pdf`);
+    assert.equal(pdf.status, 200);
+    assert.equal(await pdf.text(), "%PDF-1.4 older");
+    const [row] = await stack.db.query<{ parts: { parts: { attachment?: number; filename: string | null }[] } | null }>(
+      "SELECT parts FROM messages WHERE web_token = $1", [token]);
+    assert.equal(row!.parts?.parts.find((p) => p.attachment === 0)?.filename, "old.pdf", "the structure is stored again");
+    assert.match(await (await fetch(base)).text(), /<p>html words<\/p>/);
+  });
+
   it("answers an unknown, a malformed and an expired token alike; a longer WEB_LINK_DAYS brings an old link back", async () => {
     const { token } = await deliver("Old news", `From: alice@example.com\r\nSubject: Old news\r\n\r\nyesterday's\r\n`);
     const get = async (path: string) => {

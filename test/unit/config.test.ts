@@ -45,6 +45,7 @@ describe("loadConfig defaults", () => {
         limits: { sessionTimeoutMs: 1_800_000, minDataRate: 500, rateWindowMs: 30_000, maxPerIp: 50, trustedProxies: [] },
       },
       parse: { timeoutMs: 10_000, memoryMb: 256 },
+      page: { timeoutMs: 5_000 },
       relayUrl: undefined,
       relayRetry: { schedule: [30, 60, 300, 900, 1800, 3600], maxAgeSeconds: 2 * 24 * 3600 },
       xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 30_000 },

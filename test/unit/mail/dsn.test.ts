@@ -1,7 +1,11 @@
 // Delivery status notifications (RFC 3464) read from real-world shapes.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseStatusFields, readDeliveryReport } from "../../../src/mail/dsn.ts";
+import { parseStatusFields } from "../../../src/mail/dsn.ts";
+import { readMail } from "../../../src/mail/parse.ts";
+
+/** The report as intake gets it: from the one parse of the mail (mail/parse.ts readMail). */
+const readDeliveryReport = async (raw: Buffer) => (await readMail(raw)).report;
 
 const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, "\r\n"));
 
@@ -41,7 +45,7 @@ Remote-MTA: dns; mail.example.com
 Diagnostic-Code: smtp; 550 5.1.1 <alice@example.com>: Recipient address
     rejected: User unknown in virtual mailbox table`;
 
-describe("readDeliveryReport", () => {
+describe("the delivery report read with the mail", () => {
   it("reads a Postfix bounce: action, status, the remote words unfolded, the final and original recipients", async () => {
     assert.deepEqual(await readDeliveryReport(dsn(POSTFIX)), {
       reportingMta: "mx.example.com",
