@@ -1,9 +1,8 @@
 // Delivery status notifications (RFC 3464): what a remote server reports about a mail we sent.
 // Only the machine-readable part counts; the human text of a bounce is not parsed.
-import type { Transform } from "node:stream";
-import Splitter from "@zone-eu/mailsplit/lib/message-splitter.js";
-import type { MimeNode } from "@zone-eu/mailsplit/lib/types.js";
+import type { MimeNode, SplitterChunk } from "@zone-eu/mailsplit/lib/types.js";
 import { sanitizeLine } from "../core/sanitize.ts";
+import { createSplitter } from "./mailsplit.ts";
 
 /** RFC 3464 §2.3.3 Action values. */
 export type ReportAction = "failed" | "delayed" | "delivered" | "relayed" | "expanded";
@@ -34,9 +33,9 @@ export async function readDeliveryReport(raw: Buffer): Promise<DeliveryReport | 
   let size = 0;
   let isReport = false;
   let statusNode: MimeNode | null = null;
-  const splitter = new Splitter({ ignoreEmbedded: true, maxChildNodes: 64 });
+  const splitter = createSplitter({ ignoreEmbedded: true, maxChildNodes: 64 });
   const done = new Promise<void>((resolve, reject) => {
-    splitter.on("data", (chunk) => {
+    splitter.on("data", (chunk: SplitterChunk) => {
       if (chunk.type === "node") {
         const node = chunk as MimeNode;
         if (node.root) isReport = node.contentType === "multipart/report" && reportType(node) === "delivery-status";
@@ -48,9 +47,8 @@ export async function readDeliveryReport(raw: Buffer): Promise<DeliveryReport | 
         size += value.length;
       }
     });
-    const stream = splitter as unknown as Transform; // its typings declare only "data"
-    stream.on("end", resolve);
-    stream.on("error", reject);
+    splitter.on("end", resolve);
+    splitter.on("error", reject);
   });
   splitter.end(raw);
   splitter.resume();

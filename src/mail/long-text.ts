@@ -5,9 +5,8 @@
 // that each text part's body stops after `maxBytes`, at a line end (base64 and quoted-printable lines
 // stay whole). Attachments pass whole: their sizes are counted by the parser.
 import { Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
-import Joiner from "@zone-eu/mailsplit/lib/message-joiner.js";
-import Splitter from "@zone-eu/mailsplit/lib/message-splitter.js";
 import type { MimeNode, SplitterChunk } from "@zone-eu/mailsplit/lib/types.js";
+import { createJoiner, createSplitter } from "./mailsplit.ts";
 
 export interface TextCutter {
   /** write the mail here */
@@ -28,8 +27,7 @@ export function createTextCutter(maxBytes: number): TextCutter {
   let cut = 0;
   let node: MimeNode | null = null;
   let kept = 0;
-  // mailsplit's typings declare only their 'data' events; they are Transform streams.
-  const splitter = new Splitter() as unknown as Transform;
+  const splitter = createSplitter();
   const cutter = new Transform({
     objectMode: true,
     transform(data: SplitterChunk, _encoding: BufferEncoding, done: TransformCallback) {
@@ -51,7 +49,7 @@ export function createTextCutter(maxBytes: number): TextCutter {
       done(null, data);
     },
   });
-  const joiner = new Joiner() as unknown as Transform;
+  const joiner = createJoiner();
   const fail = (err: Error) => joiner.destroy(err);
   splitter.on("error", fail);
   cutter.on("error", fail);
