@@ -55,9 +55,12 @@ export function leanParse(pieces: Buffer[], options: ConstructorParameters<typeo
       cutter.output.on("error", fail);
       cutter.output.pipe(parser);
     }
+    // Both are emitted once, for the top-level part, before any content.
     parser.on("headers", (headers) => {
       mail.headers = headers;
-      mail.headerLines = (parser as unknown as { headerLines: unknown }).headerLines;
+    });
+    parser.on("headerLines", (lines) => {
+      mail.headerLines = lines;
     });
     let reading = false;
     const reader = (): void => {

@@ -5,9 +5,8 @@
 // that each text part's body stops after `maxBytes`, at a line end (base64 and quoted-printable lines
 // stay whole). Attachments pass whole: their sizes are counted by the parser.
 import { Transform, type Readable, type TransformCallback, type Writable } from "node:stream";
-import Joiner from "@zone-eu/mailsplit/lib/message-joiner.js";
-import Splitter from "@zone-eu/mailsplit/lib/message-splitter.js";
 import type { MimeNode, SplitterChunk } from "@zone-eu/mailsplit/lib/types.js";
+import { createJoiner, createSplitter } from "./mailsplit.ts";
 
 export interface TextCutter {
   /** write the mail here */
@@ -29,8 +28,7 @@ export function createTextCutter(maxBytes: number, observe?: (chunk: SplitterChu
   let cut = 0;
   let node: MimeNode | null = null;
   let kept = 0;
-  // mailsplit's typings declare only their 'data' events; they are Transform streams.
-  const splitter = new Splitter() as unknown as Transform;
+  const splitter = createSplitter();
   const cutter = new Transform({
     objectMode: true,
     transform(data: SplitterChunk, _encoding: BufferEncoding, done: TransformCallback) {
@@ -53,7 +51,7 @@ export function createTextCutter(maxBytes: number, observe?: (chunk: SplitterChu
       done(null, data);
     },
   });
-  const joiner = new Joiner() as unknown as Transform;
+  const joiner = createJoiner();
   const fail = (err: Error) => joiner.destroy(err);
   splitter.on("error", fail);
   cutter.on("error", fail);

@@ -4,6 +4,7 @@
 // exceeded` (RFC 3463 X.4.2: bad connection) and `421 4.7.0 … too many connections` (X.7.0: policy).
 import type { Socket } from "node:net";
 import type { SMTPServer, SMTPServerSession } from "smtp-server";
+import type { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Logger } from "../log.ts";
 import { SmtpReply } from "./replies.ts";
 
@@ -19,15 +20,8 @@ export interface SessionLimits {
   trustedProxies: string[];
 }
 
-/** The parts of smtp-server's SMTPConnection used here (not in its public types). */
-interface Connection {
-  session: SMTPServerSession;
-  _socket: Socket;
-  send(code: number, text: string, context?: false): void;
-}
-
 interface Watched {
-  connection: Connection;
+  connection: SMTPConnection;
   ip: string;
   startedAt: number;
   socket: Socket | null;
@@ -42,10 +36,14 @@ interface Watched {
 }
 
 export interface SessionGuard {
+  /** Watch `server`'s sockets: call once, after any other replacement of its `connect`. */
+  attach(server: SMTPServer): void;
   /** onConnect: null to go on, or the 421 to refuse the session with. */
   admit(session: SMTPServerSession): SmtpReply | null;
   /** onClose */
   release(session: SMTPServerSession): void;
+  /** onSecure: the session goes on over this TLS socket (after STARTTLS). */
+  secured(session: SMTPServerSession, socket: Socket): void;
   /** Wrap a hook's asynchronous work: no deadline fires while it runs (no 421 between commit and 250). */
   busy<T>(session: SMTPServerSession, work: Promise<T>): Promise<T>;
   dataMode(session: SMTPServerSession, on: boolean): void;
@@ -58,25 +56,26 @@ export function normaliseIp(ip: string | undefined): string {
   return (ip ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "").toLowerCase();
 }
 
-export function createSessionGuard(config: SessionLimits, deps: { log: Logger; server: () => SMTPServer; hostname: string }): SessionGuard {
+export function createSessionGuard(config: SessionLimits, deps: { log: Logger; hostname: string }): SessionGuard {
   const watched = new Map<string, Watched>();
+  /** sockets handed to smtp-server, by the id its session will have, until onConnect */
+  const arriving = new Map<string, Socket>();
+  let server: SMTPServer | null = null;
   const perIp = new Map<string, number>();
   const trusted = new Set(config.trustedProxies.map(normaliseIp));
   let ticker: NodeJS.Timeout | null = null;
 
-  const connectionOf = (session: SMTPServerSession): Connection | undefined => {
-    const connections = (deps.server() as unknown as { connections: Set<Connection> }).connections;
-    for (const c of connections) if (c.session === session) return c;
+  const connectionOf = (session: SMTPServerSession): SMTPConnection | undefined => {
+    for (const c of server?.connections ?? []) if (c.session === session) return c;
     return undefined;
   };
 
-  /** Count the bytes the client sends, on whichever socket is current (a new one after STARTTLS). */
-  const tap = (w: Watched) => {
-    const current = w.connection._socket;
-    if (w.socket === current) return;
+  /** Count the bytes the client sends, on the socket the session now uses (a new one after STARTTLS). */
+  const tap = (w: Watched, socket: Socket) => {
+    if (w.socket === socket) return;
     w.socket?.off("data", w.onData);
-    w.socket = current;
-    current.on("data", w.onData);
+    w.socket = socket;
+    socket.on("data", w.onData);
   };
 
   const cut = (w: Watched, id: string, reason: string) => {
@@ -90,7 +89,6 @@ export function createSessionGuard(config: SessionLimits, deps: { log: Logger; s
     const now = Date.now();
     for (const [id, w] of watched) {
       if (w.busy > 0) continue;
-      tap(w);
       if (now - w.startedAt >= config.sessionTimeoutMs) {
         cut(w, id, "timeout exceeded");
         continue;
@@ -122,15 +120,31 @@ export function createSessionGuard(config: SessionLimits, deps: { log: Logger; s
   };
 
   return {
+    attach(smtp) {
+      server = smtp;
+      const connect = smtp.connect.bind(smtp);
+      // smtp-server hands each accepted socket to connect() (which applications may replace), with the
+      // id the session gets.
+      smtp.connect = (socket, socketOptions) => {
+        const id = socketOptions?.id;
+        if (id !== undefined) {
+          arriving.set(id, socket);
+          socket.once("close", () => arriving.delete(id));
+        }
+        connect(socket, socketOptions);
+      };
+    },
     admit(session) {
       const ip = normaliseIp(session.remoteAddress);
       const connection = connectionOf(session);
+      const socket = arriving.get(session.id);
+      arriving.delete(session.id);
       const count = perIp.get(ip) ?? 0;
       if (!trusted.has(ip) && count >= config.maxPerIp) {
         deps.log.info({ session: session.id, remote: ip, count }, "smtp session refused: too many from one address");
         return new SmtpReply(421, `4.7.0 ${deps.hostname} Error: too many connections from ${ip}`);
       }
-      if (!connection) return null;
+      if (!connection || !socket) return null;
       perIp.set(ip, count + 1);
       const now = Date.now();
       const w: Watched = {
@@ -142,12 +156,16 @@ export function createSessionGuard(config: SessionLimits, deps: { log: Logger; s
         },
       };
       watched.set(session.id, w);
-      tap(w);
+      tap(w, socket);
       ticker ??= setInterval(tick, TICK_MS).unref();
       return null;
     },
     release(session) {
       forget(session.id);
+    },
+    secured(session, socket) {
+      const w = watched.get(session.id);
+      if (w) tap(w, socket);
     },
     busy(session, work) {
       const w = watched.get(session.id);

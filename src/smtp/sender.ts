@@ -1,9 +1,8 @@
 // The relay (SMTP_RELAY): pooled nodemailer connections sending bytes we rendered ourselves.
-import { Readable } from "node:stream";
 import { domainToASCII } from "node:url";
 import { createTransport, type Transporter } from "nodemailer";
-import type MailMessage from "nodemailer/lib/mailer/mail-message";
 import { classifyRelayError, type RelayFailure } from "./classify.ts";
+import { sendPrepared } from "./nodemailer-adapter.ts";
 
 export interface Relay {
   /** Resolves with the relay's reply on success; rejects with a classified RelayFailure. */
@@ -37,11 +36,9 @@ export function createRelay(url: string): Relay {
   } as object);
   return {
     async send(envelope, raw) {
-      // The envelope comes from our mapping only (invariant 5), never from the message text.
-      const message = readyMessage({ from: asciiDomain(envelope.from), to: [asciiDomain(envelope.to)] }, raw);
+      // The envelope comes from our mapping only (invariant 5), never from the message text; `raw` goes as it is.
       try {
-        const info = await new Promise<{ response?: string }>((resolve, reject) =>
-          transport.transporter.send(message, (err, info) => (err ? reject(err) : resolve(info as { response?: string }))));
+        const info = await sendPrepared(transport, { from: asciiDomain(envelope.from), to: [asciiDomain(envelope.to)] }, raw);
         return String(info.response ?? "250");
       } catch (err) {
         throw new RelayError(classifyRelayError(err as Error & { responseCode?: number; response?: string; code?: string }));
@@ -49,21 +46,6 @@ export function createRelay(url: string): Relay {
     },
     close: () => transport.close(),
   };
-}
-
-/**
- * The mail as the pool's transport takes it (nodemailer's Transport.send), bytes and envelope ready: going
- * through sendMail would compile the finished bytes again as a MIME tree and stream them through it, a
- * fifth of the relay's CPU (issue #7).
- */
-function readyMessage(envelope: { from: string; to: string[] }, raw: Buffer): MailMessage {
-  const message = {
-    getEnvelope: () => ({ ...envelope, to: [...envelope.to] }),
-    messageId: () => "",
-    getHeader: () => "",
-    createReadStream: () => Readable.from([raw], { objectMode: false }),
-  };
-  return { data: {}, message } as unknown as MailMessage;
 }
 
 /** Internationalized domains in A-labels, as sendMail does for the envelope (RFC 5890); the local part as it is. */

@@ -6,8 +6,9 @@ import type { Recipient } from "../core/types.ts";
 import { domainOf, parseMailAddress } from "../core/addresses.ts";
 import { createRawCollector } from "../mail/raw-buffer.ts";
 import { countReceived } from "./hops.ts";
-import { createGreetingPolicy, holdGreetings } from "./greeting.ts";
+import { createGreetingPolicy } from "./greeting.ts";
 import { createSessionGuard, type SessionLimits } from "./limits.ts";
+import { holdGreetings, installedSmtpServerVersion, SMTP_SERVER_VERSION } from "./smtp-server-adapter.ts";
 import { queuedAs, replies, SmtpReply } from "./replies.ts";
 
 export interface SmtpConfig {
@@ -64,7 +65,7 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
   const key = (r: Recipient) => (r.bounceOf ? `bounce:${r.bounceOf.deliveryId}` : r.address.toLowerCase());
   const inFlight = new Set<Promise<unknown>>();
   let closing = false;
-  const guard = createSessionGuard(config.limits, { log, server: () => server, hostname: config.hostname });
+  const guard = createSessionGuard(config.limits, { log, hostname: config.hostname });
   // XCLIENT/XFORWARD rewrite the client's address: only for the proxies named in SMTP_TRUSTED_PROXIES.
   // smtp-server 3.21 takes a list of peer addresses for both (checked against the socket's own peer);
   // @types/smtp-server still says boolean, hence the casts below.
@@ -98,6 +99,11 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
 
     onClose(session) {
       guard.release(session);
+    },
+
+    onSecure(socket, session, callback) {
+      guard.secured(session, socket);
+      callback();
     },
 
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, callback) {
@@ -177,7 +183,11 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
 
   // smtp-server's own 100 ms wait, then remembered per address (Postfix postscreen_greet_ttl).
   const greeting = createGreetingPolicy({ waitMs: 100, passTtlMs: config.greetPassMs, max: 10_000 }, { now: Date.now });
-  holdGreetings(server, greeting);
+  if (config.greetPassMs > 0 && !holdGreetings(server, (address) => greeting.waitFor(address))) {
+    log.warn({ installed: installedSmtpServerVersion, expected: SMTP_SERVER_VERSION },
+      "smtp-server is not the version the pregreet memory was written for: every greeting waits 100 ms");
+  }
+  guard.attach(server);
   server.on("error", (err) => log.error({ err: err.message }, "smtp listener error"));
 
   return {

@@ -67,7 +67,9 @@ describe("composeMail", () => {
     references: ["r@example.com", "p@example.com"], jabberId: "toto@jabber.example.org", date: DATE };
   const texts = ["", "Hi", "Hi\n", "Hi\r\n", "Hi\r", "line one\nline two\r\n.\n.leading dot\n", "trailing spaces   ", "tab\tend\t",
     "x".repeat(998), "word ".repeat(400), "Grüße, ça va ? 😀 ".repeat(30), "😀".repeat(100), "=3D = =\n=", "a\u0000b\u001bc",
-    `${"y".repeat(74)}é${"z".repeat(200)}`, "From the start\nFrom: not a header\r\nBcc: x@y", "\n\n\n", " ", "é"];
+    `${"y".repeat(74)}é${"z".repeat(200)}`, "From the start\nFrom: not a header\r\nBcc: x@y", "\n\n\n", " ", "é",
+    // just under and just over the 64 KiB that build()'s encoder takes in one piece, ending in whitespace
+    `${"word ".repeat(13_100)}\t `, `${"ab c\n".repeat(13_107)}  `];
   const variants: Partial<OutboundMail>[] = [{}, { from: { address: "toto@jabber.example.org", name: "Zoé \"Z\" Ünïcode, Esq." } },
     { from: { address: "toto@jabber.example.org", name: null }, inReplyTo: null, references: [] },
     { subject: "Ré: ".repeat(40) + "😀 long subject that needs folding ".repeat(5) }, { to: "Alice.Smith@Bücher.example" },
