@@ -1,4 +1,4 @@
-// `npm run bench`: issue 7's benchmark. Starts its own Prosody, database and gateway, loads it with
+// `npm run bench`: the load benchmark. Starts its own Prosody, database and gateway, loads it with
 // Postfix's smtp-source (and a Node generator where finer control is needed), measures smtp-sink under
 // the same load in the same run, and prints medians with the ratio to it.
 import { mkdir, writeFile } from "node:fs/promises";

@@ -4,7 +4,7 @@ import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { median } from "./stats.ts";
 
-/** A target from issue 7, on the gateway's median (min/max) or on its ratio to smtp-sink. */
+/** A target (BENCHMARKS.md), on the gateway's median (min/max) or on its ratio to smtp-sink. */
 export interface Target { min?: number; max?: number; minRatio?: number }
 
 export interface Sample {

@@ -49,7 +49,7 @@ export interface App {
 }
 
 export async function startApp(config: Config, log: Logger): Promise<App> {
-  // Order: database, XMPP, worker, SMTP listener last (issue #2, Running it).
+  // Order: database, XMPP, worker, SMTP listener last.
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: "serve", log });
   const applied = await db.migrate();
   if (applied.length) log.info({ applied }, "migrations applied");

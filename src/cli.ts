@@ -1,4 +1,4 @@
-// The admin CLI (design: Commands). Exit codes: 0 ok, 1 failure, 2 usage.
+// The admin CLI (docs/design.md §Contract, Commands). Exit codes: 0 ok, 1 failure, 2 usage.
 import { parseArgs } from "node:util";
 import { startApp, VERSION } from "./app.ts";
 import { runCheck } from "./ops/check.ts";

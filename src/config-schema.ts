@@ -1,4 +1,4 @@
-// The environment variables as a zod schema (design: Configuration): names, defaults, formats.
+// The environment variables as a zod schema (docs/design.md §Contract, Configuration): names, defaults, formats.
 import { z } from "zod";
 
 export interface Listen { host: string; port: number }
@@ -105,7 +105,7 @@ export const schema = z.object({
   // Hosts chat attachments may be fetched from for outgoing mail (the upload service's HTTP host).
   FETCH_HOSTS: commaList()
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:]+\](:\d{1,5})?$/, "expected host[:port] names"))),
-  // Full mail on the web (issue #4): the public base of HTTP_LISTEN (behind a TLS reverse proxy); unset:
+  // Full mail on the web: the public base of HTTP_LISTEN (behind a TLS reverse proxy); unset:
   // no links. A path is allowed when the proxy strips it; a query or fragment is not.
   PUBLIC_URL: url(["http:", "https:"], "http(s)://host[/path], the gateway's public web address")
     .refine((v) => !/[?#]/.test(v), "no query or fragment").transform((v) => v.replace(/\/+$/, "")).optional(),

@@ -1,4 +1,4 @@
-// Typed configuration from the environment (design: Configuration). One message names every problem.
+// Typed configuration from the environment (docs/design.md §Contract, Configuration). One message names every problem.
 import { createPrivateKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";

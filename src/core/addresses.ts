@@ -1,4 +1,4 @@
-// Address ⇄ JID mapping, the gateway's one identity rule (design: Addressing).
+// Address ⇄ JID mapping, the gateway's one identity rule (docs/design.md §Contract, Addressing).
 import type { BareJid, MailAddress } from "./types.ts";
 
 /** XEP-0106 §3.2 table: the ten characters escaped as `\XX` in a localpart. */
@@ -58,7 +58,7 @@ export function domainOf(address: MailAddress): string {
 }
 
 /**
- * `Alice@Example.com` → `alice\40example.com@mail.example.org` (design: Addressing). Lower case: RFC 7622
+ * `Alice@Example.com` → `alice\40example.com@mail.example.org` (docs/design.md §Contract, Addressing). Lower case: RFC 7622
  * §3.3 folds the case of a localpart, Prosody does it on the way and ejabberd does not, so we do it here and
  * one correspondent is one contact on every server. The original case goes back into mail from the stored
  * message (queue/outbound.ts).

@@ -1,4 +1,4 @@
-// Which attachments of a mail travel to the chat as files (issue #4): a size and type policy. Pure.
+// Which attachments of a mail travel to the chat as files: a size and type policy. Pure.
 import { formatSize } from "./translate.ts";
 
 export interface AttachmentPolicy {

@@ -1,4 +1,4 @@
-// What to do with a mail once SPF, DKIM and DMARC have spoken (issue #6). Pure.
+// What to do with a mail once SPF, DKIM and DMARC have spoken. Pure.
 
 /** The facts the decision needs, read from mailauth's result (src/mail/auth.ts). */
 export interface AuthFacts {

@@ -1,4 +1,4 @@
-// Links to the full mail on the web (issue #4, Full mail on the web). Pure: the one place that spells
+// Links to the full mail on the web. Pure: the one place that spells
 // the URL scheme, so chat messages (truncation notice, inbound attachments) and the HTTP routes agree.
 //   ${PUBLIC_URL}/m/<token>                         the mail as one HTML page
 //   ${PUBLIC_URL}/m/<token>/a/<index>/<filename>    its attachment number <index> (0-based, mailparser order)

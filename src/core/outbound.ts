@@ -1,4 +1,4 @@
-// Chat → mail decisions, pure: who may send, which subject, which text (issue #3).
+// Chat → mail decisions, pure: who may send, which subject, which text.
 import { sanitizeLine, sanitizeText } from "./sanitize.ts";
 
 /** What the XMPP side read from a user's message to a contact. */

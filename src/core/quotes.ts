@@ -1,4 +1,4 @@
-// Quoted history in mail text, collapsed for chat (issue #4, Text). Pure: text in, text out.
+// Quoted history in mail text, collapsed for chat. Pure: text in, text out.
 //
 // Three shapes of history are recognised:
 // - RFC 3676 §4.5 / common practice: lines starting with ">" (any depth), with the attribution line a

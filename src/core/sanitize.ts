@@ -1,4 +1,4 @@
-// The one sanitizer for text that reaches a stanza or a Postgres `text` column (design invariant 3).
+// The one sanitizer for text that reaches a stanza or a Postgres `text` column (docs/design.md §Invariants, 3).
 
 /**
  * XML 1.0 §2.2 Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].

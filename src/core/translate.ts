@@ -1,4 +1,4 @@
-// Mail → chat translation: pure, no I/O (design: Messages to XMPP; issue #4, Text).
+// Mail → chat translation: pure, no I/O (docs/design.md §Contract).
 import { collapseQuotes } from "./quotes.ts";
 import { neutraliseText, sanitizeLine, sanitizeText, truncateUtf8 } from "./sanitize.ts";
 import type { ChatMessage, ParsedMail } from "./types.ts";
@@ -91,7 +91,7 @@ export function delayStamp(input: Pick<MailToChatInput, "mail" | "acceptedAt" | 
   return credible === null ? input.acceptedAt : new Date(credible);
 }
 
-/** One short marker when the sender is not verified (issue #6): a warning when its domain disowns it. */
+/** One short marker when the sender is not verified: a warning when its domain disowns it. */
 export function authenticationMarker(mail: ParsedMail): string {
   const auth = mail.authentication;
   if (!auth) return "";

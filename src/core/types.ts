@@ -48,7 +48,7 @@ export interface ParsedMail {
   automatic?: boolean;
   /** RFC 2919 List-Id identifier (the part in angle brackets), when the mail came through a list */
   listId?: string | null;
-  /** the sender authentication verdict (SPF/DKIM/DMARC, issue #6); absent when not checked */
+  /** the sender authentication verdict (SPF/DKIM/DMARC); absent when not checked */
   authentication?: { verified: boolean; warning: string | null } | null;
 }
 

@@ -1,4 +1,4 @@
-// Writing mail headers: the only place that does (design: rooms). Values come from our own data.
+// Writing mail headers: the only place that does (docs/design.md §Rooms). Values come from our own data.
 import MailComposer from "nodemailer/lib/mail-composer";
 import type MimeNode from "nodemailer/lib/mime-node";
 import { encode, wrap } from "nodemailer/lib/qp";

@@ -1,4 +1,4 @@
-// A very long text part is cut before the parser decodes it (issue 7, memory): mailparser joins a text
+// A very long text part is cut before the parser decodes it: mailparser joins a text
 // part whole, then makes two strings of it, so a 25 MiB text used to take well over 100 MiB in the
 // parser thread, for a chat that shows at most 256 KiB of it (parse.ts keeps 1 MiB). The mail is split
 // into its MIME parts (mailsplit, the splitter mailparser itself uses) and joined again unchanged except

@@ -1,4 +1,4 @@
-// A mail's bytes held once (issue 7, memory): a large mail is copied as it arrives into one
+// A mail's bytes held once: a large mail is copied as it arrives into one
 // SharedArrayBuffer, with room in front for the header fields we add, so that neither joining the SMTP
 // chunks, nor putting our fields on top, nor handing the mail to a parser thread makes another full copy
 // (a 25 MiB mail used to be held four times over). Small mails stay ordinary Buffers: copying them is

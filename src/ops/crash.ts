@@ -1,4 +1,4 @@
-// Fault injection for the crash tests (issue #6): PASSERELLE_CRASH_AT=<point> makes the process SIGKILL
+// Fault injection for the crash tests: PASSERELLE_CRASH_AT=<point> makes the process SIGKILL
 // itself when it reaches that point, as a power cut would. Never set in production; read once at start.
 export type CrashPoint =
   | "after-commit" // the mail and its deliveries are committed; the 250 is not written yet

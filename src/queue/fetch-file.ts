@@ -1,4 +1,4 @@
-// Fetching a file a chat user shared, to attach it to their mail (issue #4). Only from hosts the admin
+// Fetching a file a chat user shared, to attach it to their mail. Only from hosts the admin
 // lists (FETCH_HOSTS), never an internal address reached through a name, no redirects, bounded size.
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";

@@ -21,10 +21,10 @@ export interface StoredMail { receivedAt: Date; mailFrom: string; parsed: Parsed
 export interface InboundConfig { componentDomain: string; chatMaxBytes: number; publicUrl?: string | null }
 
 export interface InboundDeps {
-  /** Attachments to send as files, and the fate of each (issue #4); absent: all listed as not forwarded. */
+  /** Attachments to send as files, and the fate of each; absent: all listed as not forwarded. */
   attachments?(delivery: { messageId: number; stanzaId: string }, mail: ParsedMail, webToken?: string | null)
     : Promise<{ files: ChatFile[]; fates: Map<number, string> }>;
-  /** The raw header blocks of mails whose recipient asked to see them (issue #5 settings). */
+  /** The raw header blocks of mails whose recipient asked to see them. */
   loadHeaders?(ids: number[]): Promise<Map<number, Buffer>>;
   now(): Date;
 }

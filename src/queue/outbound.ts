@@ -1,7 +1,7 @@
-// Chat → mail: who may send what (invariant 5), threading, the sending limits and words for the user
-// (issue #3). No SQL here: the stores come in as plain functions. The relay side is queue/relay.ts.
+// Chat → mail: who may send what (docs/design.md §Invariants, 5), threading, the sending limits and words
+// for the user. No SQL here: the stores come in as plain functions. The relay side is queue/relay.ts.
 //
-// Issue #7: a sender's messages are taken in runs. While one run is being queued, the messages that arrive
+// A sender's messages are taken in runs. While one run is being queued, the messages that arrive
 // form the next; a run costs one mailbox lookup, one thread lookup for all its contacts and one queue
 // transaction, instead of each per message. RFC 6120 §10.1: the runs, and the messages in a run, are queued
 // in the order acceptChat was called, so two quick messages become two mails in the order written and a
@@ -91,7 +91,7 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
     // The contact JID is case-folded (core/addresses.ts): write to the address as the correspondent spelled it.
     const to = parent?.correspondent && parent.correspondent.toLowerCase() === contact.toLowerCase()
       ? parent.correspondent as MailAddress : contact;
-    // The mailbox the conversation was addressed to, else the oldest (issue #3).
+    // The mailbox the conversation was addressed to, else the oldest.
     const mailbox = owned.find((m) => parent && m.address.toLowerCase() === parent.mailbox.toLowerCase()) ?? owned[0]!;
     const subject = chat.subject?.trim() ? sanitizeLine(chat.subject)
       : parent ? replySubject(parent.subject) : subjectFromText(text || file!.filename);

@@ -1,4 +1,4 @@
-// The relay loop (issue #3): queued outgoing mail to the smarthost, with retry and words for the user.
+// The relay loop: queued outgoing mail to the smarthost, with retry and words for the user.
 // No SQL here: the stores come in as plain functions.
 import { addressToJid } from "../core/addresses.ts";
 import type { MailAddress } from "../core/types.ts";

@@ -1,4 +1,4 @@
-// Mail to a VERP bounce address (issue #3): a delivery status notification about one of our outgoing
+// Mail to a VERP bounce address: a delivery status notification about one of our outgoing
 // mails becomes words for the user who sent it; anything else sent there (an auto-reply) is mail.
 import { addressToJid } from "../core/addresses.ts";
 import { sanitizeLine } from "../core/sanitize.ts";

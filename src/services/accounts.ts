@@ -1,4 +1,4 @@
-// The gateway's own services for XMPP users and admins (issue #5): registration, settings, status,
+// The gateway's own services for XMPP users and admins: registration, settings, status,
 // "new mail", mailbox and queue administration. Plain functions over the stores; the XMPP side renders them.
 import { addressToJid, domainOf, parseBareJid, parseMailAddress } from "../core/addresses.ts";
 import type { IncomingChat } from "../core/outbound.ts";
@@ -19,7 +19,7 @@ export interface AccountsDeps {
   accounts: AccountStore;
   deliveries: DeliveryStore;
   subscriptions: SubscriptionStore;
-  /** chat → mail, as if the user had written to the contact (issue #3 rules apply) */
+  /** chat → mail, as if the user had written to the contact (core/outbound.ts rules apply) */
   acceptChat(chat: IncomingChat): Promise<{ kind: string; text?: string }>;
 }
 

@@ -1,4 +1,4 @@
-// Session limits smtp-server does not enforce itself (bad-inputs.md, Limits): a total deadline and a
+// Session limits smtp-server does not enforce itself (docs/design.md §Budgets): a total deadline and a
 // minimum data rate per session (its socketTimeout is an idle timer that a one-byte trickle keeps
 // resetting), and connections per client address. Replies follow Postfix: `421 4.4.2 … timeout
 // exceeded` (RFC 3463 X.4.2: bad connection) and `421 4.7.0 … too many connections` (X.7.0: policy).

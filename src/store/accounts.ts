@@ -1,4 +1,4 @@
-// SQL behind the gateway's own services (issue #5): self-service mailboxes, settings, names, status.
+// SQL behind the gateway's own services: self-service mailboxes, settings, names, status.
 import type { Knex } from "knex";
 
 export interface UserSettings { paused: boolean; showHeaders: boolean; collapseQuotes: boolean }

@@ -6,7 +6,7 @@ interface Row { address: string; jid: string; enabled: boolean; created_at: Date
 
 export interface MailboxRecord extends Mailbox { createdAt: Date; displayName: string | null; collapseQuotes: boolean }
 
-/** Per-mailbox settings that shape the chat message (issue #4); read with each claim (deliveries.ts), so a change applies to the next delivery. */
+/** Per-mailbox settings that shape the chat message; read with each claim (deliveries.ts), so a change applies to the next delivery. */
 export interface MailboxSettings { collapseQuotes: boolean; showHeaders: boolean }
 
 const toRecord = (r: Row): MailboxRecord => ({
@@ -20,7 +20,7 @@ const toRecord = (r: Row): MailboxRecord => ({
 
 export function createMailboxStore(knex: Knex) {
   return {
-    /** The mailbox for an address, compared case-insensitively (design: Data). */
+    /** The mailbox for an address, compared case-insensitively (docs/design.md §Contract, Data). */
     async find(address: string): Promise<MailboxRecord | undefined> {
       const row = await knex<Row>("mailboxes").whereRaw("lower(address) = lower(?)", [address]).first();
       return row && toRecord(row);

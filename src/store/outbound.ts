@@ -1,4 +1,4 @@
-// The outgoing queue (issue #3, issue #7): chat messages queued as mail under the sending limits, a run of
+// The outgoing queue: chat messages queued as mail under the sending limits, a run of
 // them in one transaction, and the relay's claim that reads each mail's bytes in the same statement.
 import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";

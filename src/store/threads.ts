@@ -1,4 +1,4 @@
-// Threads of outgoing mail (issue #3): which inbound mail a reply answers, and the mail a VERP bounce
+// Threads of outgoing mail: which inbound mail a reply answers, and the mail a VERP bounce
 // address names. Queueing the reply is store/outbound.ts.
 import type { Knex } from "knex";
 import type { BounceTarget, ThreadParent } from "../core/types.ts";

@@ -1,4 +1,4 @@
-// HTTP response headers of the web pages and attachments (issue #4, Full mail on the web).
+// HTTP response headers of the web pages and attachments.
 import { SAFE_IMAGE_TYPES } from "./page.ts";
 
 /**

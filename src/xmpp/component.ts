@@ -26,7 +26,7 @@ export interface XmppDeps {
   onChat?(chat: IncomingChat): Promise<ChatVerdict>;
   /** The server answered a stanza we sent with an error (RFC 6120 §8.3). */
   onBounce(stanzaId: string, from: string, error: StanzaErrorInfo): void;
-  /** Registration, commands, subscriptions, names (issue #5); without them only discovery answers. */
+  /** Registration, commands, subscriptions, names; without them only discovery answers. */
   services?: GatewayServices;
   /** XEP-0184: the user's client acknowledged one of our chat messages. */
   onReceipt?(user: string, stanzaId: string): void;

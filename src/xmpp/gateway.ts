@@ -1,4 +1,4 @@
-// The gateway as clients know one (issue #5): discovery, XEP-0100 address prompt, XEP-0077 registration,
+// The gateway as clients know one: discovery, XEP-0100 address prompt, XEP-0077 registration,
 // XEP-0050 commands, vcard-temp names, and RFC 6121 presence subscriptions. Decisions come from services.
 import xmppComponent, { type Element, type IqContext } from "@xmpp/component";
 import { addressToJid, jidToAddress, parseBareJid, parseMailAddress } from "../core/addresses.ts";

@@ -27,7 +27,7 @@ export const NS = {
   oob: "jabber:x:oob", // XEP-0066
 } as const;
 
-/** A mail as a `type="chat"` message (design: Messages to XMPP). */
+/** A mail as a `type="chat"` message (docs/design.md §Contract, Messages to XMPP). */
 export function chatStanza(message: ChatMessage, componentDomain: string): Element {
   return xml("message", { type: "chat", id: s(message.id), from: s(message.from), to: s(message.to) },
     xml("body", {}, s(message.body)),

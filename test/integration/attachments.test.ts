@@ -1,4 +1,4 @@
-// Attachments both ways (issue #4), through Prosody's own XEP-0363 service (mod_http_file_share).
+// Attachments both ways, through Prosody's own XEP-0363 service (mod_http_file_share).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";

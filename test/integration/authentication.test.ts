@@ -1,4 +1,4 @@
-// Sender authentication of inbound mail (issue #6): SPF, DKIM, DMARC through mailauth, against a real DNS
+// Sender authentication of inbound mail: SPF, DKIM, DMARC through mailauth, against a real DNS
 // server on loopback serving a static zone (DNS_SERVERS), keys generated here. Real Prosody, real client.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";

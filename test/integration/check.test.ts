@@ -1,4 +1,4 @@
-// `passerelle check` (design: Commands): validate the configuration, reach the database, the XMPP server and
+// `passerelle check` (docs/design.md §Contract, Commands): validate the configuration, reach the database, the XMPP server and
 // the relay, say what is wrong in words, exit 1 if anything is — and never kick a running serve's component.
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";

@@ -1,4 +1,4 @@
-// Faults lose nothing (design invariants 4 and 6): the XMPP server going away, the gateway killed,
+// Faults lose nothing (docs/design.md §Invariants, 4 and 6): the XMPP server going away, the gateway killed,
 // the database cut.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";

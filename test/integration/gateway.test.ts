@@ -1,4 +1,4 @@
-// The gateway as a modern client sees it (issue #5): discovery, the XEP-0100 prompt, subscriptions with
+// The gateway as a modern client sees it: discovery, the XEP-0100 prompt, subscriptions with
 // names, XEP-0077 registration, XEP-0050 commands, XEP-0184 receipts. Real Prosody, real clients.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -30,7 +30,7 @@ async function refusal(p: Promise<unknown>): Promise<{ condition: string; text: 
 const submit = (fields: Record<string, string>) => xml("x", { xmlns: NS.data, type: "submit" },
   ...Object.entries(fields).map(([v, value]) => xml("field", { var: v }, xml("value", {}, value))));
 
-// Issue #5: the same behaviour on both servers clients meet.
+// The same behaviour on both servers clients meet.
 for (const server of ["prosody", "ejabberd"] as const) describe(`a native XMPP gateway (${server})`, () => {
   let stack: Stack;
   let relay: RelaySink;

@@ -1,4 +1,4 @@
-// bad-inputs.md, "Protocol" and "Limits" rows not covered elsewhere (inbound.test.ts has SIZE, the data
+// Protocol abuse and session limits not covered elsewhere (inbound.test.ts has SIZE, the data
 // size, the recipient limit and DATA without RCPT; smtp-tls.test.ts has AUTH/XCLIENT/XFORWARD refused and
 // STARTTLS): each with its exact reply code, against the real gateway process.
 import assert from "node:assert/strict";

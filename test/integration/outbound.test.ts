@@ -138,7 +138,7 @@ describe("answers from chat leave as e-mail through the relay", () => {
 
   it("a burst to three contacts: one mail per message, queued in the order written, each contact's in order", async () => {
     const burst = Array.from({ length: 60 }, (_, i) => ({ id: `burst${i}`, to: `burst${i % 3}@example.com`, text: `burst message ${i}` }));
-    // Sent without waiting for any answer: the gateway takes them in runs (issue #7).
+    // Sent without waiting for any answer: the gateway takes them in runs.
     for (const m of burst) await toto.send(xml("message", { type: "chat", to: contactJid(m.to), id: m.id }, xml("body", {}, m.text)));
     const at = () => relayed.filter((r) => r.to.some((to) => to.startsWith("burst")));
     await waitFor("60 mails at the relay", () => at().length >= 60, 30_000);

@@ -1,4 +1,4 @@
-// Mail that reads well in a chat client (issue #4, Text), end to end: corpus specimens sent over SMTP to the
+// Mail that reads well in a chat client, end to end: corpus specimens sent over SMTP to the
 // gateway arrive through real Prosody at a real client exactly as the corpus expects, after being stored
 // and read back; the per-mailbox collapse_quotes setting takes effect at the next delivery, no restart.
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Full mail on the web (issue #4): the real gateway serves GET /m/<token> and its attachments, and a real
+// Full mail on the web: the real gateway serves GET /m/<token> and its attachments, and a real
 // browser (Debian's Chromium driven by playwright-core) shows the page without running or loading
 // anything the mail brings.
 import assert from "node:assert/strict";

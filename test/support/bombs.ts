@@ -1,4 +1,4 @@
-// Hostile mails from bad-inputs.md (Limits): parse bombs, for the parse pool and the SMTP tests.
+// Hostile mails: parse bombs, for the parse pool and the SMTP tests.
 
 export const bombs = {
   /** 100k header lines */

@@ -1,4 +1,4 @@
-// The "nothing lost" invariant (design invariants 1 and 4), checked against the database after a fault:
+// The "nothing lost" invariant (docs/design.md §Invariants, 1 and 4), checked against the database after a fault:
 // every 250 has a committed message; every delivery is delivered, waiting, or failed with a reason.
 import type { TestDatabase } from "./postgres.ts";
 

@@ -90,7 +90,7 @@ function defaultServer(): ServerKind {
   return kind;
 }
 
-/** The JID a correspondent's address appears as (design: Addressing), for assertions. */
+/** The JID a correspondent's address appears as (docs/design.md §Contract, Addressing), for assertions. */
 export function contactJid(address: string): string {
   return `${address.replace("@", "\\40").toLowerCase()}@${COMPONENT_DOMAIN}`;
 }

@@ -1,4 +1,4 @@
-// Configuration from the environment (design: Configuration): defaults from the table, one error naming every problem.
+// Configuration from the environment (docs/design.md §Contract, Configuration): defaults from the table, one error naming every problem.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
@@ -98,7 +98,7 @@ describe("loadConfig defaults", () => {
     assert.equal(config.chatMaxBytes, 262144);
   });
 
-  it("reads the SMTP limits and parser limits (issue #6), and names bad trusted proxies", () => {
+  it("reads the SMTP limits and parser limits, and names bad trusted proxies", () => {
     const config = loadConfig({
       ...MINIMAL, SMTP_MAX_PER_IP: "3", SMTP_SESSION_TIMEOUT: "60", SMTP_MIN_DATA_RATE: "0", SMTP_RATE_WINDOW: "5",
       SMTP_TRUSTED_PROXIES: " 10.0.0.1, ::1 ", SMTP_MAX_HOPS: "20", PARSE_TIMEOUT_MS: "500", PARSE_MEMORY_MB: "64",

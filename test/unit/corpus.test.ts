@@ -1,4 +1,4 @@
-// The corpus (issue #4, Tests): every specimen in test/corpus/ goes through parseMail → mailToChat and must
+// The corpus: every specimen in test/corpus/ goes through parseMail → mailToChat and must
 // give exactly the chat message checked in next to it. The expected files are the specification: after
 // `UPDATE_CORPUS=1 node --test test/unit/corpus.test.ts` rewrites them, read every changed one by eye.
 //

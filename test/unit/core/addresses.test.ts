@@ -1,4 +1,4 @@
-// Address ⇄ JID mapping (design: Addressing; XEP-0106 JID Escaping).
+// Address ⇄ JID mapping (docs/design.md §Contract, Addressing; XEP-0106 JID Escaping).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -103,7 +103,7 @@ describe("parseMailAddress", () => {
     assert.equal(parseMailAddress(`${"é".repeat(33)}@example.com`), null);
   });
 
-  it("rejects an unquoted local part carrying a second address (one recipient only, bad-inputs: a@x, b@y)",
+  it("rejects an unquoted local part carrying a second address (one recipient only: a@x, b@y)",
     () => {
       for (const value of ["a@x,b@y", "a@b@example.com", "a,b@example.com", "a<b>@example.com", "a;b@example.com"]) {
         assert.equal(parseMailAddress(value), null, value);

@@ -1,4 +1,4 @@
-// Attachment policy, file names, shared-file links and internal addresses (issue #4).
+// Attachment policy, file names, shared-file links and internal addresses.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { judgeAttachment, safeFilename } from "../../../src/core/attachments.ts";

@@ -1,4 +1,4 @@
-// What a mail's SPF/DKIM/DMARC verdict leads to (issue #6).
+// What a mail's SPF/DKIM/DMARC verdict leads to.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { judge, type AuthFacts } from "../../../src/core/auth-policy.ts";

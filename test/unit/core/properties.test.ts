@@ -1,4 +1,4 @@
-// Property-based tests (issue #6) for the pure core: the identity rule (design: Addressing), the one
+// Property-based tests for the pure core: the identity rule (docs/design.md §Contract, Addressing), the one
 // sanitizer (invariant 3) and mail → chat translation. Seeded, so a failure reproduces; fast-check prints
 // the seed and the shrunk counterexample.
 import assert from "node:assert/strict";
@@ -36,7 +36,7 @@ const localPart = fc.oneof(
 const domainName = fc.oneof(fc.domain(), fc.constantFrom("example.com", "EXAMPLE.org", "bücher.example", "a-b.c0.example"));
 const address = fc.tuple(localPart, domainName).map(([l, d]) => `${l}@${d}`).filter((a) => parseMailAddress(a) !== null);
 
-describe("addresses (XEP-0106, design: Addressing)", () => {
+describe("addresses (XEP-0106, docs/design.md §Contract, Addressing)", () => {
   it("unescapeLocalpart(escapeLocalpart(s)) === s for any string", () => {
     fc.assert(fc.property(anyString, (s) => unescapeLocalpart(escapeLocalpart(s)) === s), RUNS);
   });

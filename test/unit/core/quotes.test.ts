@@ -1,4 +1,4 @@
-// Quoted history collapsed to one line (issue #4, Text); what stays keeps XEP-0393 "> " quotes.
+// Quoted history collapsed to one line; what stays keeps XEP-0393 "> " quotes.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { collapseQuotes, hiddenLine } from "../../../src/core/quotes.ts";

@@ -1,4 +1,4 @@
-// The one sanitizer (design invariant 3): XML 1.0 §2.2 Char, no NUL for Postgres, invisible characters in identity lines.
+// The one sanitizer (docs/design.md §Invariants, 3): XML 1.0 §2.2 Char, no NUL for Postgres, invisible characters in identity lines.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { neutraliseText, sanitizeLine, sanitizeText, truncateUtf8 } from "../../../src/core/sanitize.ts";

@@ -1,4 +1,4 @@
-// Mail → chat translation (design: Messages to XMPP).
+// Mail → chat translation (docs/design.md §Contract, Messages to XMPP).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { formatSize, mailToChat, type MailToChatInput } from "../../../src/core/translate.ts";

@@ -1,4 +1,4 @@
-// A seeded MIME mutation fuzzer (issue #6): well-formed mails of every shape the gateway meets, broken by
+// A seeded MIME mutation fuzzer: well-formed mails of every shape the gateway meets, broken by
 // byte flips, hostile insertions, cuts and duplications. parseMail and mailToChat must never throw and never
 // let an XML-forbidden character through (invariant 3), and the chat body stays within its budget.
 // Bounded for CI; FUZZ_RUNS and FUZZ_SEED widen or move the search (a failure prints its seed and path).

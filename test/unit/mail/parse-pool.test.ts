@@ -1,4 +1,4 @@
-// Mail parsing in worker threads (issue #6): bombs are bounded in time and memory, the main event loop
+// Mail parsing in worker threads: bombs are bounded in time and memory, the main event loop
 // stays free, a stuck or dead worker is replaced, and a mail that cannot be read still yields a notice.
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";

@@ -10,7 +10,7 @@ const bytes = (...values: number[]) => Buffer.from(values);
 const FFFD = "\uFFFD";
 const XML_CHAR = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 
-/** Every string of a ParsedMail is allowed in XML 1.0 and in Postgres text (design invariant 3). */
+/** Every string of a ParsedMail is allowed in XML 1.0 and in Postgres text (docs/design.md §Invariants, 3). */
 function assertClean(mail: ParsedMail): void {
   const strings = [mail.subject, mail.fromAddress, mail.fromName, mail.messageId, mail.text,
     ...mail.attachments.flatMap((a) => [a.filename, a.contentType])];

@@ -1,4 +1,4 @@
-// Stanzas we write (design: Messages to XMPP; invariant 3: no XML-forbidden character ever reaches the stream).
+// Stanzas we write (docs/design.md §Contract, Messages to XMPP; invariant 3: no XML-forbidden character ever reaches the stream).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import xmppComponent, { type Element } from "@xmpp/component";
