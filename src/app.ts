@@ -123,6 +123,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     },
     // One ping to the server we are connected to proves the whole batch (docs/design.md §Delivery state machine).
     flush: () => xmpp.flush(serverDomain(config.xmpp.domain)),
+    session: () => xmpp.session(),
     isOnline: () => xmpp.isOnline(),
     whenOnline: (signal) => xmpp.whenOnline(signal),
     listen: (wake) => db.listen(wakeOn("inbound", wake)),

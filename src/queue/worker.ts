@@ -28,6 +28,8 @@ export interface WorkerDeps<T extends Claimed, M> {
   send(message: M): Promise<void>;
   /** Resolves once the server the component is connected to has read all that was sent before. */
   flush(): Promise<void>;
+  /** The link's session (it grows each time the link comes online): a proof counts only in the session of the sends. */
+  session(): number;
   renew(lease: string, ids: number[], seconds: number): Promise<number[]>;
   markDelivered(lease: string, ids: number[]): Promise<number>;
   release(lease: string, ids: number[]): Promise<number>;
@@ -84,6 +86,7 @@ export function createWorker<T extends Claimed, M>(config: WorkerConfig, deps: W
       return giveBack(lease, hold, batch, (err as Error).message);
     }
     const sent: T[] = [];
+    const session = deps.session();
     for (let i = 0; i < prepared.length; i++) {
       const item = prepared[i]!;
       const d = item.delivery;
@@ -111,6 +114,8 @@ export function createWorker<T extends Claimed, M>(config: WorkerConfig, deps: W
     } catch (err) {
       return giveBack(lease, hold, sent, (err as Error).message);
     }
+    // A ping answered on a newer stream proves nothing about stanzas written to an older one.
+    if (deps.session() !== session) return giveBack(lease, hold, sent, "the link was reconnected before the proof");
     const ids = hold.settle(sent.map((d) => d.id));
     noteLost(log, "mark delivered", ids.length, await deps.markDelivered(lease, ids));
     const marked = new Set(ids);

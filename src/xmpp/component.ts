@@ -50,6 +50,8 @@ export interface XmppLink {
   start(): Promise<"online" | "waiting">;
   /** Where the link is (docs/design.md §XMPP link); only `online` lets deliveries go. */
   state(): LinkState;
+  /** Counts the times the link came online (docs/design.md §Delivery state machine, Proof). */
+  session(): number;
   isOnline(): boolean;
   /** Resolves when the link is online (at once if it is), or when `signal` aborts. */
   whenOnline(signal: AbortSignal): Promise<void>;
@@ -141,6 +143,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       return "waiting";
     },
     state: () => link.state(),
+    session: () => link.session(),
     isOnline: () => link.state() === "online",
     whenOnline: (signal) => link.whenOnline(signal),
     async sendChat(message) {

@@ -16,6 +16,8 @@ export interface LinkWatchDeps {
 
 export interface LinkWatch {
   state(): LinkState;
+  /** How many times the link has come online: a stanza sent in one session is proven only by an answer in the same one. */
+  session(): number;
   whenOnline(signal: AbortSignal): Promise<void>;
   /** Resolves true at the first `online`, false when the socket of the attempt in course is gone first. */
   settled(): Promise<boolean>;
@@ -36,6 +38,7 @@ export function watchLink(xmpp: Component, config: LinkWatchConfig, deps: LinkWa
   /** Counts sockets, so a late keep-alive verdict never drops a newer one. */
   let attempt = 0;
   let pinging = false;
+  let sessions = 0;
   const waiters = new Set<() => void>();
   const settles = new Set<(online: boolean) => void>();
 
@@ -48,6 +51,7 @@ export function watchLink(xmpp: Component, config: LinkWatchConfig, deps: LinkWa
 
   const changed = (from: LinkState, state: LinkState) => {
     if (state === "online") {
+      sessions++;
       xmpp.reconnect.delay = MIN_DELAY;
       log.info({ domain: config.domain, xmppService: config.service }, "xmpp component online");
       for (const wake of waiters) wake();
@@ -108,6 +112,7 @@ export function watchLink(xmpp: Component, config: LinkWatchConfig, deps: LinkWa
 
   return {
     state: () => link.state,
+    session: () => sessions,
     whenOnline: (signal) => new Promise<void>((resolve) => {
       if (link.state === "online" || signal.aborted) return resolve();
       const wake = () => {

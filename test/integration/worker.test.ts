@@ -20,6 +20,8 @@ interface Script {
   prepare?(d: ClaimedWithMessage): Promise<Prepared<ClaimedWithMessage, string>>;
   send?(stanzaId: string): Promise<void>;
   flush?(): Promise<void>;
+  /** the link's session number (it grows at each reconnect) */
+  session?(): number;
 }
 
 describe("the inbound worker, one outcome per delivery", () => {
@@ -62,6 +64,7 @@ describe("the inbound worker, one outcome per delivery", () => {
         sent.push(stanzaId);
       },
       flush: async () => script.flush?.(),
+      session: () => script.session?.() ?? 1,
       ...bindAll(deliveries),
       isOnline: () => true,
       whenOnline: async () => undefined,
@@ -108,6 +111,21 @@ describe("the inbound worker, one outcome per delivery", () => {
       async () => (await rows()).every((r) => r.status === "delivered"));
     assert.equal(proofs, 2, "marked only after a proof");
     assert.deepEqual((await rows()).map((r) => r.attempts), [1, 1]);
+  });
+
+  it("a proof answered after a reconnect proves nothing about the stanzas sent before it: they come back", async () => {
+    await accept(2);
+    let session = 1;
+    let proofs = 0;
+    const sent = await run({
+      // The link drops and comes back between the sends and the ping, which the new stream answers.
+      flush: async () => { if (proofs++ === 0) session++; },
+      session: () => session,
+    }, async () => (await rows()).every((r) => r.status === "delivered"));
+    const ids = (await rows()).map((r) => r.stanza_id);
+    assert.equal(proofs, 2, "a second batch, proven in its own session");
+    assert.deepEqual(sent, [ids[0], ids[1], ids[0], ids[1]], "sent again on the new stream, same ids");
+    assert.deepEqual((await rows()).map((r) => r.attempts), [1, 1], "the given-back pass was not an attempt");
   });
 
   it("a delivery whose preparation fails waits or fails alone; the others are delivered once", async () => {
