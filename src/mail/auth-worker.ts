@@ -12,10 +12,22 @@ const data = workerData as AuthWorkerData;
 const resolver = createDnsCache(data.cache, { resolver: createResolver(data.dnsServers), now: Date.now });
 const authenticateMail = createAuthenticator({ hostname: data.hostname }, { resolver });
 
-parentPort!.on("message", (request: AuthRequest) => {
-  const raw = Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength);
-  authenticateMail({ ip: request.ip, helo: request.helo, mailFrom: request.mailFrom, raw }).then(
-    (outcome) => parentPort!.postMessage({ id: request.id, outcome } satisfies AuthResponse),
-    (err: Error) => parentPort!.postMessage({ id: request.id, error: String(err?.message ?? err) } satisfies AuthResponse),
-  );
+// Answers leave together once per turn of the event loop: one message, one wake-up of the main thread.
+let answers: AuthResponse[] = [];
+const answer = (response: AuthResponse) => {
+  if (answers.push(response) === 1) setImmediate(() => {
+    const batch = answers;
+    answers = [];
+    parentPort!.postMessage(batch);
+  });
+};
+
+parentPort!.on("message", (requests: AuthRequest[]) => {
+  for (const request of requests) {
+    const raw = Buffer.from(request.raw.buffer, request.raw.byteOffset, request.raw.byteLength);
+    authenticateMail({ ip: request.ip, helo: request.helo, mailFrom: request.mailFrom, raw }).then(
+      (outcome) => answer({ id: request.id, outcome }),
+      (err: Error) => answer({ id: request.id, error: String(err?.message ?? err) }),
+    );
+  }
 });

@@ -10,6 +10,7 @@ import { createSigner } from "../../../src/mail/dkim.ts";
 import { startDnsServer, type DnsServer } from "../../support/dns-server.ts";
 import { generateDkimKey, slowDkimMail } from "../../support/dns.ts";
 import { buildMail } from "../../support/smtp.ts";
+import { waitFor } from "../../support/wait.ts";
 
 const log = createLogger("silent");
 const key = generateDkimKey();
@@ -25,8 +26,8 @@ const input = (raw: Buffer, mailFrom = "alice@example.com"): AuthInput => ({ ip:
 describe("auth pool", () => {
   let dns: DnsServer;
   const pools: AuthPool[] = [];
-  const pool = (timeoutMs = 10_000) => {
-    const p = createAuthPool({ hostname: "mx.test", dnsServers: [dns.address], timeoutMs, memoryMb: 128 }, { log });
+  const pool = (timeoutMs = 10_000, more: { idleMs?: number; retireAfterBytes?: number } = {}) => {
+    const p = createAuthPool({ hostname: "mx.test", dnsServers: [dns.address], timeoutMs, memoryMb: 128, ...more }, { log });
     pools.push(p);
     return p;
   };
@@ -87,6 +88,22 @@ describe("auth pool", () => {
     assert.ok(performance.now() - started >= LIMIT_MS - 50);
     assert.equal(p.threads(), 1);
     assert.equal((await p.authenticate(input(await signed("after silence")))).facts.dmarc, "pass");
+  });
+
+  it("ends a thread idle for idleMs, and one that has read a large mail once it is done; the next mail starts one", async () => {
+    const idle = pool(10_000, { idleMs: 50 });
+    await idle.authenticate(input(await signed("idle soon")));
+    assert.equal(idle.threads(), 1);
+    await waitFor("the idle thread to end", () => idle.threads() === 0, 5000, 10);
+    assert.equal((await idle.authenticate(input(await signed("after idle")))).facts.dmarc, "pass");
+
+    const big = await signed("large enough");
+    const large = pool(10_000, { retireAfterBytes: big.length });
+    const [first, second] = await Promise.all([large.authenticate(input(big)), large.authenticate(input(await signed("x")))]);
+    assert.equal(first.facts.dmarc, "pass");
+    assert.equal(second.facts.dmarc, "pass");
+    await waitFor("the thread that read a large mail to end", () => large.threads() === 0, 5000, 10);
+    assert.equal((await large.authenticate(input(await signed("after large")))).facts.dmarc, "pass");
   });
 
   it("refuses work once closed", async () => {
