@@ -65,10 +65,10 @@ try {
   await runSmtpSource({ port: stack.gateway.smtpPort, sessions: 10, messages: warm, payload: SOURCE_PAYLOAD, reuse: true, from: SENDER, to: stack.address });
   await stack.receiver.waitForCount(before + warm, 60_000);
   // The signed mail too (scenario 6): mailauth's DKIM path warm, its DNS answers asked once.
-  const file = await auth.signedFile(stack.address);
-  await runSmtpSource({ port: stack.gateway.smtpPort, sessions: 10, messages: warm, payload: SOURCE_PAYLOAD, reuse: true, from: SENDER, to: stack.address, file });
+  const signed = await auth.signedFile(stack.address);
+  await runSmtpSource({ port: stack.gateway.smtpPort, sessions: 10, messages: warm, payload: SOURCE_PAYLOAD, reuse: true, from: SENDER, to: stack.address, file: signed });
   await stack.receiver.waitForCount(before + 2 * warm, 60_000);
-  for (const f of [undefined, file]) {
+  for (const f of [undefined, signed]) {
     await runSmtpSource({ port: floor.port, sessions: 10, messages: warm, payload: SOURCE_PAYLOAD, reuse: true, from: SENDER, to: stack.address, ...(f ? { file: f } : {}) });
   }
   for (let run = 1; run <= options.runs; run++) {
