@@ -9,6 +9,9 @@ import type { Sample } from "./report.ts";
 import { percentile } from "./stats.ts";
 
 const FLOOR_TIMES = 5;
+/** The gateway's threads by name (bench/cpu.ts), as their share of its CPU per mail is reported. */
+const THREADS: [string, string][] = [["MainThread", "main thread"], ["auth", "auth thread"], ["WorkerThread", "parse threads"],
+  ["V8Worker", "V8 helper threads (GC)"], ["libuv-worker", "libuv threads"]];
 
 /**
  * 1 (one mail per connection), 2 (`reuse`: smtp-source -d) and 6 (reused, each mail DKIM-signed:
@@ -54,6 +57,8 @@ export async function burst(ctx: BenchContext, kind: { reuse: boolean; signed?: 
       target: { min: reuse ? 2000 : 1000, minRatio: 0.25 } },
     { scenario, metric: "accepted (250)", unit: "mails/s", gateway: accepted, reference: sinkRate },
     { scenario, metric: "gateway CPU per mail", unit: "ms", gateway: perMail, reference: null },
+    ...THREADS.map(([name, label]) => ({ scenario, metric: `gateway CPU per mail: ${label}`, unit: "ms",
+      gateway: (cpu.threads[name] ?? 0) / options.mails, reference: null })),
     { scenario, metric: "smtp-server alone CPU per mail (floor)", unit: "ms", gateway: floor, reference: null },
     { scenario, metric: "gateway CPU per mail ÷ floor", unit: "×", gateway: perMail / floor, reference: null,
       ...(kind.signed ? { target: { max: 6 } } : {}) },
