@@ -1,4 +1,6 @@
 // What every scenario gets: the stack under test, the reference smtp-sink, the options.
+import type { BenchAuth } from "./auth.ts";
+import type { Floor } from "./floor.ts";
 import type { BenchOptions } from "./options.ts";
 import type { SmtpSink } from "./postfix.ts";
 import type { BenchStack } from "./stack.ts";
@@ -10,6 +12,10 @@ export interface BenchContext {
   sink: SmtpSink;
   /** the gateway's relay (SMTP_RELAY), another smtp-sink */
   relay: SmtpSink;
+  /** smtp-server alone, reading the data and nothing else: the gateway's CPU per mail is compared to it */
+  floor: Floor;
+  /** the DNS server sender authentication asks, and the DKIM-signed mail */
+  auth: BenchAuth;
   options: BenchOptions;
   log(message: string): void;
 }

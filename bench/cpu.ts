@@ -1,11 +1,30 @@
 // CPU spent per mail by each part (gateway, PostgreSQL backends of our database, Prosody): a figure
 // that, unlike throughput, barely moves when other work shares the machine.
+import { readdir, readFile } from "node:fs/promises";
 import { cpuMs, findChild } from "./proc.ts";
 import type { BenchStack } from "./stack.ts";
 
 /** `load`: this process (the receiving chat client, the Node load generator) and the smtp-source runs
  * that ended (children it waited for): the side of the machine the gateway does not own. */
-export interface CpuUse { gateway: number; postgres: number; prosody: number; load: number }
+export interface CpuUse {
+  gateway: number; postgres: number; prosody: number; load: number;
+  /** the gateway's CPU by thread name: MainThread, auth (sender authentication), WorkerThread (the
+   * parse pool), V8Worker (GC and compiler helpers), libuv-worker; a thread that ended is not counted */
+  threads: Record<string, number>;
+}
+
+/** CPU ms of each thread of `pid` by `name:tid` (/proc/<pid>/task: comm is the thread's name). */
+async function threadsOf(pid: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+    const name = (await readFile(`/proc/${pid}/task/${tid}/comm`, "utf8").catch(() => "")).trim();
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => "");
+    if (!stat) continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    out.set(`${name}:${tid}`, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+  }
+  return out;
+}
 
 async function snapshot(stack: BenchStack): Promise<Map<string, number>> {
   const pids = new Map<string, number[]>([
@@ -17,6 +36,7 @@ async function snapshot(stack: BenchStack): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const [part, list] of pids) for (const pid of list) out.set(`${part}:${pid}`, await cpuMs(pid));
   out.set(`load:${process.pid}`, await cpuMs(process.pid, true));
+  for (const [key, ms] of await threadsOf(pids.get("gateway")![0]!)) out.set(`thread:${key}`, ms);
   return out;
 }
 
@@ -26,10 +46,13 @@ export async function startCpuMeter(stack: BenchStack): Promise<{ stop(): Promis
   return {
     async stop() {
       const after = await snapshot(stack);
-      const use: CpuUse = { gateway: 0, postgres: 0, prosody: 0, load: 0 };
+      const use: CpuUse = { gateway: 0, postgres: 0, prosody: 0, load: 0, threads: {} };
       for (const [key, ms] of after) {
-        const part = key.slice(0, key.indexOf(":")) as keyof CpuUse;
-        use[part] += ms - (before.get(key) ?? 0);
+        const used = ms - (before.get(key) ?? 0);
+        if (key.startsWith("thread:")) {
+          const name = key.slice(7, key.lastIndexOf(":"));
+          use.threads[name] = (use.threads[name] ?? 0) + used;
+        } else use[key.slice(0, key.indexOf(":")) as "gateway" | "postgres" | "prosody" | "load"] += used;
       }
       return use;
     },

@@ -20,7 +20,7 @@ export interface BenchOptions {
 }
 
 const USAGE = `npm run bench -- [--runs 3] [--mails 2000] [--senders 20] [--rate 200] [--seconds 10]
-  [--outbound 1000] [--idle-sessions 1000] [--big-mail-mib 25] [--only 1,2,3,4,5] [--profile]
+  [--outbound 1000] [--idle-sessions 1000] [--big-mail-mib 25] [--only 1,2,3,4,5,6] [--profile]
   [--keep-logs] [--log-level info] [--out bench/results]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -35,7 +35,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       outbound: { type: "string", default: "1000" },
       "idle-sessions": { type: "string", default: "1000" },
       "big-mail-mib": { type: "string", default: "25" },
-      only: { type: "string", default: "1,2,3,4,5" },
+      only: { type: "string", default: "1,2,3,4,5,6" },
       profile: { type: "boolean", default: false },
       "keep-logs": { type: "boolean", default: false },
       "log-level": { type: "string", default: "info" },

@@ -16,14 +16,17 @@ export interface SourceLoad {
   reuse: boolean;
   from: string;
   to: string;
+  /** -F: send this file's header and body instead of a generated mail (its lines end in LF) */
+  file?: string;
 }
 
 export interface SourceRun { ms: number; code: number | null; stderr: string }
 
 /** Run smtp-source to completion; `ms` is the wall time from spawn to exit. */
 export async function runSmtpSource(load: SourceLoad, onStart?: () => void): Promise<SourceRun> {
-  const args = ["-s", String(load.sessions), "-m", String(load.messages), "-l", String(load.payload),
-    "-f", load.from, "-t", load.to, "-M", "bench.example", ...(load.reuse ? ["-d"] : []), `127.0.0.1:${load.port}`];
+  const args = ["-s", String(load.sessions), "-m", String(load.messages), ...(load.file ? [] : ["-l", String(load.payload)]),
+    "-f", load.from, "-t", load.to, "-M", "bench.example", ...(load.reuse ? ["-d"] : []),
+    ...(load.file ? ["-F", load.file] : []), `127.0.0.1:${load.port}`];
   const started = performance.now();
   const child = spawn(`${SBIN}/smtp-source`, args, { stdio: ["ignore", "ignore", "pipe"] });
   onStart?.();
@@ -59,9 +62,9 @@ export async function startSmtpSink(maxConnections = 256): Promise<SmtpSink> {
   };
 }
 
-async function waitForPort(port: number, dead: () => boolean, output: () => string): Promise<void> {
+export async function waitForPort(port: number, dead: () => boolean, output: () => string): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if (dead()) throw new Error(`smtp-sink exited: ${output()}`);
+    if (dead()) throw new Error(`server exited: ${output()}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, "127.0.0.1");
       s.once("connect", () => { s.destroy(); resolve(true); });
@@ -70,5 +73,5 @@ async function waitForPort(port: number, dead: () => boolean, output: () => stri
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`smtp-sink not listening on ${port}: ${output()}`);
+  throw new Error(`nothing listening on ${port}: ${output()}`);
 }

@@ -5,6 +5,7 @@ import type { Logger } from "./log.ts";
 import { createHttpServer } from "./ops/http.ts";
 import { createAttachmentForwarder } from "./queue/attachments.ts";
 import { createParsePool } from "./mail/parse-pool.ts";
+import { createAuthPool } from "./mail/auth-pool.ts";
 import { createInboundPreparer } from "./queue/inbound.ts";
 import { DEFAULT_SCHEDULE } from "./queue/retry.ts";
 import { createWorker } from "./queue/worker.ts";
@@ -147,8 +148,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
   const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000, proofTimeoutMs: 1000 }, { find: (a) => mailboxes.find(a), heard: () => db.heard(), now: Date.now });
   const unlistenMailboxes = await db.listen((notice) => recipients.hear(notice));
-  // mailauth (about 18 MiB resident) is loaded only when sender authentication is on.
-  const auth = config.auth.mode === "off" ? null : await import("./mail/auth.ts");
+  // Sender authentication in its own thread (mail/auth-pool.ts), started with the first mail.
+  const auth = config.auth.mode === "off" ? null
+    : createAuthPool({ hostname: config.smtp.hostname, ...config.auth }, { log });
   const smtp = createSmtpListener({ ...config.smtp, mailDomains: config.mailDomains }, {
     log, onRefused: (reason) => metrics.refused.inc({ reason }),
     findRecipient: async (address): Promise<Recipient | undefined> => {
@@ -159,7 +161,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         enabled: true, bounceOf: found.target };
     },
     accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
-      authenticate: auth && auth.createAuthenticator({ hostname: config.smtp.hostname }, { resolver: auth.createResolver(config.auth.dnsServers) }),
+      authenticate: auth && ((input) => auth.authenticate(input)),
       read: (raw) => timed(metrics.parseSeconds, () => parser.read(raw)), store: messages,
       newId: () => newToken().slice(0, 12), now: () => new Date(), log,
     })),
@@ -204,6 +206,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await smtp.close(graceMs);
       await parser.close();
       await pagePool?.close();
+      await auth?.close();
       await worker.stop();
       await relayLoop?.stop();
       await unlistenMailboxes();

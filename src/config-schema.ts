@@ -94,6 +94,9 @@ export const schema = z.object({
   // Resolvers for those checks, `ip[:port]` comma list; unset: the system's.
   DNS_SERVERS: commaList(true)
     .pipe(z.array(z.string().regex(/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/, "expected IP[:port] addresses"))),
+  // Those checks run in a worker thread (src/mail/auth-pool.ts): time limit of one, heap of the thread.
+  AUTH_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  AUTH_MEMORY_MB: z.coerce.number().int().min(16).default(128),
   // How long a worker holds claimed deliveries; after a crash they wait this long for another worker.
   QUEUE_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   // XEP-0363 upload service of the XMPP server (e.g. upload.jabber.example.org): attachments go there.

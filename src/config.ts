@@ -33,7 +33,7 @@ export interface Config {
   /** XMPP domains whose accounts may register a mailbox (XEP-0077); empty: registration off */
   selfServiceDomains: string[];
   adminJids: string[];
-  auth: { mode: "off" | "mark" | "strict"; dnsServers: string[] };
+  auth: { mode: "off" | "mark" | "strict"; dnsServers: string[]; timeoutMs: number; memoryMb: number };
   leaseSeconds: number;
   attachments: { uploadService: string | null; maxBytes: number; types: string[]; fetchHosts: string[] };
   /** DKIM signing of outgoing mail (RFC 6376), off when null */
@@ -151,7 +151,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     sendLimit: { perMinute: e.SEND_LIMIT_PER_MINUTE, perDay: e.SEND_LIMIT_PER_DAY },
     selfServiceDomains: e.SELF_SERVICE_DOMAINS,
     adminJids: e.ADMIN_JIDS,
-    auth: { mode: e.AUTH_MODE, dnsServers: e.DNS_SERVERS },
+    auth: { mode: e.AUTH_MODE, dnsServers: e.DNS_SERVERS, timeoutMs: e.AUTH_TIMEOUT_MS, memoryMb: e.AUTH_MEMORY_MB },
     leaseSeconds: e.QUEUE_LEASE_SECONDS,
     attachments: { uploadService: e.XMPP_UPLOAD_SERVICE ?? null, maxBytes: e.ATTACHMENT_MAX_BYTES,
       types: e.ATTACHMENT_TYPES, fetchHosts: e.FETCH_HOSTS },

@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createSigner } from "../../src/mail/dkim.ts";
 import { startDnsServer, type DnsServer } from "../support/dns-server.ts";
-import { generateDkimKey } from "../support/dns.ts";
-import { buildMail, sendRaw } from "../support/smtp.ts";
+import { generateDkimKey, slowDkimMail } from "../support/dns.ts";
+import { buildMail, sendRaw, SmtpSession } from "../support/smtp.ts";
 import { MAIL_DOMAIN, startStack, type Stack } from "../support/stack.ts";
+import { waitFor } from "../support/wait.ts";
 import type { ChatClient, Element } from "../support/xmpp-client.ts";
 
 const body = (m: Element) => m.getChildText("body") ?? "";
@@ -105,5 +106,67 @@ describe("sender authentication (AUTH_MODE=strict)", () => {
     assert.match(forged.data?.text ?? "", /^5\.7\.1 Rejected by DMARC policy of example\.com/);
     const good = await sendRaw(stack.gateway.smtpPort, "alice@example.com", [`toto@${MAIL_DOMAIN}`], await signed("Alice <alice@example.com>", "strict signed"));
     assert.equal(good.data?.code, 250);
+  });
+});
+
+describe("sender authentication within its limits (AUTH_TIMEOUT_MS)", () => {
+  const LIMIT_MS = 3000;
+  let dns: DnsServer;
+  let stack: Stack;
+  let toto: ChatClient;
+
+  before(async () => {
+    dns = await startDnsServer(zone());
+    dns.silent.add("quiet.example");
+    dns.silent.add("_dmarc.quiet.example");
+    stack = await startStack({ gatewayEnv: { AUTH_MODE: "mark", DNS_SERVERS: dns.address, AUTH_TIMEOUT_MS: String(LIMIT_MS) } });
+    toto = (await stack.user("toto"))!;
+  });
+  after(async () => {
+    await stack?.close();
+    await dns?.close();
+  });
+
+  it("a crafted slow mail gets 451 4.7.0 at the limit while other sessions are answered; the thread is replaced", async () => {
+    const crafted = slowDkimMail("mallory@example.com", `toto@${MAIL_DOMAIN}`, 2000, 1024 * 1024);
+    const started = performance.now();
+    let answered = 0;
+    const slow = sendRaw(stack.gateway.smtpPort, "mallory@example.com", [`toto@${MAIL_DOMAIN}`], crafted)
+      .then((r) => ({ r, at: performance.now(), othersAnsweredBefore: answered }));
+    // Meanwhile, new sessions get their greeting and every reply up to RCPT: the SMTP side is not stalled.
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, LIMIT_MS / 4));
+      const { session, greeting } = await SmtpSession.open(stack.gateway.smtpPort);
+      try {
+        assert.equal(greeting.code, 220);
+        assert.equal((await session.command("EHLO other.example")).code, 250);
+        assert.equal((await session.command("MAIL FROM:<bob@spf.example>")).code, 250);
+        assert.equal((await session.command(`RCPT TO:<toto@${MAIL_DOMAIN}>`)).code, 250);
+        answered++;
+      } finally {
+        session.close();
+      }
+    }
+    const { r, at, othersAnsweredBefore } = await slow;
+    assert.equal(r.data?.code, 451, r.data?.text);
+    assert.match(r.data?.text ?? "", /^4\.7\.0 /);
+    assert.ok(at - started >= LIMIT_MS, `451 after ${Math.round(at - started)} ms, not before the limit of ${LIMIT_MS}`);
+    assert.equal(othersAnsweredBefore, 3, "the other sessions were answered while the crafted mail was checked");
+    await waitFor("the log line of the replaced thread", () => /sender authentication thread replaced/.test(stack.gateway.output()), 10_000, 50);
+    assert.equal((await stack.db.query("SELECT 1 FROM messages WHERE subject = 'many signatures'")).length, 0);
+    // A new thread takes the next mail.
+    const next = await sendRaw(stack.gateway.smtpPort, "alice@example.com", [`toto@${MAIL_DOMAIN}`], await signed("Alice <alice@example.com>", "after the crafted one"));
+    assert.equal(next.data?.code, 250, next.data?.text);
+    const m = await toto.waitForMessage((s) => body(s).includes("after the crafted one"), "the signed mail after the crafted one");
+    assert.ok(body(m).startsWith("after the crafted one"), body(m));
+  });
+
+  it("a DNS server that never answers costs the limit and a 451 4.7.0, never a 5xx", async () => {
+    const started = performance.now();
+    const r = await sendRaw(stack.gateway.smtpPort, "eve@quiet.example", [`toto@${MAIL_DOMAIN}`], mail("Eve <eve@quiet.example>", "quiet one"));
+    assert.equal(r.data?.code, 451, r.data?.text);
+    assert.match(r.data?.text ?? "", /^4\.7\.0 /);
+    assert.ok(performance.now() - started >= LIMIT_MS);
+    assert.equal((await stack.db.query("SELECT 1 FROM messages WHERE subject = 'quiet one'")).length, 0);
   });
 });

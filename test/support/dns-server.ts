@@ -10,12 +10,16 @@ export interface DnsServer {
   txt: Record<string, string[]>;
   /** names answered SERVFAIL (a temporary failure) */
   failing: Set<string>;
+  /** names never answered (a server that has gone quiet) */
+  silent: Set<string>;
+  /** questions received so far */
+  queries: number;
   close(): Promise<void>;
 }
 
 export async function startDnsServer(txt: Record<string, string[]> = {}): Promise<DnsServer> {
   const socket = createSocket("udp4");
-  const server: DnsServer = { address: "", txt, failing: new Set(), close: () => new Promise((r) => socket.close(() => r())) };
+  const server: DnsServer = { address: "", txt, failing: new Set(), silent: new Set(), queries: 0, close: () => new Promise((r) => socket.close(() => r())) };
   socket.on("message", (message, peer) => {
     let query: packet.Packet;
     try {
@@ -23,8 +27,10 @@ export async function startDnsServer(txt: Record<string, string[]> = {}): Promis
     } catch {
       return;
     }
+    server.queries++;
     const question = query.questions?.[0];
     const name = (question?.name ?? "").toLowerCase().replace(/\.$/, "");
+    if (server.silent.has(name)) return;
     const records = question?.type === "TXT" ? server.txt[name] : undefined;
     const rcode = server.failing.has(name) ? "SERVFAIL" : records || Object.hasOwn(server.txt, name) ? "NOERROR" : "NXDOMAIN";
     const answers: packet.Answer[] = (rcode === "NOERROR" ? records ?? [] : []).map((r) => ({

@@ -19,3 +19,15 @@ export function staticResolver(zone: Record<string, string[]>) {
     return records.map((r) => r.match(/.{1,255}/g) ?? [""]);
   };
 }
+
+/**
+ * A mail that keeps DKIM verification busy: `signatures` DKIM-Signature fields, each with its own body
+ * length (l=), so the body of `bodyBytes` is canonicalised and hashed once per signature (RFC 6376 §3.7).
+ */
+export function slowDkimMail(from: string, to: string, signatures: number, bodyBytes: number): Buffer {
+  const fields = Array.from({ length: signatures }, (_, i) =>
+    `DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=k1; l=${bodyBytes - i}; h=from; bh=AAAA; b=AAAA\r\n`);
+  const line = `${"x ".repeat(38)}\r\n`;
+  const body = line.repeat(Math.ceil(bodyBytes / line.length));
+  return Buffer.from(`${fields.join("")}From: <${from}>\r\nTo: <${to}>\r\nSubject: many signatures\r\n\r\n${body}`);
+}

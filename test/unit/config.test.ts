@@ -55,7 +55,7 @@ describe("loadConfig defaults", () => {
       sendLimit: { perMinute: 10, perDay: 200 },
       selfServiceDomains: [],
       adminJids: [],
-      auth: { mode: "mark", dnsServers: [] },
+      auth: { mode: "mark", dnsServers: [], timeoutMs: 30_000, memoryMb: 128 },
       leaseSeconds: 30,
       attachments: { uploadService: null, maxBytes: 10 * 1024 * 1024, types: ["*"], fetchHosts: [] },
       dkim: null,
