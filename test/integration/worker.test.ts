@@ -2,19 +2,13 @@
 // delivery gets its own outcome. The link is scripted, for the faults a real server does not show on cue:
 // a link that refuses the second stanza of a batch, a proof that never comes.
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, it } from "node:test";
+import { beforeEach, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ParsedMail } from "../../src/core/types.ts";
 import { createLogger } from "../../src/log.ts";
 import { createWorker, type Prepared } from "../../src/queue/worker.ts";
-import { openDatabase, type Database } from "../../src/store/db.ts";
-import { createDeliveryStore, type ClaimedWithMessage, type DeliveryStore } from "../../src/store/deliveries.ts";
-import { createMessageStore } from "../../src/store/messages.ts";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
+import type { ClaimedWithMessage, DeliveryStore } from "../../src/store/deliveries.ts";
+import { useQueueDatabase } from "../support/queue-db.ts";
 import { waitFor } from "../support/wait.ts";
-
-const parsed: ParsedMail = { subject: "s", fromAddress: "a@example.com", fromName: null, messageId: null, date: null,
-  text: "t", fromHtml: false, attachments: [] };
 
 interface Script {
   prepare?(d: ClaimedWithMessage): Promise<Prepared<ClaimedWithMessage, string>>;
@@ -25,30 +19,12 @@ interface Script {
 }
 
 describe("the inbound worker, one outcome per delivery", () => {
-  let pgdb: TestDatabase;
-  let db: Database;
-  let deliveries: DeliveryStore;
-
-  before(async () => {
-    pgdb = await createTestDatabase();
-    db = await openDatabase({ databaseUrl: pgdb.url, dataDir: "/nonexistent", role: "serve", log: createLogger("silent") });
-    await db.migrate();
-    deliveries = createDeliveryStore(db.knex);
-  });
-  after(async () => {
-    await db?.close();
-    await pgdb?.drop();
-  });
+  const q = useQueueDatabase();
   beforeEach(async () => {
-    await db.knex("deliveries").delete();
+    await q.db.knex("deliveries").delete();
   });
 
-  async function accept(recipients: number): Promise<void> {
-    await createMessageStore(db.knex).accept({ mailFrom: "a@example.com", remoteAddress: null, helo: null,
-      raw: Buffer.from("Subject: s\r\n\r\nt\r\n"), parsed, deliveries: Array.from({ length: recipients }, (_, i) =>
-        ({ kind: "mail" as const, recipient: `u${i}@jabber.test`, jid: `u${i}@localhost`, originStanzaId: null })) });
-  }
-  const rows = async () => (await db.knex("deliveries").orderBy("id")
+  const rows = async () => (await q.db.knex("deliveries").orderBy("id")
     .select("id", "stanza_id", "status", "attempts", "last_error", "next_attempt_at")) as
     { id: number; stanza_id: string; status: string; attempts: number; last_error: string | null; next_attempt_at: Date }[];
 
@@ -57,7 +33,7 @@ describe("the inbound worker, one outcome per delivery", () => {
     const sent: string[] = [];
     const worker = createWorker<ClaimedWithMessage, string>({ id: "w", batchSize: 10, leaseSeconds, pollMs: 100, maxAgeSeconds: 3600 }, {
       log: createLogger("silent"),
-      claim: (...a) => deliveries.claim(...a),
+      claim: (...a) => q.deliveries.claim(...a),
       prepare: async (batch) => Promise.all(batch.map((d) => script.prepare?.(d) ?? Promise.resolve({ delivery: d, message: d.stanzaId }))),
       send: async (stanzaId) => {
         await script.send?.(stanzaId);
@@ -65,7 +41,7 @@ describe("the inbound worker, one outcome per delivery", () => {
       },
       flush: async () => script.flush?.(),
       session: () => script.session?.() ?? 1,
-      ...bindAll(deliveries),
+      ...bindAll(q.deliveries),
       isOnline: () => true,
       whenOnline: async () => undefined,
       listen: async () => async () => undefined,
@@ -84,7 +60,7 @@ describe("the inbound worker, one outcome per delivery", () => {
   });
 
   it("a link that refuses the second stanza gives the whole unproven batch back, without spending attempts", async () => {
-    await accept(3);
+    await q.accept(3);
     let refusing = true;
     let refused = 0;
     const second = (await rows())[1]!.stanza_id;
@@ -105,7 +81,7 @@ describe("the inbound worker, one outcome per delivery", () => {
   });
 
   it("a proof that never comes gives the sent rows back; they are not marked", async () => {
-    await accept(2);
+    await q.accept(2);
     let proofs = 0;
     await run({ flush: async () => { if (proofs++ === 0) throw new Error("ping timed out"); } },
       async () => (await rows()).every((r) => r.status === "delivered"));
@@ -114,7 +90,7 @@ describe("the inbound worker, one outcome per delivery", () => {
   });
 
   it("a proof answered after a reconnect proves nothing about the stanzas sent before it: they come back", async () => {
-    await accept(2);
+    await q.accept(2);
     let session = 1;
     let proofs = 0;
     const sent = await run({
@@ -129,7 +105,7 @@ describe("the inbound worker, one outcome per delivery", () => {
   });
 
   it("a delivery whose preparation fails waits or fails alone; the others are delivered once", async () => {
-    await accept(4);
+    await q.accept(4);
     const [, temporary, permanent] = (await rows()).map((r) => r.id);
     const sent = await run({
       prepare: async (d) => d.id === temporary ? { delivery: d, retry: "upload service unavailable" }
@@ -145,15 +121,15 @@ describe("the inbound worker, one outcome per delivery", () => {
   });
 
   it("a row lost at a renewal during a slow preparation is neither sent nor marked by the worker", async () => {
-    await accept(2);
+    await q.accept(2);
     const [lost, kept] = (await rows()).map((r) => r.id);
     let taken: ClaimedWithMessage | undefined;
     const sent = await run({
       prepare: async (d) => {
         if (d.id === lost) {
           // Meanwhile the admin re-drives it and another worker claims it; A's next renewal notices.
-          await deliveries.retry(lost!);
-          [taken] = await deliveries.claim("worker-b", 1, 60);
+          await q.deliveries.retry(lost!);
+          [taken] = await q.deliveries.claim("worker-b", 1, 60);
           await sleep(1500); // a slow upload: more than one renewal (every third of the 2 s lease)
         }
         return { delivery: d, message: d.stanzaId };
@@ -163,6 +139,6 @@ describe("the inbound worker, one outcome per delivery", () => {
     const after = await rows();
     assert.deepEqual(sent, [after[1]!.stanza_id], "the lost row was not sent by A");
     assert.equal(after[0]!.status, "sending", "still B's to decide");
-    assert.equal(await deliveries.markDelivered(taken!.lease, [lost!]), 1, "B's outcome stands");
+    assert.equal(await q.deliveries.markDelivered(taken!.lease, [lost!]), 1, "B's outcome stands");
   });
 });
