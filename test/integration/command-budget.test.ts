@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { client } from "@xmpp/client";
 import { COMPONENT_DOMAIN, startStack, type Stack } from "../support/stack.ts";
 import { waitFor } from "../support/wait.ts";
-import { xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
+import { connectClient, xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
 
 const NS = { commands: "http://jabber.org/protocol/commands", data: "jabber:x:data", stanzas: "urn:ietf:params:xml:ns:xmpp-stanzas" };
 const FLOOD = 2000;
@@ -114,5 +114,53 @@ describe("XEP-0050 command budgets (prosody)", () => {
     } finally {
       await flooder.xmpp.stop().catch(() => undefined);
     }
+  });
+});
+
+describe("XEP-0050 command sessions full overall (prosody)", () => {
+  let stack: Stack;
+  let toto: ChatClient;
+  let admin: ChatClient;
+  const strangers: ChatClient[] = [];
+
+  before(async () => {
+    stack = await startStack({ server: "prosody", gatewayEnv: { ADMIN_JIDS: "boss@localhost", COMMAND_SESSIONS: "4" } });
+    toto = (await stack.user("toto"))!;
+    admin = (await stack.user("boss"))!;
+    for (const name of ["f1", "f2"]) { // accounts without a mailbox
+      await stack.server.register(name, "secret");
+      strangers.push(await connectClient(stack.server.c2sPort, stack.server.domain, name, "secret"));
+    }
+  });
+  after(async () => {
+    for (const c of strangers) await c.stop();
+    await stack?.close();
+  });
+
+  const open = async (c: ChatClient, node: string) =>
+    String((await c.request(command({ node, action: "execute" }))).getChild("command", NS.commands)!.attrs.sessionid);
+  const cancel = (c: ChatClient, node: string, sessionid: string) => c.request(command({ node, sessionid, action: "cancel" }))
+    .then((r) => String(r.getChild("command", NS.commands)!.attrs.status),
+      (e: { element?: Element; condition?: string }) => e.element?.getChild("bad-sessionid", NS.commands) ? "bad-sessionid" : String(e.condition));
+
+  it("holders trade their oldest; an account holding none and an administrator still get sessions; no one else loses one", async () => {
+    const [f1, f2] = strangers as [ChatClient, ChatClient];
+    const f1Sessions = [await open(f1, "new-mail"), await open(f1, "new-mail")];
+    const f2Sessions = [await open(f2, "new-mail"), await open(f2, "new-mail")];
+    const f1Again = await open(f1, "new-mail"); // the table is full: f1 trades its oldest
+
+    const form = xml("x", { xmlns: NS.data, type: "submit" }, xml("field", { var: "paused" }, xml("value", {}, "0")));
+    const totoSession = await open(toto, "settings");
+    const done = (await toto.request(command({ node: "settings", sessionid: totoSession, action: "complete" }, form)))
+      .getChild("command", NS.commands)!;
+    assert.equal(done.attrs.status, "completed", "an account holding none is served while the table is full");
+
+    const adminSessions = [await open(admin, "admin-add-mailbox"), await open(admin, "admin-add-mailbox"), await open(admin, "admin-add-mailbox")];
+    assert.deepEqual(await Promise.all(adminSessions.map((s) => cancel(admin, "admin-add-mailbox", s))), ["canceled", "canceled", "canceled"],
+      "an administrator is not held by the overall cap");
+    assert.equal(await cancel(f1, "new-mail", f1Sessions[0]!), "bad-sessionid", "f1 gave up its oldest");
+    assert.deepEqual(await Promise.all([f1Sessions[1]!, f1Again].map((s) => cancel(f1, "new-mail", s))), ["canceled", "canceled"]);
+    assert.deepEqual(await Promise.all(f2Sessions.map((s) => cancel(f2, "new-mail", s))), ["canceled", "canceled"],
+      "another account's sessions are untouched");
   });
 });
