@@ -1,10 +1,10 @@
 // The open XEP-0050 sessions (docs/design.md §Budgets): a few per user (bare JID) and a cap overall that
-// never blocks another account. A user who opens one more than their share gives up their own oldest
-// (XEP-0050 §4.4 lets the responder end a session; a later submission of it is bad-sessionid), so what
-// they opened last always works. When the table is full overall, a user who already holds sessions can
-// only trade their oldest for the new one; a user with none and an administrator always get one.
-// Pure: the clock is injected. Sessions share one lifetime, so the table in insertion order is also in
-// expiry order and expired ones are dropped from its front.
+// never blocks another account. The responder determines a session's lifetime (XEP-0050 §3.3): a user who
+// opens one more than their share gives up their own oldest (a later submission of it is bad-sessionid),
+// so what they opened last always works. When the table is full overall, a user who already holds
+// sessions can only trade their oldest for the new one; a user with none and an administrator always
+// get one. Pure: the clock is injected. Sessions share one lifetime, so the table in insertion order is
+// also in expiry order and expired ones are dropped from its front.
 import { randomBytes } from "node:crypto";
 
 export interface SessionBudget {
@@ -59,7 +59,7 @@ export function createCommandSessions(budget: SessionBudget, deps: { now(): numb
       return { id, gaveUp };
     },
 
-    /** Ends the session and says whether it was open, for this JID and node (XEP-0050 §4.6). */
+    /** Ends the session and says whether it was open, for this JID and node (XEP-0050 §3.3: one requester). */
     take(id: string, jid: string, node: string): boolean {
       sweep();
       const s = sessions.get(id);

@@ -86,6 +86,7 @@ export function createCommands(config: { domain: string; budget?: CommandBudget 
     },
 
     async execute(jid: BareJid, command: Element): Promise<Element> {
+      // RFC 6120 §8.3.3.18: past the rate the request is refused before any work, with the limit in words.
       const limited = overRate(jid);
       if (limited) return stanzaError("wait", "resource-constraint", limited);
       const node = String(command.attrs.node ?? "");
@@ -96,7 +97,7 @@ export function createCommands(config: { domain: string; budget?: CommandBudget 
 
       const given = command.attrs.sessionid ? String(command.attrs.sessionid) : null;
       if (given) {
-        // XEP-0050 §4.6: an unknown, expired, replaced or foreign session is bad-sessionid.
+        // XEP-0050 §4.4: an unknown, expired, replaced or foreign session is bad-sessionid.
         if (!sessions.take(given, jid, node)) {
           return stanzaError("modify", "bad-request",
             "This command session has expired or was replaced by one you opened later; start the command again.",
