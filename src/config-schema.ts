@@ -88,6 +88,13 @@ export const schema = z.object({
   // Bare JIDs allowed to run the admin commands (XEP-0050).
   ADMIN_JIDS: commaList()
     .pipe(z.array(z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "expected bare JIDs such as admin@example.org"))),
+  // XEP-0050 command sessions one account may hold (its oldest given up past them) and held overall
+  // (past it, holders trade their oldest; administrators and accounts holding none still get one);
+  // command requests a minute per account and per other server's domain (0: no limit).
+  COMMAND_SESSIONS_PER_USER: z.coerce.number().int().min(1).max(100).default(5),
+  COMMAND_SESSIONS: z.coerce.number().int().min(1).default(10_000),
+  COMMAND_RATE_PER_MINUTE: z.coerce.number().int().nonnegative().default(30),
+  COMMAND_RATE_PER_DOMAIN_PER_MINUTE: z.coerce.number().int().nonnegative().default(300),
   // Sender authentication of inbound mail (SPF, DKIM, DMARC, ARC): mark unverified mail, or also refuse
   // DMARC failures with p=reject/quarantine (strict), or not at all (off: another MTA in front did it).
   AUTH_MODE: z.enum(["off", "mark", "strict"]).default("mark"),

@@ -24,7 +24,11 @@ export interface Config {
   relayUrl: string | undefined;
   /** seconds between attempts (the last repeats) and how long to keep trying, for outgoing mail */
   relayRetry: { schedule: number[]; maxAgeSeconds: number };
-  xmpp: { service: string; domain: string; secret: string; keepaliveMs: number };
+  xmpp: {
+    service: string; domain: string; secret: string; keepaliveMs: number;
+    /** XEP-0050 sessions and request rates (docs/design.md §Budgets) */
+    commands: { sessionsPerUser: number; sessions: number; perMinute: number; perDomainPerMinute: number; homeDomains: string[] };
+  };
   httpListen: Listen;
   logLevel: Env["LOG_LEVEL"];
   chatMaxBytes: number;
@@ -144,7 +148,11 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     page: { timeoutMs: e.PAGE_TIMEOUT_MS },
     relayUrl: e.SMTP_RELAY,
     relayRetry: { schedule: e.RELAY_RETRY_SCHEDULE, maxAgeSeconds: e.RELAY_MAX_AGE },
-    xmpp: { service: e.XMPP_SERVICE, domain: e.XMPP_DOMAIN ?? "", secret: e.XMPP_SECRET ?? "", keepaliveMs: e.XMPP_KEEPALIVE_SECONDS * 1000 },
+    xmpp: { service: e.XMPP_SERVICE, domain: e.XMPP_DOMAIN ?? "", secret: e.XMPP_SECRET ?? "", keepaliveMs: e.XMPP_KEEPALIVE_SECONDS * 1000,
+      commands: { sessionsPerUser: e.COMMAND_SESSIONS_PER_USER, sessions: e.COMMAND_SESSIONS, perMinute: e.COMMAND_RATE_PER_MINUTE,
+        perDomainPerMinute: e.COMMAND_RATE_PER_DOMAIN_PER_MINUTE,
+        // the users' own servers: the component's parent domain, self-service and administrators' domains
+        homeDomains: [(e.XMPP_DOMAIN ?? "").replace(/^[^.]*\./, ""), ...e.SELF_SERVICE_DOMAINS, ...e.ADMIN_JIDS.map((j) => j.split("@")[1] ?? "")] } },
     httpListen: e.HTTP_LISTEN,
     logLevel: e.LOG_LEVEL,
     chatMaxBytes: e.CHAT_MAX_BYTES,

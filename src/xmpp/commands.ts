@@ -6,6 +6,8 @@ import type { BareJid, Form, Table } from "../core/types.ts";
 import { sanitizeText } from "../core/sanitize.ts";
 import { formElement, readForm, tableElement } from "./forms.ts";
 import { NS } from "./stanzas.ts";
+import { createCommandSessions } from "./command-sessions.ts";
+import { createRateLimiter } from "../core/rate.ts";
 
 const { xml } = xmppComponent;
 export const NS_COMMANDS = "http://jabber.org/protocol/commands";
@@ -22,18 +24,43 @@ export interface CommandSpec {
   run(jid: BareJid, values: Map<string, string>): Promise<CommandOutcome>;
 }
 
-interface Session { node: string; jid: string; expires: number }
+/** docs/design.md §Budgets: command sessions and command requests; rates of 0 turn a rate off. */
+export interface CommandBudget {
+  sessionsPerUser: number;
+  sessions: number;
+  perMinute: number;
+  perDomainPerMinute: number;
+  /** the servers of the gateway's own users: only other domains share a per-domain rate */
+  homeDomains: string[];
+}
 
+export const DEFAULT_BUDGET: CommandBudget = { sessionsPerUser: 5, sessions: 10_000, perMinute: 30, perDomainPerMinute: 300, homeDomains: [] };
+
+// One stage a command: long enough to write a mail in the new-mail form; the per-user share, not the
+// lifetime, keeps the table small.
 const SESSION_MS = 10 * 60_000;
-const MAX_SESSIONS = 10_000;
 
 export function stanzaError(type: string, condition: string, text?: string, extra?: Element): Element {
   return xml("error", { type }, xml(condition, { xmlns: NS.stanzas }),
     text ? xml("text", { xmlns: NS.stanzas, "xml:lang": "en" }, sanitizeText(text)) : null, extra ?? null);
 }
 
-export function createCommands(config: { domain: string }, deps: { commands: CommandSpec[]; isAdmin(jid: BareJid): boolean }) {
-  const sessions = new Map<string, Session>();
+export function createCommands(config: { domain: string; budget?: CommandBudget },
+  deps: { commands: CommandSpec[]; isAdmin(jid: BareJid): boolean; now?(): number }) {
+  const budget = config.budget ?? DEFAULT_BUDGET;
+  const now = deps.now ?? Date.now;
+  const sessions = createCommandSessions({ perUser: budget.sessionsPerUser, overall: budget.sessions, ttlMs: SESSION_MS },
+    { now, isAdmin: (jid) => deps.isAdmin(jid as BareJid) });
+  const perJid = createRateLimiter({ perMinute: budget.perMinute }, { now });
+  const perDomain = createRateLimiter({ perMinute: budget.perDomainPerMinute }, { now });
+  const home = new Set(budget.homeDomains.map((d) => d.toLowerCase()));
+  // The JID's own rate first: requests it is refused do not spend its domain's.
+  const overRate = (jid: BareJid): string | null => {
+    if (!perJid.take(jid)) return `Too many commands: at most ${budget.perMinute} a minute from one account; wait a minute and try again.`;
+    const domain = jid.slice(jid.indexOf("@") + 1).toLowerCase();
+    if (home.has(domain) || deps.isAdmin(jid) || perDomain.take(domain)) return null;
+    return `Too many commands from accounts of ${domain}: at most ${budget.perDomainPerMinute} a minute; wait a minute and try again.`;
+  };
   const visible = (jid: BareJid) => deps.commands.filter((c) => !c.admin || deps.isAdmin(jid));
 
   const completed = (node: string, sessionid: string, outcome: CommandOutcome) =>
@@ -59,36 +86,35 @@ export function createCommands(config: { domain: string }, deps: { commands: Com
     },
 
     async execute(jid: BareJid, command: Element): Promise<Element> {
+      // RFC 6120 §8.3.3.18: past the rate the request is refused before any work, with the limit in words.
+      const limited = overRate(jid);
+      if (limited) return stanzaError("wait", "resource-constraint", limited);
       const node = String(command.attrs.node ?? "");
       const action = String(command.attrs.action ?? "execute");
       const spec = deps.commands.find((c) => c.node === node);
       if (!spec) return stanzaError("cancel", "item-not-found", "No such command.");
       if (spec.admin && !deps.isAdmin(jid)) return stanzaError("auth", "forbidden", "This command is for the gateway's administrators.");
-      const now = Date.now();
-      for (const [id, s] of sessions) if (s.expires < now) sessions.delete(id);
 
       const given = command.attrs.sessionid ? String(command.attrs.sessionid) : null;
       if (given) {
-        const session = sessions.get(given);
-        // XEP-0050 §4.6: an unknown, expired or foreign session is bad-sessionid.
-        if (!session || session.node !== node || session.jid !== jid) {
-          return stanzaError("modify", "bad-request", "This command session has expired; start the command again.",
+        // XEP-0050 §4.4: an unknown, expired, replaced or foreign session is bad-sessionid.
+        if (!sessions.take(given, jid, node)) {
+          return stanzaError("modify", "bad-request",
+            "This command session has expired or was replaced by one you opened later; start the command again.",
             xml("bad-sessionid", { xmlns: NS_COMMANDS }));
         }
-        sessions.delete(given);
         if (action === "cancel") return xml("command", { xmlns: NS_COMMANDS, node, sessionid: given, status: "canceled" });
         if (action === "prev") return stanzaError("modify", "bad-request", "This command has a single stage.", xml("bad-action", { xmlns: NS_COMMANDS }));
         return completed(node, given, await spec.run(jid, readForm(command.getChild("x", "jabber:x:data"))));
       }
       if (action === "cancel") return xml("command", { xmlns: NS_COMMANDS, node, status: "canceled" });
-      const sessionid = randomBytes(12).toString("hex");
-      if (!spec.form) return completed(node, sessionid, await spec.run(jid, new Map()));
-      if (sessions.size >= MAX_SESSIONS) return stanzaError("wait", "resource-constraint", "Too many open command sessions; try again shortly.");
-      sessions.set(sessionid, { node, jid, expires: now + SESSION_MS });
+      if (!spec.form) return completed(node, randomBytes(12).toString("hex"), await spec.run(jid, new Map()));
+      const form = await spec.form(jid);
+      const sessionid = sessions.open(jid, node).id;
       // XEP-0050 §3.4: one stage, so "complete" is the only (and default) action.
       return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "executing" },
         xml("actions", { execute: "complete" }, xml("complete")),
-        formElement(await spec.form(jid)));
+        formElement(form));
     },
   };
 }

@@ -5,6 +5,7 @@ import type { ChatMessage } from "../core/types.ts";
 import { watchLink } from "./link.ts";
 import type { LinkState } from "./link-state.ts";
 import { installGateway, type GatewayServices } from "./gateway.ts";
+import type { CommandBudget } from "./commands.ts";
 import { createStanzaRouter, type ChatVerdict } from "./incoming.ts";
 import { createUploader, type UploadFile } from "./upload.ts";
 import type { IncomingChat } from "../core/outbound.ts";
@@ -14,6 +15,8 @@ export interface XmppConfig {
   service: string; domain: string; secret: string;
   /** The keep-alive's interval and ping timeout (XMPP_KEEPALIVE_SECONDS); default 30 s. */
   keepaliveMs?: number;
+  /** XEP-0050 sessions and request rates (docs/design.md §Budgets); default DEFAULT_BUDGET */
+  commands?: CommandBudget;
 }
 
 export type { ChatVerdict } from "./incoming.ts";
@@ -98,7 +101,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   });
 
   // Register IQ handlers once; `online` fires again on every reconnect.
-  const gateway = installGateway({ domain: config.domain, version: deps.version }, xmpp.iqCallee,
+  const gateway = installGateway({ domain: config.domain, version: deps.version, ...(config.commands ? { commands: config.commands } : {}) }, xmpp.iqCallee,
     (stanza) => xmpp.send(stanza), deps.services ?? BASIC, log);
 
   xmpp.on("stanza", createStanzaRouter({

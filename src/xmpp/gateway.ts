@@ -5,7 +5,7 @@ import { addressToJid, jidToAddress, parseBareJid, parseMailAddress } from "../c
 import { sanitizeLine } from "../core/sanitize.ts";
 import type { BareJid, MailAddress } from "../core/types.ts";
 import type { Logger } from "../log.ts";
-import { createCommands, NS_COMMANDS, stanzaError, type CommandSpec } from "./commands.ts";
+import { createCommands, NS_COMMANDS, stanzaError, type CommandBudget, type CommandSpec } from "./commands.ts";
 import { discoInfo, discoItems, versionInfo } from "./disco.ts";
 import { NS } from "./stanzas.ts";
 
@@ -36,9 +36,9 @@ interface IqCallee { get(ns: string, name: string, h: (ctx: IqContext) => unknow
 
 const bareOf = (jid: string | undefined): BareJid | null => parseBareJid(String(jid ?? "").split("/")[0] ?? "");
 
-export function installGateway(config: { domain: string; version: string }, iq: IqCallee, send: Send,
+export function installGateway(config: { domain: string; version: string; commands?: CommandBudget }, iq: IqCallee, send: Send,
   services: GatewayServices, log: Logger) {
-  const commands = createCommands({ domain: config.domain }, services);
+  const commands = createCommands({ domain: config.domain, ...(config.commands ? { budget: config.commands } : {}) }, services);
   const isDomain = (to: unknown) => String(to ?? "").toLowerCase() === config.domain.toLowerCase();
   const requester = (ctx: IqContext) => bareOf(ctx.stanza.attrs.from);
 

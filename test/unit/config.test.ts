@@ -48,7 +48,8 @@ describe("loadConfig defaults", () => {
       page: { timeoutMs: 5_000 },
       relayUrl: undefined,
       relayRetry: { schedule: [30, 60, 300, 900, 1800, 3600], maxAgeSeconds: 2 * 24 * 3600 },
-      xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 30_000 },
+      xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 30_000,
+        commands: { sessionsPerUser: 5, sessions: 10_000, perMinute: 30, perDomainPerMinute: 300, homeDomains: ["jabber.example.org"] } },
       httpListen: { host: "127.0.0.1", port: 8080 },
       logLevel: "info",
       chatMaxBytes: 16 * 1024,
@@ -82,6 +83,8 @@ describe("loadConfig defaults", () => {
       SMTP_MAX_RECIPIENTS: "5",
       SMTP_MAX_CLIENTS: "7",
       CHAT_MAX_BYTES: String(256 * 1024),
+      COMMAND_SESSIONS_PER_USER: "2", COMMAND_SESSIONS: "50", COMMAND_RATE_PER_MINUTE: "0", COMMAND_RATE_PER_DOMAIN_PER_MINUTE: "7",
+      SELF_SERVICE_DOMAINS: "chat.example.net", ADMIN_JIDS: "boss@admins.example.org",
     });
     assert.equal(config.databaseUrl, "postgres://postgres@127.0.0.1:5432/passerelle");
     assert.equal(config.dataDir, "/var/lib/passerelle");
@@ -89,7 +92,9 @@ describe("loadConfig defaults", () => {
     assert.deepEqual(config.smtp.listen, { host: "::1", port: 25 });
     assert.equal(config.smtp.hostname, "mx.example.org");
     assert.equal(config.relayUrl, "smtps://user:pass@relay.example.org:465");
-    assert.deepEqual(config.xmpp, { service: "xmpp://prosody:5275", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 5000 });
+    assert.deepEqual(config.xmpp, { service: "xmpp://prosody:5275", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 5000,
+      commands: { sessionsPerUser: 2, sessions: 50, perMinute: 0, perDomainPerMinute: 7,
+        homeDomains: ["jabber.example.org", "chat.example.net", "admins.example.org"] } });
     assert.deepEqual(config.httpListen, { host: "localhost", port: 9090 });
     assert.equal(config.logLevel, "debug");
     assert.equal(config.smtp.maxSize, 1048576);

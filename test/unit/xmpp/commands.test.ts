@@ -63,6 +63,49 @@ describe("createCommands", () => {
   });
 });
 
+describe("createCommands budgets", () => {
+  const budgeted = (perMinute: number, perDomainPerMinute: number) => {
+    let t = 0;
+    const c = createCommands({ domain: "mail.example.org", budget: { sessionsPerUser: 2, sessions: 100, perMinute, perDomainPerMinute,
+      homeDomains: ["jabber.example.org"] } }, { commands: specs, isAdmin: (j) => j === ADMIN, now: () => t });
+    return { run: (jid: string, attrs: Record<string, string>) => c.execute(jid as BareJid, xml("command", { xmlns: NS, ...attrs })),
+      advance: (ms: number) => { t += ms; } };
+  };
+  const textOf = (e: ReturnType<typeof xml>) => e.getChildText("text", "urn:ietf:params:xml:ns:xmpp-stanzas") ?? "";
+
+  it("answers resource-constraint with words past an account's rate, whatever the request, and only for that account", async () => {
+    const { run, advance } = budgeted(3, 0);
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(await run(USER, { node: i % 2 ? "nope" : "now" }));
+    assert.equal(answers.filter((a) => errorOf(a) === "resource-constraint").length, 7);
+    assert.equal(answers[9]!.attrs.type, "wait");
+    assert.match(textOf(answers[9]!), /at most 3 a minute/);
+    assert.equal((await run(ADMIN, { node: "now" })).attrs.status, "completed", "another account is served");
+    advance(20_000);
+    assert.equal((await run(USER, { node: "now" })).attrs.status, "completed", "refilled");
+  });
+
+  it("shares a rate among accounts of another domain, not of the home domains nor administrators", async () => {
+    const { run } = budgeted(0, 4);
+    const far = Array.from({ length: 6 }, (_, i) => run(`u${i}@far.example`, { node: "now" }));
+    const statuses = (await Promise.all(far)).map((a) => errorOf(a) ?? a.attrs.status);
+    assert.deepEqual(statuses, ["completed", "completed", "completed", "completed", "resource-constraint", "resource-constraint"]);
+    assert.match(textOf((await run("u9@far.example", { node: "now" }))), /accounts of far\.example/);
+    assert.equal((await run("x@jabber.example.org", { node: "now" })).attrs.status, "completed");
+    for (let i = 0; i < 10; i++) assert.equal((await run(`y${i}@jabber.example.org`, { node: "now" })).attrs.status, "completed");
+  });
+
+  it("a user who opens more forms than their share keeps the latest ones; the oldest is bad-sessionid", async () => {
+    const { run } = budgeted(0, 0);
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(String((await run(USER, { node: "echo" })).attrs.sessionid));
+    const stale = await run(USER, { node: "echo", sessionid: ids[0]!, action: "complete" });
+    assert.ok(stale.getChild("bad-sessionid", NS));
+    assert.match(textOf(stale), /replaced by one you opened later/);
+    for (const id of ids.slice(1)) assert.equal((await run(USER, { node: "echo", sessionid: id, action: "complete" })).attrs.status, "completed");
+  });
+});
+
 describe("forms", () => {
   it("reads only submitted forms, joining repeated values", () => {
     assert.equal(readForm(formElement({ title: "t", fields: [{ var: "a", type: "text-single", value: "1" }] })).size, 0);
