@@ -40,25 +40,31 @@ export interface NamePolicy {
 }
 
 /**
- * The name `jid` may take at `domain`. By default only its own localpart, so a mail address names the
- * account of the same name and no other account can hold it; on a domain listed in `freeNameDomains`
- * (a mail domain whose names are not those of XMPP accounts) any name that is not taken.
+ * The name `jid` may take; its mailbox domain is `domain`. By default only its own localpart there, so a
+ * mail address names the account of the same name and no other account can hold it. On a domain listed in
+ * `freeNameDomains` (a mail domain whose names are not XMPP accounts' names) any name that is not taken:
+ * `name` when `domain` is one, or `name@free.domain`.
  */
 export function chooseName(jid: string, wanted: string | null, domain: string, policy: NamePolicy): LocalpartVerdict {
+  const isFree = (d: string) => policy.freeNameDomains.some((f) => f.toLowerCase() === d.toLowerCase());
+  const at = wanted?.lastIndexOf("@") ?? -1;
+  const target = at < 0 ? domain : wanted!.slice(at + 1).trim();
+  const asked = at < 0 ? wanted : wanted!.slice(0, at);
+  if (asked !== null && isFree(target)) return selfServiceAddress(asked, target, policy.repertoire);
   const own = selfServiceAddress(jid.slice(0, jid.lastIndexOf("@")), domain, policy.repertoire);
-  const free = policy.freeNameDomains.some((d) => d.toLowerCase() === domain.toLowerCase());
-  if (wanted === null || !free) {
-    if (!own.ok) return { ok: false, why: `Your account's name cannot be a mailbox here: ${own.why}` };
-    if (wanted !== null) {
-      const asked = precisUsername(wanted, policy.repertoire);
-      if (!asked.ok || asked.name !== own.local) {
-        return { ok: false, why: `Each account gets the mailbox of its own name: yours is ${own.address}; no other name can be chosen.` };
-      }
-    }
-    return own;
+  if (asked !== null && (target.toLowerCase() !== domain.toLowerCase() || !own.ok || precisName(asked, policy) !== own.local)) {
+    const elsewhere = policy.freeNameDomains.length ? ` (a name of your choice: name@${policy.freeNameDomains[0]})` : "";
+    return { ok: false, why: own.ok
+      ? `Each account gets the mailbox of its own name: yours is ${own.address}; no other name can be chosen${elsewhere}.`
+      : `Your account's name cannot be a mailbox here (${own.why}); no other name can be chosen${elsewhere}.` };
   }
-  return selfServiceAddress(wanted, domain, policy.repertoire);
+  return own.ok ? own : { ok: false, why: `Your account's name cannot be a mailbox here: ${own.why}` };
 }
+
+const precisName = (name: string, policy: NamePolicy) => {
+  const v = precisUsername(name, policy.repertoire);
+  return v.ok ? v.name : null;
+};
 
 /** The mail domain of an account's mailbox: its own server's domain when that is a mail domain, else the first. */
 export function mailboxDomain(jid: string, mailDomains: readonly string[]): string {

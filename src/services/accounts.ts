@@ -2,8 +2,6 @@
 // "new mail", mailbox and queue administration. Plain functions over the stores; the XMPP side renders them.
 import { addressToJid, domainOf, parseBareJid, parseMailAddress } from "../core/addresses.ts";
 import type { IncomingChat } from "../core/outbound.ts";
-import { chooseName, mailboxDomain, mayRegister, type NamePolicy } from "../core/policy.ts";
-import type { NameRepertoire } from "../core/precis.ts";
 import type { BareJid, MailAddress } from "../core/types.ts";
 import type { AccountStore } from "../store/accounts.ts";
 import type { DeliveryStore } from "../store/deliveries.ts";
@@ -12,12 +10,9 @@ import type { SubscriptionStore } from "../store/subscriptions.ts";
 import type { CommandOutcome, CommandSpec } from "../xmpp/commands.ts";
 import { isTrue } from "../xmpp/forms.ts";
 import type { GatewayServices } from "../xmpp/gateway.ts";
+import { createRegistration, type RegistrationConfig } from "./registration.ts";
 
-export interface AccountsConfig {
-  mailDomains: string[]; componentDomain: string; adminJids: string[];
-  /** XEP-0077 self-service: whose accounts, which characters, on which mail domains a name may be chosen */
-  selfServiceDomains: string[]; selfServiceNames: NameRepertoire; selfServiceFreeNames: string[];
-}
+export interface AccountsConfig extends RegistrationConfig { componentDomain: string; adminJids: string[] }
 
 export interface AccountsDeps {
   mailboxes: MailboxStore;
@@ -31,12 +26,9 @@ export interface AccountsDeps {
 const info = (note: string): CommandOutcome => ({ note });
 const failed = (note: string): CommandOutcome => ({ note, type: "error" });
 const NO_MAILBOX = failed("You have no mailbox on this gateway.");
-const NOT_HERE = "Mailboxes are offered to accounts of this server only.";
 
 export function createAccountServices(config: AccountsConfig, deps: AccountsDeps): GatewayServices {
   const admins = new Set(config.adminJids.map((j) => j.toLowerCase()));
-  const names: NamePolicy = { repertoire: config.selfServiceNames,
-    freeNameDomains: config.selfServiceFreeNames.map((d) => d.toLowerCase()) };
   const mailboxOf = async (jid: BareJid) => (await deps.mailboxes.ownedBy(jid))[0];
 
   const user: CommandSpec[] = [
@@ -171,34 +163,6 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
     setSubscription: (u, c, patch) => deps.subscriptions.set(u, c, patch),
     isAdmin: (jid) => admins.has(jid.toLowerCase()),
     commands: [...user, ...admin],
-    registration: config.selfServiceDomains.length === 0 ? null : {
-      async info(jid) {
-        const existing = (await deps.mailboxes.ownedBy(jid))[0];
-        if (existing) return { allowed: true, address: existing.address, suggested: null };
-        if (!mayRegister(jid, config.selfServiceDomains)) return { allowed: false, address: null, suggested: null, why: NOT_HERE };
-        const domain = mailboxDomain(jid, config.mailDomains);
-        const own = chooseName(jid, null, domain, names);
-        const free = names.freeNameDomains.includes(domain.toLowerCase());
-        if (!own.ok && !free) return { allowed: false, address: null, suggested: null, why: own.why };
-        return { allowed: true, address: null, suggested: own.ok ? own.address : null,
-          instructions: free ? `Register to get a mailbox at ${domain}${own.ok ? `, ${own.address} unless you enter another name as the username` : ": enter its name as the username"}.`
-            : `Register to get the mailbox ${own.ok ? own.address : ""}: each account gets the mailbox of its own name.` };
-      },
-      async register(jid, wanted) {
-        if (!mayRegister(jid, config.selfServiceDomains)) return { type: "cancel", condition: "not-allowed", text: NOT_HERE };
-        const existing = (await deps.mailboxes.ownedBy(jid))[0];
-        if (existing) return { address: existing.address };
-        const verdict = chooseName(jid, wanted, mailboxDomain(jid, config.mailDomains), names);
-        if (!verdict.ok) return { type: "modify", condition: "not-acceptable", text: verdict.why };
-        const claimed = await deps.accounts.claim(verdict.address, jid);
-        if (claimed === "taken") return { type: "cancel", condition: "conflict", text: `${verdict.address} is already someone else's mailbox.` };
-        if (typeof claimed === "object") {
-          return { type: "cancel", condition: "conflict",
-            text: `${verdict.address} looks like ${claimed.lookalike}, someone else's mailbox; a name that can be mistaken for another is refused.` };
-        }
-        return { address: verdict.address };
-      },
-      unregister: async (jid) => (await deps.accounts.disableSelfService(jid)) > 0,
-    },
+    registration: createRegistration(config, deps),
   };
 }
