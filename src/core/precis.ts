@@ -7,21 +7,21 @@ export type NameRepertoire = "ascii" | "unicode";
 
 export type NameVerdict = { ok: true; name: string } | { ok: false; why: string };
 
-// RFC 8264 §9.1 LetterDigits: Ll Lu Lo Nd Lm Mn Mc are PVALID; everything else outside ASCII7 is not.
+// RFC 8264 §9 LetterDigits: Ll Lu Lo Nd Lm Mn Mc are PVALID in the IdentifierClass (§4.2).
 const LETTER_DIGIT = /^[\p{Ll}\p{Lu}\p{Lo}\p{Nd}\p{Lm}\p{Mn}\p{Mc}]$/u;
 const ASCII_NAME = /^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$/;
 const SEPARATORS = new Set([".", "-", "_"]);
 // RFC 5321 §4.5.3.1.1: a local part is at most 64 octets.
 const MAX_OCTETS = 64;
 
-/** RFC 8265 §3.3.2 rule 1 (RFC 8264 §9.11): fullwidth and halfwidth characters to their decomposition. */
+/** The width-mapping rule (RFC 8265 §3.3): fullwidth and halfwidth characters to their decomposition. */
 export function widthMap(input: string): string {
   return input.replace(/[\u3000\uFF01-\uFFEE]/gu, (ch) => ch.normalize("NFKC"));
 }
 
 /**
- * RFC 8265 §3.3.3 enforcement: width mapping, case mapping (Unicode toLowerCase, §3.3.3 rule 3), NFC
- * (rule 4), then the IdentifierClass and the narrower mail repertoire. Returns the name to store and compare.
+ * RFC 8265 §3.3 enforcement: width mapping, case mapping (Unicode toLowerCase), NFC, then the
+ * IdentifierClass (RFC 8264 §4.2) and the narrower mail repertoire. Returns the name to store and compare.
  */
 export function precisUsername(input: string, repertoire: NameRepertoire): NameVerdict {
   const name = widthMap(input.trim()).toLowerCase().normalize("NFC");
@@ -36,7 +36,7 @@ export function precisUsername(input: string, repertoire: NameRepertoire): NameV
   const chars = [...name];
   for (const ch of chars) {
     if (SEPARATORS.has(ch) || /^[a-z0-9]$/.test(ch)) continue;
-    // RFC 8264 §9.17 HasCompat: a character with a compatibility decomposition is DISALLOWED.
+    // RFC 8264 §9 HasCompat: a character with a compatibility decomposition is DISALLOWED.
     if (!LETTER_DIGIT.test(ch) || ch.normalize("NFKC") !== ch) {
       return { ok: false, why: `The character ${describe(ch)} cannot be part of a name: use letters, digits, dots, dashes or underscores.` };
     }
@@ -78,8 +78,8 @@ export function scriptsOf(name: string): Set<string> {
   return found;
 }
 
-// Unicode TR39 §5.1: Han with Hiragana and Katakana (Japanese), with Hangul (Korean) or Bopomofo are one
-// writing system; any other mixture makes a name "Highly Restrictive" refuse it (TR39 §5.2).
+// Unicode TR39 §5.2 "Highly Restrictive", without Latin in its mixtures: one script, or Han with Hiragana
+// and Katakana (Japanese), with Hangul (Korean) or with Bopomofo.
 const TOGETHER = [["Han", "Hiragana", "Katakana"], ["Han", "Hangul"], ["Han", "Bopomofo"]];
 
 export function singleScript(scripts: Set<string>): boolean {

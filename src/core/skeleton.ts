@@ -1,8 +1,8 @@
 // Confusable names (Unicode TR39 §4): two names are confusable when their skeletons are equal.
 // skeleton(X) = NFD(map(NFD(X))), with map from confusables.txt. This module ships a bounded subset of
 // that table (src/core/confusables.ts: Latin, Cyrillic, Greek and Armenian look-alikes of Latin letters
-// and digits), and widens two steps for mail names, which are compared without case (RFC 5321 §2.4 lets
-// a server do so; this one does): NFKD instead of NFD, which also folds fullwidth, mathematical and other
+// and digits), and widens two steps for mail names, which are compared without case (docs/design.md
+// §Contract): NFKD instead of NFD, which also folds fullwidth, mathematical and other
 // compatibility forms, and lower case at the end, so that `0`/`O`/`o` and `1`/`I`/`l` meet. Pure.
 import { CONFUSABLES } from "./confusables.ts";
 

@@ -4,7 +4,8 @@ import { chooseName, mailboxDomain, mayRegister, type NamePolicy } from "../core
 import type { NameRepertoire } from "../core/precis.ts";
 import type { AccountStore } from "../store/accounts.ts";
 import type { MailboxStore } from "../store/mailboxes.ts";
-import type { GatewayServices } from "../xmpp/gateway.ts";
+import type { MailAddress } from "../core/types.ts";
+import type { GatewayServices, RegisterResult } from "../xmpp/gateway.ts";
 
 export interface RegistrationConfig {
   mailDomains: string[];
@@ -27,6 +28,8 @@ export function createRegistration(config: RegistrationConfig, deps: { mailboxes
       const existing = (await deps.mailboxes.ownedBy(jid))[0];
       if (existing) return { allowed: true, address: existing.address, suggested: null };
       if (!mayRegister(jid, config.selfServiceDomains)) return { allowed: false, address: null, suggested: null, why: NOT_HERE };
+      const earlier = await deps.accounts.selfServiceOf(jid);
+      if (earlier) return { allowed: true, address: null, suggested: earlier, instructions: `Register to have your mailbox ${earlier} back.` };
       const domain = mailboxDomain(jid, config.mailDomains);
       const own = chooseName(jid, null, domain, names);
       const free = names.freeNameDomains;
@@ -40,15 +43,28 @@ export function createRegistration(config: RegistrationConfig, deps: { mailboxes
       if (!mayRegister(jid, config.selfServiceDomains)) return { type: "cancel", condition: "not-allowed", text: NOT_HERE };
       const existing = (await deps.mailboxes.ownedBy(jid))[0];
       if (existing) return { address: existing.address };
+      // One name per account, ever: registering again after removing gives the same mailbox back, so
+      // removing and registering cannot collect names.
+      const earlier = await deps.accounts.selfServiceOf(jid);
       const verdict = chooseName(jid, wanted, mailboxDomain(jid, config.mailDomains), names);
-      if (!verdict.ok) return { type: "modify", condition: "not-acceptable", text: verdict.why };
-      const claimed = await deps.accounts.claim(verdict.address, jid);
-      if (claimed === "taken") return { type: "cancel", condition: "conflict", text: `${verdict.address} is already someone else's mailbox.` };
+      const refuse = (text: string): RegisterResult => ({ type: "modify", condition: "not-acceptable", text });
+      let address: MailAddress;
+      if (earlier) {
+        if (wanted !== null && !(verdict.ok && verdict.address.toLowerCase() === earlier.toLowerCase())) {
+          return refuse(`An account holds one name: yours is ${earlier}; register with it, or with no name, to have it back.`);
+        }
+        address = earlier;
+      } else {
+        if (!verdict.ok) return refuse(verdict.why);
+        address = verdict.address;
+      }
+      const claimed = await deps.accounts.claim(address, jid);
+      if (claimed === "taken") return { type: "cancel", condition: "conflict", text: `${address} is already someone else's mailbox.` };
       if (typeof claimed === "object") {
         return { type: "cancel", condition: "conflict",
-          text: `${verdict.address} looks like ${claimed.lookalike}, someone else's mailbox; a name that can be mistaken for another is refused.` };
+          text: `${address} looks like ${claimed.lookalike}, someone else's mailbox; a name that can be mistaken for another is refused.` };
       }
-      return { address: verdict.address };
+      return { address };
     },
     unregister: async (jid) => (await deps.accounts.disableSelfService(jid)) > 0,
   };

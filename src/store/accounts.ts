@@ -55,6 +55,12 @@ export function createAccountStore(knex: Knex) {
         return "enabled";
       });
     },
+    /** The self-service mailbox `jid` registered before (enabled or not), the oldest: an account holds one name. */
+    async selfServiceOf(jid: string): Promise<MailAddress | null> {
+      const row = await knex("mailboxes").whereRaw("lower(jid) = lower(?)", [jid]).where({ self_service: true })
+        .orderBy([{ column: "created_at" }, { column: "address" }]).first<{ address: MailAddress } | undefined>("address");
+      return row?.address ?? null;
+    },
     /** XEP-0077 remove: disable the self-service mailboxes of `jid` (admin-made ones stay as they are). */
     async disableSelfService(jid: string): Promise<number> {
       return knex("mailboxes").whereRaw("lower(jid) = lower(?)", [jid]).where({ self_service: true, enabled: true })

@@ -134,6 +134,16 @@ describe("self-service names with SELF_SERVICE_NAMES=unicode and a free-name dom
     assert.equal(row?.skeleton, "toto@lists.test", "the SQL-made row got its skeleton");
   });
 
+  it("an address changed with SQL loses its skeleton, and the next registration computes the new one", async () => {
+    const [mallet] = clients as [ChatClient];
+    await stack.db.query("UPDATE mailboxes SET address = 'Lola@lists.test' WHERE address = 'Toto@lists.test'");
+    const [row] = await stack.db.query<{ skeleton: string | null }>("SELECT skeleton FROM mailboxes WHERE address = 'Lola@lists.test'");
+    assert.equal(row?.skeleton, null);
+    const alike = await refusal(register(mallet, "lo1a@lists.test"));
+    assert.deepEqual([alike.condition, alike.text], ["conflict",
+      "lo1a@lists.test looks like Lola@lists.test, someone else's mailbox; a name that can be mistaken for another is refused."]);
+  });
+
   it("two look-alikes asked at the same moment: one is created, the other refused", async () => {
     const [mallet, eve] = clients as [ChatClient, ChatClient];
     const answers = await Promise.allSettled([register(mallet, "paypal@lists.test"), register(eve, "paypa1@lists.test")]);
@@ -143,5 +153,18 @@ describe("self-service names with SELF_SERVICE_NAMES=unicode and a free-name dom
     const rows = await selfService(stack);
     assert.equal(rows.length, 1);
     assert.match(rows[0]!, /^paypa[l1]@lists\.test (mallet|eve)@localhost$/);
+
+    // The winner removes its registration and cannot come back with another name: one name an account.
+    const winner = answers[0].status === "fulfilled" ? mallet : eve;
+    const address = rows[0]!.split(" ")[0]!;
+    await winner.request(xml("iq", { type: "set", to: COMPONENT_DOMAIN }, xml("query", { xmlns: NS_REGISTER }, xml("remove"))));
+    assert.equal((await form(winner)).getChildText("username"), address.split("@")[0]);
+    const second = await refusal(register(winner, "another@lists.test"));
+    assert.deepEqual([second.condition, second.text], ["not-acceptable",
+      `An account holds one name: yours is ${address}; register with it, or with no name, to have it back.`]);
+    await register(winner);
+    assert.deepEqual(await selfService(stack), rows);
+    const [state] = await stack.db.query<{ enabled: boolean }>("SELECT enabled FROM mailboxes WHERE address = $1", [address]);
+    assert.equal(state?.enabled, true);
   });
 });
