@@ -57,7 +57,9 @@ export function precisUsername(input: string, repertoire: NameRepertoire): NameV
   return { ok: true, name };
 }
 
-const describe = (ch: string) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")} “${ch.normalize("NFC")}”`;
+// The character's code point, and its glyph only when it draws one (a control is never echoed back).
+const describe = (ch: string) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`
+  + (/^[\p{L}\p{N}\p{P}\p{S}]$/u.test(ch) ? ` “${ch}”` : "");
 
 // Scripts a name may be written in (Unicode Script property); Common and Inherited characters (digits,
 // separators, combining marks) belong to every script.

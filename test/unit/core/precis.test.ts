@@ -47,6 +47,12 @@ describe("precisUsername", () => {
     }
   });
 
+  it("names a refused character by its code point, and shows its glyph only when it has one", () => {
+    assert.deepEqual(precisUsername("to\u0001to", "unicode"), { ok: false,
+      why: "The character U+0001 cannot be part of a name: use letters, digits, dots, dashes or underscores." });
+    assert.match(precisUsername("a☃b", "unicode").ok ? "" : (precisUsername("a☃b", "unicode") as { why: string }).why, /U\+2603 “☃”/);
+  });
+
   it("a right-to-left name starts with a letter (RFC 5893 §2)", () => {
     assert.equal(name("שלום", "unicode"), "שלום");
     assert.equal(name("1שלום", "unicode"), null);
