@@ -26,7 +26,8 @@ export function selfServiceAddress(wanted: string, domain: string, repertoire: N
   const name = precisUsername(wanted, repertoire);
   if (!name.ok) return name;
   const local = name.name;
-  if (RESERVED.has(skeleton(local)) || /^bounces?[+-]/.test(local) || /^owner-|-(owner|request)$/.test(local)) {
+  // Also the bounce prefix and what mailing-list software answers from (owner-list, list-request).
+  if (RESERVED.has(skeleton(local)) || /^(bounces?[+-]|owner-)|-request$/.test(local)) {
     return { ok: false, why: `${local} is reserved for the server's own use.` };
   }
   const address = parseMailAddress(`${local}@${domain}`);
