@@ -85,6 +85,13 @@ export const schema = z.object({
   // XEP-0077 self-service mailboxes for accounts of these XMPP domains; unset: off.
   SELF_SERVICE_DOMAINS: commaList()
     .pipe(z.array(domain)),
+  // Which characters a self-service name may have: ASCII letters, digits, . - _ (ascii), or the PRECIS
+  // letters and digits of one script (unicode, RFC 8265 §3.3; the receiving side must speak SMTPUTF8).
+  SELF_SERVICE_NAMES: z.enum(["ascii", "unicode"]).default("ascii"),
+  // Mail domains whose names are not XMPP accounts' names, where an account may choose any free name;
+  // unset: each account gets only the mailbox of its own name.
+  SELF_SERVICE_FREE_NAMES: commaList()
+    .pipe(z.array(domain)),
   // Bare JIDs allowed to run the admin commands (XEP-0050).
   ADMIN_JIDS: commaList()
     .pipe(z.array(z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "expected bare JIDs such as admin@example.org"))),

@@ -36,6 +36,10 @@ export interface Config {
   sendLimit: { perMinute: number; perDay: number };
   /** XMPP domains whose accounts may register a mailbox (XEP-0077); empty: registration off */
   selfServiceDomains: string[];
+  /** the characters of a self-service name (src/core/precis.ts) */
+  selfServiceNames: "ascii" | "unicode";
+  /** mail domains where a self-service account may choose a name other than its own */
+  selfServiceFreeNames: string[];
   adminJids: string[];
   auth: { mode: "off" | "mark" | "strict"; dnsServers: string[]; timeoutMs: number; memoryMb: number };
   leaseSeconds: number;
@@ -74,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, scope: ConfigScope = "all"): 
     if (!given.XMPP_SECRET) issues.push("XMPP_SECRET: required: the component secret shared with the XMPP server");
     if (Boolean(given.SMTP_TLS_CERT) !== Boolean(given.SMTP_TLS_KEY)) issues.push("SMTP_TLS_CERT and SMTP_TLS_KEY: set both or neither");
   }
+  if (result.success) issues.push(...freeNameIssues(result.data));
   let tls: Config["smtp"]["tls"] = null;
   if (result.success && given.SMTP_TLS_CERT && given.SMTP_TLS_KEY) {
     try {
@@ -87,6 +92,20 @@ export function loadConfig(env: NodeJS.ProcessEnv, scope: ConfigScope = "all"): 
     throw new ConfigError(`configuration is not valid:\n  ${issues.join("\n  ")}`);
   }
   return toConfig(result.data, tls, dkim);
+}
+
+/**
+ * A free-name domain is one of ours whose names are not XMPP accounts' names: not the component's domain
+ * nor an XMPP domain of SELF_SERVICE_DOMAINS, where a chosen name would take an account's address.
+ */
+function freeNameIssues(e: Env): string[] {
+  return e.SELF_SERVICE_FREE_NAMES.flatMap((d) => {
+    if (!e.MAIL_DOMAINS.includes(d)) return [`SELF_SERVICE_FREE_NAMES: ${d} is not one of MAIL_DOMAINS`];
+    if (e.SELF_SERVICE_DOMAINS.includes(d) || d === e.XMPP_DOMAIN) {
+      return [`SELF_SERVICE_FREE_NAMES: ${d} is an XMPP domain: its names belong to its accounts`];
+    }
+    return [];
+  });
 }
 
 /** DKIM_SELECTOR with the key given inline or as a file (Docker/Kubernetes secrets); the key must parse. */
@@ -158,6 +177,8 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     chatMaxBytes: e.CHAT_MAX_BYTES,
     sendLimit: { perMinute: e.SEND_LIMIT_PER_MINUTE, perDay: e.SEND_LIMIT_PER_DAY },
     selfServiceDomains: e.SELF_SERVICE_DOMAINS,
+    selfServiceNames: e.SELF_SERVICE_NAMES,
+    selfServiceFreeNames: e.SELF_SERVICE_FREE_NAMES,
     adminJids: e.ADMIN_JIDS,
     auth: { mode: e.AUTH_MODE, dnsServers: e.DNS_SERVERS, timeoutMs: e.AUTH_TIMEOUT_MS, memoryMb: e.AUTH_MEMORY_MB },
     leaseSeconds: e.QUEUE_LEASE_SECONDS,

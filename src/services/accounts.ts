@@ -2,7 +2,6 @@
 // "new mail", mailbox and queue administration. Plain functions over the stores; the XMPP side renders them.
 import { addressToJid, domainOf, parseBareJid, parseMailAddress } from "../core/addresses.ts";
 import type { IncomingChat } from "../core/outbound.ts";
-import { mayRegister, selfServiceAddress } from "../core/policy.ts";
 import type { BareJid, MailAddress } from "../core/types.ts";
 import type { AccountStore } from "../store/accounts.ts";
 import type { DeliveryStore } from "../store/deliveries.ts";
@@ -11,8 +10,9 @@ import type { SubscriptionStore } from "../store/subscriptions.ts";
 import type { CommandOutcome, CommandSpec } from "../xmpp/commands.ts";
 import { isTrue } from "../xmpp/forms.ts";
 import type { GatewayServices } from "../xmpp/gateway.ts";
+import { createRegistration, type RegistrationConfig } from "./registration.ts";
 
-export interface AccountsConfig { mailDomains: string[]; componentDomain: string; selfServiceDomains: string[]; adminJids: string[] }
+export interface AccountsConfig extends RegistrationConfig { componentDomain: string; adminJids: string[] }
 
 export interface AccountsDeps {
   mailboxes: MailboxStore;
@@ -163,26 +163,6 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
     setSubscription: (u, c, patch) => deps.subscriptions.set(u, c, patch),
     isAdmin: (jid) => admins.has(jid.toLowerCase()),
     commands: [...user, ...admin],
-    registration: config.selfServiceDomains.length === 0 ? null : {
-      async info(jid) {
-        const existing = (await deps.mailboxes.ownedBy(jid))[0];
-        const allowed = mayRegister(jid, config.selfServiceDomains);
-        const own = selfServiceAddress(jid.slice(0, jid.indexOf("@")), config.mailDomains[0]!);
-        return { allowed, address: existing?.address ?? null, suggested: own.ok ? own.address : null };
-      },
-      async register(jid, wanted) {
-        if (!mayRegister(jid, config.selfServiceDomains)) {
-          return { type: "cancel", condition: "not-allowed", text: "Mailboxes are offered to accounts of this server only." };
-        }
-        const existing = (await deps.mailboxes.ownedBy(jid))[0];
-        if (existing) return { address: existing.address };
-        const verdict = selfServiceAddress(wanted ?? jid.slice(0, jid.indexOf("@")), config.mailDomains[0]!);
-        if (!verdict.ok) return { type: "modify", condition: "not-acceptable", text: verdict.why };
-        const claimed = await deps.accounts.claim(verdict.address, jid);
-        if (claimed === "taken") return { type: "cancel", condition: "conflict", text: `${verdict.address} is taken; choose another name.` };
-        return { address: verdict.address };
-      },
-      unregister: async (jid) => (await deps.accounts.disableSelfService(jid)) > 0,
-    },
+    registration: createRegistration(config, deps),
   };
 }

@@ -1,29 +1,65 @@
 // SQL behind the gateway's own services: self-service mailboxes, settings, names, status.
 import type { Knex } from "knex";
+import { addressSkeleton } from "../core/skeleton.ts";
+import type { MailAddress } from "../core/types.ts";
+
+const localOf = (address: string) => address.slice(0, address.lastIndexOf("@"));
+const domainOf = (address: string) => address.slice(address.lastIndexOf("@") + 1);
 
 export interface UserSettings { paused: boolean; showHeaders: boolean; collapseQuotes: boolean }
 
+const FILL_BATCH = 500;
+
 export function createAccountStore(knex: Knex) {
+  /**
+   * The skeleton of every row written without one (by SQL, the admin command or the CLI), in batches;
+   * each row is computed once, after which a registration costs one index probe.
+   */
+  async function fillSkeletons(): Promise<void> {
+    // In address order from where the last batch ended: each row is looked at once per call.
+    for (let after = ""; ;) {
+      const rows = await knex("mailboxes").whereNull("skeleton").where("address", ">", after).orderBy("address")
+        .limit(FILL_BATCH).pluck<string[]>("address");
+      if (rows.length === 0) return;
+      const values = rows.map((a) => [a, addressSkeleton(localOf(a), domainOf(a))]);
+      await knex.raw(`UPDATE mailboxes m SET skeleton = v.s FROM (VALUES ${values.map(() => "(?, ?)").join(", ")}) AS v(a, s)
+        WHERE m.address = v.a AND m.skeleton IS NULL`, values.flat());
+      if (rows.length < FILL_BATCH) return;
+      after = rows[rows.length - 1]!;
+    }
+  }
   const lowerJid = (jid: string) => knex.raw("lower(split_part(jid, '/', 1)) = lower(?)", [jid]);
   return {
     /**
      * Give `address` to `jid` as a self-service mailbox: a new row, or the same JID's earlier self-service
-     * row enabled again. "taken" when any other row holds the address (any case).
+     * row enabled again. "taken" when any other row holds the address (any case); `{ lookalike }` when
+     * another address of the domain has the same skeleton (Unicode TR39 §4). Registrations of one skeleton
+     * are serialised by an advisory lock, so two look-alikes asked at once cannot both be created.
      */
-    async claim(address: string, jid: string): Promise<"created" | "enabled" | "taken"> {
+    async claim(address: MailAddress, jid: string): Promise<"created" | "enabled" | "taken" | { lookalike: string }> {
+      await fillSkeletons();
+      const skeleton = addressSkeleton(localOf(address), domainOf(address));
       return knex.transaction(async (trx) => {
+        await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [`skeleton:${skeleton}`]);
         const row = await trx("mailboxes").whereRaw("lower(address) = lower(?)", [address]).forUpdate()
           .first<{ jid: string; self_service: boolean } | undefined>("jid", "self_service");
+        if (row && !(row.self_service && row.jid.toLowerCase() === jid.toLowerCase())) return "taken";
+        const alike = await trx("mailboxes").where({ skeleton }).whereRaw("lower(address) <> lower(?)", [address])
+          .first<{ address: string } | undefined>("address");
+        if (alike) return { lookalike: alike.address };
         if (!row) {
-          await trx("mailboxes").insert({ address, jid, enabled: true, self_service: true });
+          await trx("mailboxes").insert({ address, jid, enabled: true, self_service: true, skeleton });
           return "created";
         }
-        if (row.self_service && row.jid.toLowerCase() === jid.toLowerCase()) {
-          await trx("mailboxes").whereRaw("lower(address) = lower(?)", [address]).update({ enabled: true });
-          return "enabled";
-        }
-        return "taken";
+        await trx("mailboxes").whereRaw("lower(address) = lower(?)", [address]).update({ enabled: true, skeleton });
+        return "enabled";
       });
+    },
+    /** The self-service mailbox `jid` registered before (enabled or not), the oldest: an account holds one name. */
+    async selfServiceOf(jid: string): Promise<MailAddress | null> {
+      const row = await knex("mailboxes").whereRaw("lower(jid) = lower(?)", [jid]).where({ self_service: true })
+        .orderBy([{ column: "created_at" }, { column: "address" }]).first<{ address: MailAddress } | undefined>("address");
+      return row?.address ?? null;
     },
     /** XEP-0077 remove: disable the self-service mailboxes of `jid` (admin-made ones stay as they are). */
     async disableSelfService(jid: string): Promise<number> {

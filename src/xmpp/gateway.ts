@@ -23,7 +23,7 @@ export interface GatewayServices {
   /** XEP-0077 self-service; null when off (SELF_SERVICE_DOMAINS unset) */
   registration: null | {
     /** the mailbox this JID has, or may get */
-    info(jid: BareJid): Promise<{ allowed: boolean; address: string | null; suggested: string | null }>;
+    info(jid: BareJid): Promise<{ allowed: boolean; address: string | null; suggested: string | null; why?: string; instructions?: string }>;
     register(jid: BareJid, localpart: string | null): Promise<RegisterResult>;
     unregister(jid: BareJid): Promise<boolean>;
   };
@@ -104,9 +104,9 @@ export function installGateway(config: { domain: string; version: string; comman
         xml("instructions", {}, `Your mailbox is ${info.address}. Unregister to disable it.`),
         xml("username", {}, info.address.slice(0, info.address.lastIndexOf("@"))));
     }
-    if (!info.allowed) return stanzaError("cancel", "not-allowed", "Mailboxes are offered to accounts of this server only.");
+    if (!info.allowed) return stanzaError("cancel", "not-allowed", info.why ?? "Mailboxes are offered to accounts of this server only.");
     return xml("query", { xmlns: NS.register },
-      xml("instructions", {}, `Register to get the mailbox ${info.suggested}. To choose another name, enter it as the username.`),
+      xml("instructions", {}, info.instructions ?? `Register to get the mailbox ${info.suggested}.`),
       xml("username", {}, info.suggested?.slice(0, info.suggested.lastIndexOf("@")) ?? ""));
   });
   iq.set(NS.register, "query", async (ctx) => {

@@ -55,6 +55,8 @@ describe("loadConfig defaults", () => {
       chatMaxBytes: 16 * 1024,
       sendLimit: { perMinute: 10, perDay: 200 },
       selfServiceDomains: [],
+      selfServiceNames: "ascii",
+      selfServiceFreeNames: [],
       adminJids: [],
       auth: { mode: "mark", dnsServers: [], timeoutMs: 30_000, memoryMb: 128 },
       leaseSeconds: 30,
@@ -193,6 +195,16 @@ describe("loadConfig problems", () => {
     const err = configError(() => loadConfig({ ...MINIMAL, SMTP_TLS_CERT: "/etc/ssl/cert.pem" }));
     assert.equal(err.message, "configuration is not valid:\n  SMTP_TLS_CERT and SMTP_TLS_KEY: set both or neither");
     configError(() => loadConfig({ ...MINIMAL, SMTP_TLS_KEY: "/etc/ssl/key.pem" }));
+  });
+
+  it("allows free self-service names only on a mail domain that is not an XMPP domain", () => {
+    const env = { ...MINIMAL, MAIL_DOMAINS: "jabber.example.org,lists.example.org", SELF_SERVICE_DOMAINS: "jabber.example.org" };
+    assert.deepEqual(loadConfig({ ...env, SELF_SERVICE_FREE_NAMES: "Lists.example.org", SELF_SERVICE_NAMES: "unicode" }).selfServiceFreeNames,
+      ["lists.example.org"]);
+    const err = configError(() => loadConfig({ ...env, SELF_SERVICE_FREE_NAMES: "jabber.example.org,other.example" }));
+    assert.equal(err.message, "configuration is not valid:\n  SELF_SERVICE_FREE_NAMES: jabber.example.org is an XMPP domain: its names belong to its accounts"
+      + "\n  SELF_SERVICE_FREE_NAMES: other.example is not one of MAIL_DOMAINS");
+    configError(() => loadConfig({ ...env, SELF_SERVICE_NAMES: "latin1" }));
   });
 
   it("names the required XMPP_DOMAIN and XMPP_SECRET when they are missing",
