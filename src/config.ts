@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { schema, type Env, type Listen } from "./config-schema.ts";
 import type { SessionLimits } from "./smtp/limits.ts";
+import type { StanzaLimits } from "./xmpp/component.ts";
 
 export type { Listen };
 
@@ -24,7 +25,7 @@ export interface Config {
   relayUrl: string | undefined;
   /** seconds between attempts (the last repeats) and how long to keep trying, for outgoing mail */
   relayRetry: { schedule: number[]; maxAgeSeconds: number };
-  xmpp: { service: string; domain: string; secret: string; keepaliveMs: number };
+  xmpp: { service: string; domain: string; secret: string; keepaliveMs: number; stanzas: StanzaLimits };
   httpListen: Listen;
   logLevel: Env["LOG_LEVEL"];
   chatMaxBytes: number;
@@ -144,7 +145,9 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     page: { timeoutMs: e.PAGE_TIMEOUT_MS },
     relayUrl: e.SMTP_RELAY,
     relayRetry: { schedule: e.RELAY_RETRY_SCHEDULE, maxAgeSeconds: e.RELAY_MAX_AGE },
-    xmpp: { service: e.XMPP_SERVICE, domain: e.XMPP_DOMAIN ?? "", secret: e.XMPP_SECRET ?? "", keepaliveMs: e.XMPP_KEEPALIVE_SECONDS * 1000 },
+    xmpp: { service: e.XMPP_SERVICE, domain: e.XMPP_DOMAIN ?? "", secret: e.XMPP_SECRET ?? "", keepaliveMs: e.XMPP_KEEPALIVE_SECONDS * 1000,
+      stanzas: { senderPerMinute: e.XMPP_SENDER_PER_MINUTE, subscriptionsPerMinute: e.XMPP_SUBSCRIPTIONS_PER_MINUTE,
+        domainPerMinute: e.XMPP_DOMAIN_PER_MINUTE, senderQueue: e.XMPP_SENDER_QUEUE, pendingMax: e.XMPP_PENDING_MAX } },
     httpListen: e.HTTP_LISTEN,
     logLevel: e.LOG_LEVEL,
     chatMaxBytes: e.CHAT_MAX_BYTES,

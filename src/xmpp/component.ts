@@ -7,6 +7,9 @@ import type { LinkState } from "./link-state.ts";
 import { installGateway, type GatewayServices } from "./gateway.ts";
 import { createStanzaRouter, type ChatVerdict } from "./incoming.ts";
 import { createUploader, type UploadFile } from "./upload.ts";
+import { createStanzaBudget } from "../core/stanza-budget.ts";
+import { installIqGuard } from "./iq-guard.ts";
+import { createSenderQueues } from "./sender-queues.ts";
 import type { IncomingChat } from "../core/outbound.ts";
 import { chatStanza, fileStanza, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
@@ -14,7 +17,19 @@ export interface XmppConfig {
   service: string; domain: string; secret: string;
   /** The keep-alive's interval and ping timeout (XMPP_KEEPALIVE_SECONDS); default 30 s. */
   keepaliveMs?: number;
+  /** What one party may send us (docs/design.md §Budgets); defaults below. */
+  stanzas?: StanzaLimits;
 }
+
+export interface StanzaLimits {
+  senderPerMinute: number; subscriptionsPerMinute: number; domainPerMinute: number;
+  /** stanzas waiting for one sender, and in all */
+  senderQueue: number; pendingMax: number;
+}
+
+export const DEFAULT_STANZA_LIMITS: StanzaLimits = {
+  senderPerMinute: 300, subscriptionsPerMinute: 30, domainPerMinute: 3000, senderQueue: 100, pendingMax: 1000,
+};
 
 export type { ChatVerdict } from "./incoming.ts";
 export type { LinkState } from "./link-state.ts";
@@ -32,13 +47,16 @@ export interface XmppDeps {
   onReceipt?(user: string, stanzaId: string): void;
   /** Each change of the link's state (docs/design.md §XMPP link). */
   onState?(state: LinkState): void;
+  /** What became of a stanza a party sent: `handled`, or the budget that refused it (docs/design.md §Budgets). */
+  onStanza?(kind: "iq" | "message" | "presence" | "error", outcome: string): void;
 }
 
 /** Without services (the check command): discovery and ping only, nothing remembered. */
 const BASIC: GatewayServices = {
   contactName: async () => null,
   getSubscription: async () => ({ fromUser: false, toUser: false }),
-  setSubscription: async () => undefined,
+  setSubscription: async () => false,
+  askOnce: async () => false,
   registration: null,
   commands: [],
   isAdmin: () => false,
@@ -97,12 +115,21 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     }
   });
 
-  // Register IQ handlers once; `online` fires again on every reconnect.
+  // Every stanza a party sends counts against its budgets, then waits in its sender's bounded queue.
+  const limits = config.stanzas ?? DEFAULT_STANZA_LIMITS;
+  const budget = createStanzaBudget({ ...limits, localDomains: [serverDomain(config.domain)] }, { now: Date.now });
+  const queues = createSenderQueues({ perSender: limits.senderQueue, total: limits.pendingMax },
+    { onError: (err) => log.error({ err: err.message }, "stanza from a user not handled") });
+  const onStanza = deps.onStanza ?? (() => undefined);
+  installIqGuard(xmpp, { budget, queues, onStanza: (outcome) => onStanza("iq", outcome) });
+
+  // Register IQ handlers once (after the guard); `online` fires again on every reconnect.
   const gateway = installGateway({ domain: config.domain, version: deps.version }, xmpp.iqCallee,
     (stanza) => xmpp.send(stanza), deps.services ?? BASIC, log);
 
   xmpp.on("stanza", createStanzaRouter({
     log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, onPresence: (stanza) => gateway.onPresence(stanza),
+    budget, queues, onStanza,
     ...(deps.onReceipt ? { onReceipt: deps.onReceipt } : {}), ...(deps.onChat ? { onChat: deps.onChat } : {}),
   }));
 
