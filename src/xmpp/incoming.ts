@@ -30,9 +30,9 @@ export interface RouterDeps {
   onPresence(stanza: Element): Promise<void>;
   budget: StanzaBudget;
   queues: SenderQueues;
-  /** What became of each stanza: handled, or the budget that refused it (messages with words are
-   * answered, the rest dropped). */
-  onStanza?(kind: "message" | "presence" | "error", outcome: Spent | "queue" | "busy" | "handled"): void;
+  /** What became of each stanza: accepted (queued) then handled, or the budget that refused it
+   * (messages with words are answered, the rest dropped). */
+  onStanza?(kind: "message" | "presence" | "error", outcome: Spent | "queue" | "busy" | "accepted" | "handled"): void;
 }
 
 export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void {
@@ -94,7 +94,8 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
         void onUserMessage(stanza).catch(failed);
         deps.onStanza?.("message", "handled");
       });
-      if (pushed !== "queued") refuse(pushed);
+      if (pushed === "queued") deps.onStanza?.("message", "accepted");
+      else refuse(pushed);
     } else if (stanza.is("presence")) {
       // RFC 6121 §3.1.3 leaves a subscription request pending until the contact answers, and presence
       // expects no reply (§4.4, §4.5): presence over budget is dropped without an error, which would
@@ -104,7 +105,7 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
       if (spent) return deps.onStanza?.("presence", spent);
       const pushed = deps.queues.push(queueKey(stanza), () => deps.onPresence(stanza)
         .finally(() => deps.onStanza?.("presence", "handled")));
-      if (pushed !== "queued") deps.onStanza?.("presence", pushed);
+      deps.onStanza?.("presence", pushed === "queued" ? "accepted" : pushed);
     }
   };
 }

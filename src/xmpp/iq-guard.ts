@@ -30,7 +30,9 @@ export function installIqGuard(xmpp: Pick<Component, "middleware">, deps: {
     return new Promise((resolve, reject) => {
       const pushed = deps.queues.push(String(from ?? "").split("/")[0]!.toLowerCase(), () => next().then(resolve, reject)
         .finally(() => deps.onStanza?.("handled")));
-      if (pushed !== "queued") {
+      if (pushed === "queued") {
+        deps.onStanza?.("accepted");
+      } else {
         deps.onStanza?.(pushed);
         resolve(constraint(deps.budget.text(pushed, from)));
       }
