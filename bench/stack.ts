@@ -36,8 +36,10 @@ export async function startBenchStack(gatewayEnv: Record<string, string>): Promi
     xmppSecret: SECRET,
     // The load is the point: no per-mailbox sending limit (scenario 4 sends 1,000 chat messages), no
     // per-address connection limit (every load comes from 127.0.0.1; scenario 5 opens 1,000 sessions), no
-    // DNS checks (sender authentication needs a resolver; test/support/gateway.ts turns it off).
-    env: { SEND_LIMIT_PER_MINUTE: "0", SEND_LIMIT_PER_DAY: "0", SMTP_MAX_PER_IP: "100000", ...gatewayEnv },
+    // DNS checks (sender authentication needs a resolver; test/support/gateway.ts turns it off), no
+    // per-JID stanza rate and room for a whole burst in the sender's queue (the sender is one account).
+    env: { SEND_LIMIT_PER_MINUTE: "0", SEND_LIMIT_PER_DAY: "0", SMTP_MAX_PER_IP: "100000",
+      XMPP_SENDER_PER_MINUTE: "0", XMPP_SENDER_QUEUE: "100000", XMPP_PENDING_MAX: "100000", ...gatewayEnv },
   });
   try {
     await gateway.start();

@@ -81,6 +81,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       log.warn({ err: err.message, stanzaId }, "could not record a receipt")),
     onChat: acceptChat,
     onState: (state) => { if (state === "online") metrics.linkOnline.inc(); },
+    onStanza: (kind, outcome) => metrics.stanzas.inc({ kind, outcome }),
     onBounce: (stanzaId, from, error) => {
       // RFC 6120 §8.3.2: type "wait" is temporary; cancel/modify/auth will not change by retrying.
       const permanent = error.type !== "wait";

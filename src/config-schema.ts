@@ -70,6 +70,14 @@ export const schema = z.object({
   // The component link's keep-alive: a ping this often, the link dropped when one is not answered
   // within it, or when a socket is still connecting after it (docs/design.md §XMPP link).
   XMPP_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  // What one party may send the gateway and its contacts (docs/design.md §Budgets), a minute and at once:
+  // stanzas per bare JID, subscription stanzas per bare JID, stanzas per remote domain; 0 turns one off.
+  XMPP_SENDER_PER_MINUTE: z.coerce.number().int().nonnegative().default(300),
+  XMPP_SUBSCRIPTIONS_PER_MINUTE: z.coerce.number().int().nonnegative().default(30),
+  XMPP_DOMAIN_PER_MINUTE: z.coerce.number().int().nonnegative().default(3000),
+  // Stanzas waiting to be handled: for one sender, and in all.
+  XMPP_SENDER_QUEUE: z.coerce.number().int().min(1).default(100),
+  XMPP_PENDING_MAX: z.coerce.number().int().min(1).default(1000),
   HTTP_LISTEN: listen("127.0.0.1:8080"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   RELAY_RETRY_SCHEDULE: z.string().default("30,60,300,900,1800,3600")

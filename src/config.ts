@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { schema, type Env, type Listen } from "./config-schema.ts";
 import type { SessionLimits } from "./smtp/limits.ts";
+import type { StanzaLimits } from "./xmpp/component.ts";
 
 export type { Listen };
 
@@ -28,6 +29,7 @@ export interface Config {
     service: string; domain: string; secret: string; keepaliveMs: number;
     /** XEP-0050 sessions and request rates (docs/design.md §Budgets) */
     commands: { sessionsPerUser: number; sessions: number; perMinute: number; perDomainPerMinute: number; homeDomains: string[] };
+    stanzas: StanzaLimits;
   };
   httpListen: Listen;
   logLevel: Env["LOG_LEVEL"];
@@ -171,7 +173,9 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
       commands: { sessionsPerUser: e.COMMAND_SESSIONS_PER_USER, sessions: e.COMMAND_SESSIONS, perMinute: e.COMMAND_RATE_PER_MINUTE,
         perDomainPerMinute: e.COMMAND_RATE_PER_DOMAIN_PER_MINUTE,
         // the users' own servers: the component's parent domain, self-service and administrators' domains
-        homeDomains: [(e.XMPP_DOMAIN ?? "").replace(/^[^.]*\./, ""), ...e.SELF_SERVICE_DOMAINS, ...e.ADMIN_JIDS.map((j) => j.split("@")[1] ?? "")] } },
+        homeDomains: [(e.XMPP_DOMAIN ?? "").replace(/^[^.]*\./, ""), ...e.SELF_SERVICE_DOMAINS, ...e.ADMIN_JIDS.map((j) => j.split("@")[1] ?? "")] },
+      stanzas: { senderPerMinute: e.XMPP_SENDER_PER_MINUTE, subscriptionsPerMinute: e.XMPP_SUBSCRIPTIONS_PER_MINUTE,
+        domainPerMinute: e.XMPP_DOMAIN_PER_MINUTE, senderQueue: e.XMPP_SENDER_QUEUE, pendingMax: e.XMPP_PENDING_MAX } },
     httpListen: e.HTTP_LISTEN,
     logLevel: e.LOG_LEVEL,
     chatMaxBytes: e.CHAT_MAX_BYTES,

@@ -34,6 +34,9 @@ declare module "@xmpp/component" {
     send(element: Element): Promise<void>;
     reconnect: EventEmitter & { delay: number; stop(): void };
     iqCaller: { request(stanza: Element, timeout?: number): Promise<Element> };
+    /** @xmpp/middleware: incoming stanzas pass `use` handlers in the order added; a handler after the
+     * IQ callee's own sees iq get/set only after it checked them, and its Element reply becomes the answer. */
+    middleware: { use(handler: (ctx: { stanza: Element }, next: () => Promise<unknown>) => unknown): unknown };
     iqCallee: {
       get(ns: string, name: string, handler: IqHandler): void;
       set(ns: string, name: string, handler: IqHandler): void;

@@ -23,6 +23,7 @@ export function createMetrics() {
     delivered: counter("passerelle_deliveries_delivered_total", "Deliveries completed, by direction", ["direction"]),
     retried: counter("passerelle_deliveries_retried_total", "Deliveries put back for a later attempt, by direction", ["direction"]),
     failed: counter("passerelle_deliveries_failed_total", "Deliveries failed for good, by direction", ["direction"]),
+    stanzas: counter("passerelle_xmpp_stanzas_total", "Stanzas from XMPP parties, by kind and outcome: accepted (queued) and later handled, or the budget that refused it", ["kind", "outcome"]),
     linkOnline: counter("passerelle_xmpp_link_online_total", "Times the XMPP component link came online"),
     pagesBuilt: counter("passerelle_web_pages_built_total", "Web pages built (each once per mail), from the mail or as plain text past the page pool's limits", ["outcome"]),
     parseSeconds: new Histogram({ name: "passerelle_parse_seconds", help: "Time to parse an accepted mail",

@@ -161,6 +161,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
     contactName: (jid, address: MailAddress) => deps.accounts.contactName(jid, address),
     getSubscription: (u, c) => deps.subscriptions.get(u, c),
     setSubscription: (u, c, patch) => deps.subscriptions.set(u, c, patch),
+    askOnce: (u, c) => deps.subscriptions.askOnce(u, c),
     isAdmin: (jid) => admins.has(jid.toLowerCase()),
     commands: [...user, ...admin],
     registration: createRegistration(config, deps),

@@ -8,6 +8,9 @@ import { installGateway, type GatewayServices } from "./gateway.ts";
 import type { CommandBudget } from "./commands.ts";
 import { createStanzaRouter, type ChatVerdict } from "./incoming.ts";
 import { createUploader, type UploadFile } from "./upload.ts";
+import { createStanzaBudget } from "../core/stanza-budget.ts";
+import { installIqGuard } from "./iq-guard.ts";
+import { createSenderQueues } from "./sender-queues.ts";
 import type { IncomingChat } from "../core/outbound.ts";
 import { chatStanza, fileStanza, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
@@ -17,7 +20,19 @@ export interface XmppConfig {
   keepaliveMs?: number;
   /** XEP-0050 sessions and request rates (docs/design.md §Budgets); default DEFAULT_BUDGET */
   commands?: CommandBudget;
+  /** What one party may send us (docs/design.md §Budgets); defaults below. */
+  stanzas?: StanzaLimits;
 }
+
+export interface StanzaLimits {
+  senderPerMinute: number; subscriptionsPerMinute: number; domainPerMinute: number;
+  /** stanzas waiting for one sender, and in all */
+  senderQueue: number; pendingMax: number;
+}
+
+export const DEFAULT_STANZA_LIMITS: StanzaLimits = {
+  senderPerMinute: 300, subscriptionsPerMinute: 30, domainPerMinute: 3000, senderQueue: 100, pendingMax: 1000,
+};
 
 export type { ChatVerdict } from "./incoming.ts";
 export type { LinkState } from "./link-state.ts";
@@ -35,13 +50,16 @@ export interface XmppDeps {
   onReceipt?(user: string, stanzaId: string): void;
   /** Each change of the link's state (docs/design.md §XMPP link). */
   onState?(state: LinkState): void;
+  /** What became of a stanza a party sent: `handled`, or the budget that refused it (docs/design.md §Budgets). */
+  onStanza?(kind: "iq" | "message" | "presence" | "error", outcome: string): void;
 }
 
 /** Without services (the check command): discovery and ping only, nothing remembered. */
 const BASIC: GatewayServices = {
   contactName: async () => null,
   getSubscription: async () => ({ fromUser: false, toUser: false }),
-  setSubscription: async () => undefined,
+  setSubscription: async () => false,
+  askOnce: async () => false,
   registration: null,
   commands: [],
   isAdmin: () => false,
@@ -100,12 +118,21 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     }
   });
 
-  // Register IQ handlers once; `online` fires again on every reconnect.
+  // Every stanza a party sends counts against its budgets, then waits in its sender's bounded queue.
+  const limits = config.stanzas ?? DEFAULT_STANZA_LIMITS;
+  const budget = createStanzaBudget({ ...limits, localDomains: [serverDomain(config.domain)] }, { now: Date.now });
+  const queues = createSenderQueues({ perSender: limits.senderQueue, total: limits.pendingMax },
+    { onError: (err) => log.error({ err: err.message }, "stanza from a user not handled") });
+  const onStanza = deps.onStanza ?? (() => undefined);
+  installIqGuard(xmpp, { budget, queues, onStanza: (outcome) => onStanza("iq", outcome) });
+
+  // Register IQ handlers once (after the guard); `online` fires again on every reconnect.
   const gateway = installGateway({ domain: config.domain, version: deps.version, ...(config.commands ? { commands: config.commands } : {}) }, xmpp.iqCallee,
     (stanza) => xmpp.send(stanza), deps.services ?? BASIC, log);
 
   xmpp.on("stanza", createStanzaRouter({
     log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, onPresence: (stanza) => gateway.onPresence(stanza),
+    budget, queues, onStanza,
     ...(deps.onReceipt ? { onReceipt: deps.onReceipt } : {}), ...(deps.onChat ? { onChat: deps.onChat } : {}),
   }));
 

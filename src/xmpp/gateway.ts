@@ -19,7 +19,10 @@ export interface GatewayServices {
   /** the correspondent's name as seen in mail to `requester`'s mailboxes (never others') */
   contactName(requester: BareJid, address: MailAddress): Promise<string | null>;
   getSubscription(user: BareJid, contact: string): Promise<SubscriptionState>;
-  setSubscription(user: BareJid, contact: string, patch: Partial<SubscriptionState>): Promise<void>;
+  /** Remembered only for a user who owns a mailbox (docs/design.md §Budgets); false when not remembered. */
+  setSubscription(user: BareJid, contact: string, patch: Partial<SubscriptionState>): Promise<boolean>;
+  /** True the first time only, for a remembered pair: we may ask the user for their presence once. */
+  askOnce(user: BareJid, contact: string): Promise<boolean>;
   /** XEP-0077 self-service; null when off (SELF_SERVICE_DOMAINS unset) */
   registration: null | {
     /** the mailbox this JID has, or may get */
@@ -140,29 +143,37 @@ export function installGateway(config: { domain: string; version: string; comman
       xml("status", {}, isDomain(to) ? "E-mail gateway" : "E-mail")));
     switch (type) {
       case "subscribe": {
-        // §3.1.3: approve, then (§3.1.5 and XEP-0100 §4.1.1) ask back so both sides see each other.
-        await services.setSubscription(user, me, { fromUser: true });
+        const before = await services.getSubscription(user, me);
+        // §3.1.3: a request already approved is answered `subscribed`, and nothing more.
+        if (before.fromUser) return presence("subscribed");
+        const kept = await services.setSubscription(user, me, { fromUser: true });
+        // No mailbox, no row (docs/design.md §Budgets): the gateway's own presence is public; a
+        // contact's is refused (§3.2.1), as such a JID cannot write to anyone through us.
+        if (!kept && isContact) return presence("unsubscribed");
         await presence("subscribed");
         await available();
-        const state = await services.getSubscription(user, me);
-        if (!state.toUser) {
-          const name = isContact ? await services.contactName(user, jidToAddress(to, config.domain)!) : null;
-          await presence("subscribe", name ? xml("nick", { xmlns: NS.nick }, sanitizeLine(name)) : null);
-        }
+        // §3.1.5 and XEP-0100 §4.1.1: ask back, so both sides see each other; once per pair, whatever
+        // the user answers (or if they never do).
+        if (!kept || before.toUser || !(await services.askOnce(user, me))) return;
+        const name = isContact ? await services.contactName(user, jidToAddress(to, config.domain)!) : null;
+        await presence("subscribe", name ? xml("nick", { xmlns: NS.nick }, sanitizeLine(name)) : null);
         return;
       }
       case "subscribed":
-        return services.setSubscription(user, me, { toUser: true });
+        await services.setSubscription(user, me, { toUser: true });
+        return;
       case "unsubscribe":
         await services.setSubscription(user, me, { fromUser: false });
         await presence("unsubscribed");
         return presence("unavailable");
       case "unsubscribed":
-        return services.setSubscription(user, me, { toUser: false });
+        await services.setSubscription(user, me, { toUser: false });
+        return;
       case "probe": {
-        // §4.3.2: presence only for a user subscribed to us; otherwise say they are not.
+        // §4.3.2: presence only for a user subscribed to us (to anyone for the gateway itself, whose
+        // presence is public and remembered for no one without a mailbox); otherwise say they are not.
         const state = await services.getSubscription(user, me);
-        return state.fromUser ? available() : presence("unsubscribed");
+        return state.fromUser || isDomain(to) ? available() : presence("unsubscribed");
       }
       case undefined: {
         // The user came online and told us (we are subscribed to them): answer with ours (§4.4.3).

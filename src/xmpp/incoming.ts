@@ -1,10 +1,15 @@
 // Stanzas the server routes to the component: errors about what we sent, users' messages to contacts
-// (chat → mail), receipts and presence. Handled one sender at a time, in arrival order.
+// (chat → mail), receipts and presence. Each counts against its sender's budgets first (docs/design.md
+// §Budgets), then waits in its sender's bounded queue and is handled in arrival order.
 import type { Element } from "@xmpp/component";
 import type { IncomingChat } from "../core/outbound.ts";
+import type { Spent, StanzaBudget } from "../core/stanza-budget.ts";
 import type { Logger } from "../log.ts";
 import { messageError, noticeStanza, NS, readChat, readError, type StanzaErrorInfo } from "./stanzas.ts";
 import { bareOf } from "./gateway.ts";
+import type { SenderQueues } from "./sender-queues.ts";
+
+const SUBSCRIPTION = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
 
 /** What became of a user's message to a contact. */
 export type ChatVerdict =
@@ -23,21 +28,23 @@ export interface RouterDeps {
   /** Must queue one sender's messages in the order it is called (RFC 6120 §10.1); may resolve later. */
   onChat?(chat: IncomingChat): Promise<ChatVerdict>;
   onPresence(stanza: Element): Promise<void>;
+  budget: StanzaBudget;
+  queues: SenderQueues;
+  /** What became of each stanza: accepted (queued) then handled, or the budget that refused it
+   * (messages with words are answered, the rest dropped). */
+  onStanza?(kind: "message" | "presence" | "error", outcome: Spent | "queue" | "busy" | "accepted" | "handled"): void;
 }
 
 export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void {
 
-  // RFC 6120 §10.1: stanzas from one entity arrive in order; handle them in that order too, so two
-  // quick messages become two mails in the order written (and a limit refuses the later ones).
-  const chains = new Map<string, Promise<void>>();
-  function inOrder(key: string, task: () => Promise<void>): void {
-    const next = (chains.get(key) ?? Promise.resolve()).then(task).catch((err: Error) =>
-      deps.log.error({ err: err.message }, "message from a user not handled"));
-    chains.set(key, next);
-    void next.finally(() => {
-      if (chains.get(key) === next) chains.delete(key);
-    });
-  }
+  /** RFC 6120 §10.1: one sender's stanzas are handled in their arrival order (its bare JID's queue). */
+  const queueKey = (stanza: Element) => String(stanza.attrs.from ?? "").split("/")[0]!.toLowerCase();
+  const failed = (err: Error) => deps.log.error({ err: err.message }, "stanza from a user not handled");
+  const answer = (stanza: Element, spent: Spent | "queue" | "busy") => {
+    // RFC 6120 §8.3.3: resource-constraint, type wait: the sender may try again later.
+    const reply = messageError(stanza, "wait", "resource-constraint", deps.budget.text(spent, stanza.attrs.from));
+    if (reply) void deps.send(reply).catch(() => undefined);
+  };
 
   /**
    * Hands the chat to onChat at once (synchronously, so in arrival order) and answers when its verdict
@@ -63,18 +70,42 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
   }
 
   return (stanza: Element): void => {
+    const from = stanza.attrs.from as string | undefined;
     if (stanza.is("message") && stanza.attrs.type === "error" && stanza.attrs.id) {
-      deps.onBounce(stanza.attrs.id, stanza.attrs.from ?? "", readError(stanza));
+      // RFC 6120 §8.3.1: an error is never answered with an error; over budget it is dropped.
+      const spent = deps.budget.admit("message", from);
+      if (spent) return deps.onStanza?.("error", spent);
+      deps.onBounce(stanza.attrs.id, from ?? "", readError(stanza));
+      deps.onStanza?.("error", "handled");
     } else if (stanza.is("message") && stanza.attrs.type !== "error" && stanza.attrs.type !== "groupchat") {
+      // Chat states, receipts and markers (no body) refused are dropped: there is nothing to say again.
+      const refuse = (spent: Spent | "queue" | "busy") => {
+        deps.onStanza?.("message", spent);
+        const chat = readChat(stanza);
+        if (chat.body !== null || chat.encrypted) answer(stanza, spent);
+      };
+      const spent = deps.budget.admit("message", from);
+      if (spent) return refuse(spent);
       const receipt = stanza.getChild("received", NS.receipts)?.attrs.id;
-      const user = bareOf(stanza.attrs.from);
+      const user = bareOf(from);
       if (typeof receipt === "string" && user) deps.onReceipt?.(user, receipt);
       // In the sender's order after its earlier stanzas; the answer is not waited for (above).
-      inOrder(stanza.attrs.from ?? "", async () => {
-        void onUserMessage(stanza).catch((err: Error) => deps.log.error({ err: err.message }, "message from a user not handled"));
+      const pushed = deps.queues.push(queueKey(stanza), async () => {
+        void onUserMessage(stanza).catch(failed);
+        deps.onStanza?.("message", "handled");
       });
+      if (pushed === "queued") deps.onStanza?.("message", "accepted");
+      else refuse(pushed);
     } else if (stanza.is("presence")) {
-      inOrder(stanza.attrs.from ?? "", () => deps.onPresence(stanza));
+      // RFC 6121 §3.1.3 leaves a subscription request pending until the contact answers, and presence
+      // expects no reply (§4.4, §4.5): presence over budget is dropped without an error, which would
+      // be one more stanza a flooded one; the sender's server asks again at the user's next request.
+      const kind = SUBSCRIPTION.has(String(stanza.attrs.type)) ? "subscription" : "presence";
+      const spent = deps.budget.admit(kind, from);
+      if (spent) return deps.onStanza?.("presence", spent);
+      const pushed = deps.queues.push(queueKey(stanza), () => deps.onPresence(stanza)
+        .finally(() => deps.onStanza?.("presence", "handled")));
+      deps.onStanza?.("presence", pushed === "queued" ? "accepted" : pushed);
     }
   };
 }

@@ -49,7 +49,8 @@ describe("loadConfig defaults", () => {
       relayUrl: undefined,
       relayRetry: { schedule: [30, 60, 300, 900, 1800, 3600], maxAgeSeconds: 2 * 24 * 3600 },
       xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 30_000,
-        commands: { sessionsPerUser: 5, sessions: 10_000, perMinute: 30, perDomainPerMinute: 300, homeDomains: ["jabber.example.org"] } },
+        commands: { sessionsPerUser: 5, sessions: 10_000, perMinute: 30, perDomainPerMinute: 300, homeDomains: ["jabber.example.org"] },
+        stanzas: { senderPerMinute: 300, subscriptionsPerMinute: 30, domainPerMinute: 3000, senderQueue: 100, pendingMax: 1000 } },
       httpListen: { host: "127.0.0.1", port: 8080 },
       logLevel: "info",
       chatMaxBytes: 16 * 1024,
@@ -79,6 +80,8 @@ describe("loadConfig defaults", () => {
       XMPP_SERVICE: "xmpp://prosody:5275",
       XMPP_DOMAIN: "Mail.Jabber.Example.org",
       XMPP_KEEPALIVE_SECONDS: "5",
+      XMPP_SENDER_PER_MINUTE: "60", XMPP_SUBSCRIPTIONS_PER_MINUTE: "0", XMPP_DOMAIN_PER_MINUTE: "600",
+      XMPP_SENDER_QUEUE: "10", XMPP_PENDING_MAX: "50",
       HTTP_LISTEN: "localhost:9090",
       LOG_LEVEL: "debug",
       SMTP_MAX_SIZE: "1048576",
@@ -96,7 +99,8 @@ describe("loadConfig defaults", () => {
     assert.equal(config.relayUrl, "smtps://user:pass@relay.example.org:465");
     assert.deepEqual(config.xmpp, { service: "xmpp://prosody:5275", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 5000,
       commands: { sessionsPerUser: 2, sessions: 50, perMinute: 0, perDomainPerMinute: 7,
-        homeDomains: ["jabber.example.org", "chat.example.net", "admins.example.org"] } });
+        homeDomains: ["jabber.example.org", "chat.example.net", "admins.example.org"] },
+      stanzas: { senderPerMinute: 60, subscriptionsPerMinute: 0, domainPerMinute: 600, senderQueue: 10, pendingMax: 50 } });
     assert.deepEqual(config.httpListen, { host: "localhost", port: 9090 });
     assert.equal(config.logLevel, "debug");
     assert.equal(config.smtp.maxSize, 1048576);
