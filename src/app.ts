@@ -67,7 +67,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom"), ...bind(outgoing, "queue", "sentCounts"),
     compose: async (mail) => sign(await composeMail(mail), domainOf(mail.from.address as MailAddress)),
     fetchFile: createFileFetcher({ hosts: config.attachments.fetchHosts, maxBytes: config.attachments.maxBytes }),
-    reserve: (bytes) => fetchMemory.acquire(bytes),
+    reserve: (bytes) => fetchMemory.acquire(bytes), log,
     newToken, newSecret, now: () => new Date(),
   });
 

@@ -24,8 +24,8 @@ export interface InOrderSteps<M, V> {
   prepare(i: number, reserve: Reserve | undefined): Promise<Prepared<M, V>>;
   /** queue these mails in this order; one verdict each */
   queue(mails: M[]): Promise<V[]>;
-  /** the verdict when queueing failed */
-  failed(): V;
+  /** the verdict when preparing or queueing failed with this error */
+  failed(err: unknown): V;
   memory?: Reserve;
 }
 
@@ -69,7 +69,7 @@ export async function workInOrder<M, V>(count: number, steps: InOrderSteps<M, V>
         keep: () => place.keep(), giveBack: () => place.giveBack(),
       };
       item.result = steps.prepare(i, reserve)
-        .catch((): Prepared<M, V> => ({ verdict: steps.failed() }))
+        .catch((err): Prepared<M, V> => ({ verdict: steps.failed(err) }))
         .finally(() => { turnDone(); item.settled = true; nudge(); });
       items.push(item);
     }
@@ -96,9 +96,9 @@ export async function workInOrder<M, V>(count: number, steps: InOrderSteps<M, V>
           verdicts[g.i] = g.prepared.verdict;
           g.item.giveBack();
         } else {
-          const verdict = queued[k++];
-          verdicts[g.i] = verdict ?? steps.failed();
-          if (verdict) g.item.keep(); else g.item.giveBack();
+          const verdict = queued[k++]!;
+          verdicts[g.i] = "error" in verdict ? steps.failed(verdict.error) : verdict.ok;
+          if ("error" in verdict) g.item.giveBack(); else g.item.keep();
           g.prepared.hold?.release();
         }
         g.item.leave();
@@ -106,15 +106,15 @@ export async function workInOrder<M, V>(count: number, steps: InOrderSteps<M, V>
     }
   }
 
-  /** One verdict per mail, null where it could not be queued; a group PostgreSQL refuses on the data is
-   * queued mail by mail, so one bad mail cannot fail the others (store/group-commit.ts). */
-  async function queueAll(mails: M[]): Promise<(V | null)[]> {
+  /** One verdict per mail, or the error that kept it from being queued; a group PostgreSQL refuses on the
+   * data is queued mail by mail, so one bad mail cannot fail the others (store/group-commit.ts). */
+  async function queueAll(mails: M[]): Promise<({ ok: V } | { error: unknown })[]> {
     if (mails.length === 0) return [];
     try {
-      return await steps.queue(mails);
-    } catch (err) {
-      if (mails.length === 1 || !isDataError(err)) return mails.map(() => null);
-      const out: (V | null)[] = [];
+      return (await steps.queue(mails)).map((ok) => ({ ok }));
+    } catch (error) {
+      if (mails.length === 1 || !isDataError(error)) return mails.map(() => ({ error }));
+      const out: ({ ok: V } | { error: unknown })[] = [];
       for (const mail of mails) out.push(...await queueAll([mail]));
       return out;
     }

@@ -12,6 +12,7 @@ import { bounceAddress } from "../core/verp.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
 import type { MailAddress, QueuedMail, SendLimit, ThreadParent } from "../core/types.ts";
 import type { OutboundMail } from "../mail/compose.ts";
+import type { Logger } from "../log.ts";
 import { createAdmission } from "./admission.ts";
 import { createOrderedBatches } from "./batches.ts";
 import type { HeldFile, Reserve } from "./fetch-file.ts";
@@ -41,6 +42,7 @@ export interface OutboundDeps {
    */
   queue(inputs: QueuedMail[], limit: SendLimit): Promise<({ queued: number } | { over: "minute" | "day" })[]>;
   newToken(): string;
+  log?: Pick<Logger, "error">;
   /** an unguessable secret (store/messages.ts newSecret): the mail's bounce address */
   newSecret(): string;
   now(): Date;
@@ -185,7 +187,10 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       prepare: (i, reserve) => prepare(mailable[i]!, mine, parents[i], reserve),
       queue: async (mails) => (await deps.queue(mails, config.sendLimit)).map((result, k): Verdict =>
         "queued" in result ? { kind: "queued" } : overLimit(mails[k]!.mailbox, result.over)),
-      failed: () => ({ kind: "refused", type: "wait", condition: "internal-server-error", text: "The gateway could not queue your mail; please send it again later." }),
+      failed: (err) => {
+        deps.log?.error({ err: (err as Error)?.message }, "outgoing message not queued");
+        return { kind: "refused", type: "wait", condition: "internal-server-error", text: "The gateway could not queue your mail; please send it again later." };
+      },
       ...(deps.reserve ? { memory: deps.reserve } : {}),
     });
     let next = 0;

@@ -16,15 +16,15 @@ describe("createByteBudget", () => {
     const b = budget.acquire(50).then((h) => (order.push("b"), h));
     const c = budget.acquire(10).then((h) => (order.push("c"), h));
     await tick();
-    assert.deepEqual(order, [], "c does not pass b, which waits");
+    assert.deepEqual([...order], [], "c does not pass b, which waits");
     assert.equal(budget.waiting(), 2);
     a.release();
     const [hb, hc] = await Promise.all([b, c]);
-    assert.deepEqual(order, ["b", "c"]);
+    assert.deepEqual([...order], ["b", "c"]);
     assert.equal(budget.held(), 60);
     const huge = budget.acquire(500).then((h) => (order.push("huge"), h));
     await tick();
-    assert.deepEqual(order, ["b", "c"]);
+    assert.deepEqual([...order], ["b", "c"]);
     hb.release();
     hc.resize(30);
     hc.release();
