@@ -105,8 +105,10 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       const text = held && rawText.trim() === d.shared ? "" : rawText;
       if (!text && !held) return { verdict: { kind: "ignored" } };
       const mail = await compose({ ...d, file: held }, text, owned, parent);
-      // The file's bytes are now in the mail, which is held until queued: counted as well (docs/design.md §Budgets).
-      held?.hold?.resize(held.content.length + mail.raw.length);
+      // From here the file's bytes live on in the mail only, held until queued (docs/design.md §Budgets):
+      // the mail, and while it is queued its SQL parameter, which node-postgres writes as bytea in hex, twice
+      // its size, once as a string and once more in the message it sends.
+      held?.hold?.resize(mail.raw.length * 5);
       return { mail, hold: held?.hold ?? null };
     } catch (err) {
       held?.hold?.release();
