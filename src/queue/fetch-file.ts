@@ -60,7 +60,8 @@ export function createFileFetcher(config: { hosts: string[]; maxBytes: number })
         await res.body?.cancel();
         throw new FetchRefused(`The gateway could not fetch the file (HTTP ${res.status}); nothing was sent.`);
       }
-      const declared = Number(res.headers.get("content-length") ?? "");
+      const length = res.headers.get("content-length");
+      const declared = length !== null && /^\d+$/.test(length.trim()) ? Number(length) : NaN;
       if (declared > config.maxBytes) {
         await res.body?.cancel();
         throw new FetchRefused(`The file is larger than ${config.maxBytes} bytes; nothing was sent.`);
