@@ -27,6 +27,7 @@ import { createSigner } from "./mail/dkim.ts";
 import { createIntake } from "./queue/intake.ts";
 import { createStructureReader } from "./queue/structures.ts";
 import { createFileFetcher } from "./queue/fetch-file.ts";
+import { createByteBudget } from "./queue/byte-budget.ts";
 import { countAccepted, countOutcomes, createMetrics, timed } from "./ops/metrics.ts";
 import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
@@ -62,10 +63,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const relay = config.relayUrl ? createRelay(config.relayUrl) : null;
   const metrics = createMetrics();
   const sign = createSigner(config.dkim);
-  const queueChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit }, {
-    ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom"), ...bind(outgoing, "queue"),
+  const fetchMemory = createByteBudget({ bytes: config.attachments.fetchMemoryBytes });
+  const queueChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit, fetchesPerUser: config.attachments.fetchPerUser }, {
+    ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom"), ...bind(outgoing, "queue", "sentCounts"),
     compose: async (mail) => sign(await composeMail(mail), domainOf(mail.from.address as MailAddress)),
     fetchFile: createFileFetcher({ hosts: config.attachments.fetchHosts, maxBytes: config.attachments.maxBytes }),
+    reserve: (bytes) => fetchMemory.acquire(bytes), log,
     newToken, newSecret, now: () => new Date(),
   });
 

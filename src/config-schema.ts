@@ -124,6 +124,10 @@ export const schema = z.object({
   // XEP-0363 upload service of the XMPP server (e.g. upload.jabber.example.org): attachments go there.
   XMPP_UPLOAD_SERVICE: domain.optional(),
   ATTACHMENT_MAX_BYTES: bytes(10 * 1024 * 1024),
+  // Shared files one user's outgoing mails fetch at once; the user's next ones wait in order.
+  FETCH_PER_USER: z.coerce.number().int().min(1).max(64).default(2),
+  // Memory for fetched files and the mails composed from them, overall; past it fetches wait their turn.
+  FETCH_MEMORY_BYTES: bytes(64 * 1024 * 1024),
   // MIME type patterns forwarded as files (image/*, application/pdf, *); programs never are.
   ATTACHMENT_TYPES: commaList().transform((v) => (v.length ? v : ["*"]))
     .pipe(z.array(z.string().regex(/^(\*|[a-z0-9.+-]+\/(\*|[a-z0-9.+-]+))$/, "expected MIME types such as image/*")).min(1)),

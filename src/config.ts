@@ -45,7 +45,8 @@ export interface Config {
   adminJids: string[];
   auth: { mode: "off" | "mark" | "strict"; dnsServers: string[]; timeoutMs: number; memoryMb: number };
   leaseSeconds: number;
-  attachments: { uploadService: string | null; maxBytes: number; types: string[]; fetchHosts: string[] };
+  attachments: { uploadService: string | null; maxBytes: number; types: string[]; fetchHosts: string[];
+    fetchPerUser: number; fetchMemoryBytes: number };
   /** DKIM signing of outgoing mail (RFC 6376), off when null */
   dkim: { selector: string; privateKey: string } | null;
   /** links to `GET /m/<token>`: PUBLIC_URL (null: no links) and how many days a link lives */
@@ -187,7 +188,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     auth: { mode: e.AUTH_MODE, dnsServers: e.DNS_SERVERS, timeoutMs: e.AUTH_TIMEOUT_MS, memoryMb: e.AUTH_MEMORY_MB },
     leaseSeconds: e.QUEUE_LEASE_SECONDS,
     attachments: { uploadService: e.XMPP_UPLOAD_SERVICE ?? null, maxBytes: e.ATTACHMENT_MAX_BYTES,
-      types: e.ATTACHMENT_TYPES, fetchHosts: e.FETCH_HOSTS },
+      types: e.ATTACHMENT_TYPES, fetchHosts: e.FETCH_HOSTS, fetchPerUser: e.FETCH_PER_USER, fetchMemoryBytes: e.FETCH_MEMORY_BYTES },
     dkim,
     web: { publicUrl: e.PUBLIC_URL ?? null, linkDays: e.WEB_LINK_DAYS },
   };

@@ -12,7 +12,11 @@ import { bounceAddress } from "../core/verp.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
 import type { MailAddress, QueuedMail, SendLimit, ThreadParent } from "../core/types.ts";
 import type { OutboundMail } from "../mail/compose.ts";
+import type { Logger } from "../log.ts";
+import { createAdmission } from "./admission.ts";
 import { createOrderedBatches } from "./batches.ts";
+import type { HeldFile, Reserve } from "./fetch-file.ts";
+import { workInOrder, type Prepared } from "./in-order.ts";
 
 type Refusal = { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; condition: string; text: string; notice?: string };
 export type Verdict = { kind: "queued" } | { kind: "ignored" } | Refusal;
@@ -23,14 +27,22 @@ export interface OutboundDeps {
   /** The latest inbound mail from each correspondent to any of `mailboxes`, keyed by lower-cased correspondent. */
   latestFrom(correspondents: string[], mailboxes: string[]): Promise<Map<string, ThreadParent>>;
   compose(mail: OutboundMail): Promise<Buffer>;
-  /** Fetch a file the user shared (XEP-0066/0363); rejects with words for the user. Absent: links stay text. */
-  fetchFile?(url: string): Promise<{ filename: string; contentType: string; content: Buffer }>;
+  /**
+   * Fetch a file the user shared (XEP-0066/0363), its memory asked of `reserve` once its size is known;
+   * rejects with words for the user. Absent: links stay text.
+   */
+  fetchFile?(url: string, reserve?: Reserve): Promise<HeldFile>;
+  /** the memory budget for fetched files and the mails composed from them (queue/byte-budget.ts) */
+  reserve?: Reserve;
+  /** the counts the sending limit is held to (store/outbound.ts), keyed by lower-cased mailbox */
+  sentCounts(mailboxes: string[]): Promise<Map<string, { minute: number; day: number }>>;
   /**
    * Queue these, in this order, refusing those that would put a mailbox over a limit: the counts and the
    * inserts are one atomic step, and the answers are those of queueing them one after the other.
    */
   queue(inputs: QueuedMail[], limit: SendLimit): Promise<({ queued: number } | { over: "minute" | "day" })[]>;
   newToken(): string;
+  log?: Pick<Logger, "error">;
   /** an unguessable secret (store/messages.ts newSecret): the mail's bounce address */
   newSecret(): string;
   now(): Date;
@@ -48,10 +60,11 @@ const LIMIT_NOTICE_MS = 10 * 60_000;
 const RUN = 64;
 
 type Owned = Awaited<ReturnType<OutboundDeps["ownedBy"]>>;
-type File = Awaited<ReturnType<NonNullable<OutboundDeps["fetchFile"]>>>;
-interface Draft { chat: IncomingChat; contact: MailAddress; text: string; file: File | null }
+type File = { filename: string; contentType: string; content: Buffer };
+/** A message that may become a mail; `shared` is the file it will fetch, once it has a place under the limit. */
+interface Draft { chat: IncomingChat; contact: MailAddress; shared: string | null; file: File | null }
 
-export function createOutbound(config: { componentDomain: string; sendLimit: SendLimit }, deps: OutboundDeps) {
+export function createOutbound(config: { componentDomain: string; sendLimit: SendLimit; fetchesPerUser?: number }, deps: OutboundDeps) {
   const noticed = new Map<string, number>();
   const senderOf = (chat: IncomingChat) => (chat.from.split("/")[0] ?? "").toLowerCase();
 
@@ -71,28 +84,48 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       // XEP-0454: the key is in the fragment and the file is ciphertext; mailing either would mislead.
       return refuse("modify", "not-acceptable", "This file is encrypted end to end (OMEMO): it cannot be mailed. Send it without encryption if it may travel as e-mail.");
     }
-    let file: File | null = null;
-    if (shared && deps.fetchFile && (chat.oobUrl || (chat.body ?? "").trim() === shared)) {
-      try {
-        file = await deps.fetchFile(shared);
-      } catch (err) {
-        // An explicit share that cannot be fetched is refused; a bare link from elsewhere stays a link.
-        if (chat.oobUrl) return refuse("modify", "not-acceptable", (err as Error).message);
-      }
-    }
-    const rawText = mailText(chat);
-    const text = file && rawText.trim() === shared ? "" : rawText;
-    if (!text && !file) return { kind: "ignored" };
-    return { chat, contact, text, file };
+    const fetches = shared && deps.fetchFile && (chat.oobUrl || (chat.body ?? "").trim() === shared) ? shared : null;
+    if (!fetches && !mailText(chat)) return { kind: "ignored" };
+    return { chat, contact, shared: fetches, file: null };
   }
 
+  /** Fetch the shared file (its place under the limit is taken) and compose; the memory stays held until queued. */
+  async function prepare(d: Draft, owned: Owned, parent: ThreadParent | undefined, reserve: Reserve | undefined): Promise<Prepared<QueuedMail, Verdict>> {
+    let held: HeldFile | null = null;
+    if (d.shared) {
+      try {
+        held = await deps.fetchFile!(d.shared, reserve);
+      } catch (err) {
+        // An explicit share that cannot be fetched is refused; a bare link from elsewhere stays a link.
+        if (d.chat.oobUrl) return { verdict: refuse("modify", "not-acceptable", (err as Error).message) };
+      }
+    }
+    try {
+      const rawText = mailText(d.chat);
+      const text = held && rawText.trim() === d.shared ? "" : rawText;
+      if (!text && !held) return { verdict: { kind: "ignored" } };
+      const mail = await compose({ ...d, file: held }, text, owned, parent);
+      // From here the file's bytes live on in the mail only, held until queued (docs/design.md §Budgets):
+      // the mail, and while it is queued its SQL parameter, which node-postgres writes as bytea in hex, twice
+      // its size, once as a string and once more in the message it sends.
+      held?.hold?.resize(mail.raw.length * 5);
+      return { mail, hold: held?.hold ?? null };
+    } catch (err) {
+      held?.hold?.release();
+      throw err;
+    }
+  }
+
+  const mailboxFor = (owned: Owned, parent: ThreadParent | undefined) =>
+    owned.find((m) => parent && m.address.toLowerCase() === parent.mailbox.toLowerCase()) ?? owned[0]!;
+
   /** The mail for one message, composed once: every retry sends the same bytes and Message-ID. */
-  async function compose({ chat, contact, text, file }: Draft, owned: Owned, parent: ThreadParent | undefined): Promise<QueuedMail> {
+  async function compose({ chat, contact, file }: Draft, text: string, owned: Owned, parent: ThreadParent | undefined): Promise<QueuedMail> {
     // The contact JID is case-folded (core/addresses.ts): write to the address as the correspondent spelled it.
     const to = parent?.correspondent && parent.correspondent.toLowerCase() === contact.toLowerCase()
       ? parent.correspondent as MailAddress : contact;
     // The mailbox the conversation was addressed to, else the oldest.
-    const mailbox = owned.find((m) => parent && m.address.toLowerCase() === parent.mailbox.toLowerCase()) ?? owned[0]!;
+    const mailbox = mailboxFor(owned, parent);
     const subject = chat.subject?.trim() ? sanitizeLine(chat.subject)
       : parent ? replySubject(parent.subject) : subjectFromText(text || file!.filename);
     const token = deps.newToken();
@@ -104,7 +137,7 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       references: parent ? [...parent.references, ...(parent.messageId ? [parent.messageId] : [])] : [],
       jabberId: senderOf(chat),
       date: deps.now(),
-      ...(file ? { attachments: [file] } : {}),
+      ...(file ? { attachments: [{ filename: file.filename, contentType: file.contentType, content: file.content }] } : {}),
     });
     // VERP: a report about this mail comes back to an address that names it by a secret of its own,
     // unrelated to the Message-ID that replies and archives repeat (docs/design.md §Who speaks for a delivery).
@@ -143,16 +176,27 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
     const quoted = await Promise.all(mailable.map((d) => !d.chat.fresh && d.chat.replyTo
       ? deps.byStanzaId(d.chat.replyTo, addresses) : undefined));
     const latest = await deps.latestFrom(mailable.filter((d, i) => !d.chat.fresh && !quoted[i]).map((d) => d.contact), addresses);
-    const mails = await Promise.all(mailable.map((d, i) =>
-      compose(d, mine, d.chat.fresh ? undefined : quoted[i] ?? latest.get(d.contact.toLowerCase()))));
-    const results = await deps.queue(mails, config.sendLimit);
-    let next = 0;
-    return drafts.map((d) => {
-      if (!("contact" in d)) return d;
-      const i = next++;
-      const result = results[i]!;
-      return "queued" in result ? { kind: "queued" } : overLimit(mails[i]!.mailbox, result.over);
+    const parents = mailable.map((d, i) => d.chat.fresh ? undefined : quoted[i] ?? latest.get(d.contact.toLowerCase()));
+    const boxes = parents.map((p) => mailboxFor(mine, p).address);
+    // The limit is checked before any fetch or composing starts (queue/admission.ts).
+    const admit = createAdmission(config.sendLimit, config.sendLimit.perMinute > 0 || config.sendLimit.perDay > 0
+      ? await deps.sentCounts(boxes) : new Map());
+    const verdicts = await workInOrder<QueuedMail, Verdict>(mailable.length, {
+      window: Math.max(1, config.fetchesPerUser ?? 2),
+      admit: (i) => admit(boxes[i]!),
+      refuse: (i, over) => overLimit(boxes[i]!, over),
+      fetches: (i) => mailable[i]!.shared !== null,
+      prepare: (i, reserve) => prepare(mailable[i]!, mine, parents[i], reserve),
+      queue: async (mails) => (await deps.queue(mails, config.sendLimit)).map((result, k): Verdict =>
+        "queued" in result ? { kind: "queued" } : overLimit(mails[k]!.mailbox, result.over)),
+      failed: (err) => {
+        deps.log?.error({ err: (err as Error)?.message }, "outgoing message not queued");
+        return { kind: "refused", type: "wait", condition: "internal-server-error", text: "The gateway could not queue your mail; please send it again later." };
+      },
+      ...(deps.reserve ? { memory: deps.reserve } : {}),
     });
+    let next = 0;
+    return drafts.map((d) => ("contact" in d ? verdicts[next++]! : d));
   }
 
   const inRuns = createOrderedBatches<IncomingChat, Verdict>({ max: RUN }, acceptRun);

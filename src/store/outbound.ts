@@ -7,6 +7,7 @@ import { CLAIM_COLUMNS, claimBindings, claimSql } from "./delivery-states.ts";
 import { newSecret } from "./messages.ts";
 
 export type QueueResult = { queued: number } | { over: "minute" | "day" };
+export interface SentCount { minute: number; day: number }
 
 export interface ClaimedOutbound {
   id: number; messageId: number; recipient: string; jid: string; attempts: number; createdAt: Date;
@@ -17,8 +18,30 @@ export interface ClaimedOutbound {
   mailFrom: string | null; raw: Buffer | null;
 }
 
+/** Mails each mailbox (lower-cased) queued in the last minute and the last day. */
+async function sentCounts(db: Knex | Knex.Transaction, boxes: string[]): Promise<Map<string, SentCount>> {
+  const { rows } = await db.raw<{ rows: { mailbox: string; minute: number; day: number }[] }>(`
+    SELECT lower(from_address) AS mailbox,
+           count(*) FILTER (WHERE received_at > clock_timestamp() - interval '1 minute')::int AS minute,
+           count(*)::int AS day
+    FROM messages
+    WHERE direction = 'outbound' AND lower(from_address) = ANY(?)
+      AND received_at > clock_timestamp() - interval '1 day'
+    GROUP BY 1`, [boxes]);
+  const sent = new Map(boxes.map((b) => [b, { minute: 0, day: 0 }]));
+  for (const r of rows) sent.set(r.mailbox, { minute: r.minute, day: r.day });
+  return sent;
+}
+
 export function createOutboundStore(knex: Knex) {
   return {
+    /**
+     * The counts the sending limit is held to, read without the lock: what queue() will count, less the
+     * mails other transactions have not committed yet. queue/admission.ts checks a run against them before
+     * any of its work starts; queue() checks again under the lock and is the one that holds the limit.
+     */
+    sentCounts: (mailboxes: string[]) => sentCounts(knex, [...new Set(mailboxes.map((m) => m.toLowerCase()))]),
+
     /**
      * Queue outgoing mails (their bytes and one outbound delivery each) in one transaction, in the order
      * given, refusing those that would put their mailbox over a limit. A per-mailbox transaction lock makes
@@ -33,16 +56,7 @@ export function createOutboundStore(knex: Knex) {
           // Sorted, so that two transactions needing the same mailboxes take their locks in the same order.
           const boxes = [...new Set(inputs.map((i) => i.mailbox.toLowerCase()))].sort();
           for (const box of boxes) await trx.raw("SELECT pg_advisory_xact_lock(hashtext('passerelle.send:' || lower(?)))", [box]);
-          const { rows } = await trx.raw<{ rows: { mailbox: string; minute: number; day: number }[] }>(`
-            SELECT lower(from_address) AS mailbox,
-                   count(*) FILTER (WHERE received_at > clock_timestamp() - interval '1 minute')::int AS minute,
-                   count(*)::int AS day
-            FROM messages
-            WHERE direction = 'outbound' AND lower(from_address) = ANY(?)
-              AND received_at > clock_timestamp() - interval '1 day'
-            GROUP BY 1`, [boxes]);
-          const sent = new Map(boxes.map((b) => [b, { minute: 0, day: 0 }]));
-          for (const r of rows) sent.set(r.mailbox, { minute: r.minute, day: r.day });
+          const sent = await sentCounts(trx, boxes);
           inputs.forEach((input, i) => {
             const count = sent.get(input.mailbox.toLowerCase())!;
             if (limit.perMinute > 0 && count.minute >= limit.perMinute) results[i] = { over: "minute" };

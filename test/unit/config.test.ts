@@ -61,7 +61,8 @@ describe("loadConfig defaults", () => {
       adminJids: [],
       auth: { mode: "mark", dnsServers: [], timeoutMs: 30_000, memoryMb: 128 },
       leaseSeconds: 30,
-      attachments: { uploadService: null, maxBytes: 10 * 1024 * 1024, types: ["*"], fetchHosts: [] },
+      attachments: { uploadService: null, maxBytes: 10 * 1024 * 1024, types: ["*"], fetchHosts: [],
+        fetchPerUser: 2, fetchMemoryBytes: 64 * 1024 * 1024 },
       dkim: null,
       web: { publicUrl: null, linkDays: 30 },
     };

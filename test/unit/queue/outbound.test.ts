@@ -27,6 +27,7 @@ function harness(options: { owned?: { address: string; displayName: string | nul
       rendered.push(mail);
       return Buffer.from("raw");
     },
+    sentCounts: async () => new Map(),
     queue: async (inputs) => inputs.map((input) => {
       if (options.over) return { over: options.over };
       queued.push(input);
@@ -93,6 +94,8 @@ describe("createOutbound", () => {
       byStanzaId: async () => undefined,
       latestFrom: async () => (calls.latestFrom++, new Map()),
       compose: async (mail) => Buffer.from(mail.text),
+      // What the store has counted: checked before any mail of a run is composed (queue/admission.ts).
+      sentCounts: async (boxes) => new Map(boxes.map((b) => [b.toLowerCase(), { minute: sent, day: sent }])),
       // Counted in order, as the store does under its lock: the fourth and later are over the limit.
       queue: async (inputs) => {
         runs.push(inputs.map((i) => i.originStanzaId!));
@@ -108,7 +111,8 @@ describe("createOutbound", () => {
       accept(chat({ id: "enc", encrypted: "OMEMO" })),
       ...ids.slice(3).map((id) => accept(chat({ id }))),
     ]);
-    assert.deepEqual(runs, [["m1"], ["m2", "m3", "m4", "m5", "m6"]]);
+    // The second run is checked against the one mail counted: m4–m6 are refused before being composed or queued.
+    assert.deepEqual(runs, [["m1"], ["m2", "m3"]]);
     assert.equal(calls.ownedBy, 2, "one lookup a run");
     assert.equal(calls.latestFrom, 2);
     assert.deepEqual(verdicts.map((v) => v.kind === "refused" ? v.condition : v.kind),
