@@ -4,6 +4,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import type { Logger } from "../log.ts";
 import type { Recipient } from "../core/types.ts";
 import { domainOf, parseMailAddress } from "../core/addresses.ts";
+import { withPostmasterDomain } from "../core/role-addresses.ts";
 import { createRawCollector } from "../mail/raw-buffer.ts";
 import { countReceived } from "./hops.ts";
 import { createGreetingPolicy } from "./greeting.ts";
@@ -125,7 +126,7 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
         deps.onRefused?.(`rcpt ${reason}`);
         callback(reply);
       };
-      const rcpt = CONTROL.test(address.address) ? null : parseMailAddress(address.address);
+      const rcpt = CONTROL.test(address.address) ? null : parseMailAddress(withPostmasterDomain(address.address, config.mailDomains[0]));
       if (!rcpt) return refuse(replies.badRecipient(), "syntax");
       if (!domains.has(domainOf(rcpt))) return refuse(replies.relayDenied(), "foreign domain");
       if (accepted.length >= config.maxRecipients) return refuse(replies.tooManyRecipients(config.maxRecipients), "limit");
