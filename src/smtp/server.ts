@@ -9,7 +9,7 @@ import { createRawCollector } from "../mail/raw-buffer.ts";
 import { countReceived } from "./hops.ts";
 import { createGreetingPolicy } from "./greeting.ts";
 import { createSessionGuard, type SessionLimits } from "./limits.ts";
-import { holdGreetings, installedSmtpServerVersion, SMTP_SERVER_VERSION } from "./smtp-server-adapter.ts";
+import { ADAPTER_APPLIES, adaptConnections, installedSmtpServerVersion, SMTP_SERVER_VERSION } from "./smtp-server-adapter.ts";
 import { queuedAs, replies, SmtpReply } from "./replies.ts";
 
 export interface SmtpConfig {
@@ -92,6 +92,8 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
     useXClient: proxies as boolean,
     useXForward: proxies as boolean,
     closeTimeout: 30_000,
+    // RFC 2034: EHLO says ENHANCEDSTATUSCODES only when every reply carries one (smtp-server-adapter.ts).
+    hideENHANCEDSTATUSCODES: !ADAPTER_APPLIES,
 
     onConnect(session, callback) {
       if (closing) return callback(replies.shuttingDown());
@@ -184,9 +186,9 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
 
   // smtp-server's own 100 ms wait, then remembered per address (Postfix postscreen_greet_ttl).
   const greeting = createGreetingPolicy({ waitMs: 100, passTtlMs: config.greetPassMs, max: 10_000 }, { now: Date.now });
-  if (config.greetPassMs > 0 && !holdGreetings(server, (address) => greeting.waitFor(address))) {
+  if (!adaptConnections(server, (address) => greeting.waitFor(address))) {
     log.warn({ installed: installedSmtpServerVersion, expected: SMTP_SERVER_VERSION },
-      "smtp-server is not the version the pregreet memory was written for: every greeting waits 100 ms");
+      "smtp-server is not the version the adapter was written for: every greeting waits 100 ms, its own replies carry no RFC 3463 code");
   }
   guard.attach(server);
   server.on("error", (err) => log.error({ err: err.message }, "smtp listener error"));
