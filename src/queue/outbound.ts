@@ -40,7 +40,6 @@ export interface OutboundDeps {
 const refuse = (type: Refusal["type"], condition: string, text: string): Verdict =>
   ({ kind: "refused", type, condition, text });
 
-
 /** The chat notice about a limit is said at most this often per mailbox; the stanza error every time. */
 const LIMIT_NOTICE_MS = 10 * 60_000;
 /** At most this many of one sender's messages share a run (and a transaction). */
