@@ -32,6 +32,7 @@ import { countAccepted, countOutcomes, createMetrics, timed } from "./ops/metric
 import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
 import { domainOf } from "./core/addresses.ts";
+import { roleRecipient } from "./core/role-addresses.ts";
 import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
 import { createAccountServices } from "./services/accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
@@ -159,7 +160,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     log, onRefused: (reason) => metrics.refused.inc({ reason }),
     findRecipient: async (address): Promise<Recipient | undefined> => {
       const token = readBounceAddress(address as MailAddress);
-      if (!token) return recipients.find(address);
+      // A mailbox first (from memory, store/mailbox-cache.ts); else postmaster@/abuse@ for the admins.
+      if (!token) return recipients.find(address).then((m) => m?.enabled ? m : roleRecipient(address as MailAddress, config) ?? m);
       const found = await threads.bounceTarget(token);
       return found && { address: found.mailbox as MailAddress, jid: found.target.userJid.split("/")[0] as Recipient["jid"],
         enabled: true, bounceOf: found.target };

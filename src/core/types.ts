@@ -26,8 +26,9 @@ export interface BounceTarget {
 }
 
 /** A recipient the SMTP listener accepted: a mailbox, or a bounce address standing for the mail it names
- * (then `address` and `jid` are the sending mailbox's). */
-export interface Recipient extends Mailbox { bounceOf?: BounceTarget }
+ * (then `address` and `jid` are the sending mailbox's), or a role address without a mailbox
+ * (core/role-addresses.ts: `admins`, one delivery each; none: kept with a failed delivery). */
+export interface Recipient extends Mailbox { bounceOf?: BounceTarget; admins?: BareJid[] }
 
 /** What the parser extracted from a mail; everything already free of NUL and XML-forbidden characters. */
 export interface ParsedMail {
@@ -78,6 +79,8 @@ export interface PlannedDelivery {
   recipient: string;
   jid: string;
   originStanzaId: string | null;
+  /** stored as failed at once, with this reason (a role address with no one to read it) */
+  failed?: string;
 }
 
 /** A XEP-0004 data form as plain data: what a command asks for or shows. */

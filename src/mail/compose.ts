@@ -1,7 +1,9 @@
 // Writing mail headers: the only place that does (docs/design.md §Rooms). Values come from our own data.
 import MailComposer from "nodemailer/lib/mail-composer";
 import type MimeNode from "nodemailer/lib/mime-node";
+import { encodeWord } from "nodemailer/lib/mime-funcs";
 import { encode, wrap } from "nodemailer/lib/qp";
+import { displayName } from "../core/display-name.ts";
 
 /** RFC 5321 §4.4 trace field prepended to every accepted mail (and counted for loop detection). */
 export function receivedHeader(input: { helo: string | null; remoteAddress: string | null; by: string;
@@ -45,25 +47,69 @@ export async function composeMail(mail: OutboundMail): Promise<Buffer> {
 
 /** The MIME tree of the mail (nodemailer's MailComposer), not yet written out. */
 export function mimeTree(mail: OutboundMail): MimeNode {
-  const line = (v: string) => v.replace(/[\r\n\t\u0000-\u001F\u007F]+/g, " ").trim();
   const id = (v: string) => `<${v.replace(/[<>\s]/g, "")}>`;
+  const inReplyTo = mail.inReplyTo && fitsLine(id(mail.inReplyTo)) ? id(mail.inReplyTo) : null;
+  const references = boundReferences(mail.references.map(id));
+  const jabberId = line(mail.jabberId);
   const composer = new MailComposer({
-    from: { address: mail.from.address, name: line(mail.from.name ?? "") },
+    from: { address: mail.from.address, name: displayName(mail.from.name) ?? "" },
     to: [{ address: mail.to, name: "" }],
-    subject: line(mail.subject),
     text: mail.text,
     messageId: id(mail.messageId),
     date: mail.date,
-    ...(mail.inReplyTo ? { inReplyTo: id(mail.inReplyTo) } : {}),
-    ...(mail.references.length ? { references: mail.references.map(id).join(" ") } : {}),
-    headers: { "Jabber-ID": line(mail.jabberId) },
+    ...(inReplyTo ? { inReplyTo } : {}),
+    ...(references.length ? { references: references.join(" ") } : {}),
+    headers: { Subject: subjectHeader(mail.subject), ...(fitsLine(jabberId) ? { "Jabber-ID": jabberId } : {}) },
     textEncoding: "quoted-printable",
-    attachments: (mail.attachments ?? []).map((a) => ({ filename: line(a.filename), contentType: line(a.contentType),
+    attachments: (mail.attachments ?? []).map((a) => ({ filename: cutText(line(a.filename), MAX_FILENAME),
+      contentType: MIME_TYPE.test(a.contentType) ? a.contentType : "application/octet-stream",
       content: a.content, contentDisposition: "attachment" as const })),
     disableFileAccess: true,
     disableUrlAccess: true,
   });
   return composer.compile();
+}
+
+const line = (v: string) => v.replace(/[\r\n\t\u0000-\u001F\u007F]+/g, " ").trim();
+
+// RFC 5322 §2.1.1: a line is at most 998 characters and should be at most 78; §2.2.3: a long field is
+// folded at its white space. nodemailer folds every header it writes at 76 where there is white space
+// and writes non-ASCII text as RFC 2047 encoded words of at most 52 characters (which fold too); a run
+// of ASCII without white space is written whole. So every value we write from what a user typed or a
+// stranger's mail held is bounded here: cut (the subject, file names), encoded (a subject with an
+// unbreakable run), or left out when it cannot fit a line (a message id or JID longer than a line).
+
+/** Longer subjects are cut: every mail program shows far fewer characters, and a whole 200 stays readable. */
+export const MAX_SUBJECT = 200;
+const MAX_FILENAME = 200;
+/** A run this long would make `Subject: ` plus it longer than 78: the subject is then written encoded. */
+const LONGEST_RUN = 66;
+/** RFC 2045 §5.1 type "/" subtype, tokens only, of a sane length. */
+const MIME_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$/;
+/** At most this many message ids in References: the first (the thread's root) and the latest. */
+const MAX_REFERENCES = 20;
+
+/** Cut `text` to `max` characters (code points, never half a surrogate pair), marked with "…". */
+export function cutText(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max).join("").trimEnd()}…`;
+}
+
+/** A whole field `Name: value` on one line fits the 998 limit with room for the name. */
+const fitsLine = (value: string) => value.length > 0 && value.length <= 900;
+
+/** RFC 5322 §3.6.4 with RFC 5537 §3.4.4's trimming: the first id and the latest ones, each fitting a line. */
+function boundReferences(ids: string[]): string[] {
+  const fit = ids.filter(fitsLine);
+  return fit.length <= MAX_REFERENCES ? fit : [fit[0]!, ...fit.slice(fit.length - MAX_REFERENCES + 1)];
+}
+
+/** The Subject field: one line of the subject, cut at MAX_SUBJECT, as encoded words when a run of it
+ * could not be folded (RFC 2047 §2: an encoded word is at most 75 characters; §5 (1): in a Subject). */
+function subjectHeader(subject: string): string | { prepared: true; foldLines: true; value: string } {
+  const value = cutText(line(subject), MAX_SUBJECT);
+  if (!value.split(/\s+/).some((run) => run.length > LONGEST_RUN)) return value;
+  return { prepared: true, foldLines: true, value: encodeWord(value, /^[\x20-\x7e]*$/.test(value) ? "Q" : "B", 52) };
 }
 
 /**

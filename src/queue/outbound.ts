@@ -10,6 +10,7 @@ import { domainOf, jidToAddress } from "../core/addresses.ts";
 import { mailText, replySubject, sharedFileUrl, subjectFromText, type IncomingChat } from "../core/outbound.ts";
 import { bounceAddress } from "../core/verp.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
+import { senderName } from "../core/display-name.ts";
 import type { MailAddress, QueuedMail, SendLimit, ThreadParent } from "../core/types.ts";
 import type { OutboundMail } from "../mail/compose.ts";
 import type { Logger } from "../log.ts";
@@ -50,9 +51,6 @@ export interface OutboundDeps {
 
 const refuse = (type: Refusal["type"], condition: string, text: string): Verdict =>
   ({ kind: "refused", type, condition, text });
-
-/** A display name is one line a person reads as identity: bounded, no invisible formatting. */
-const displayName = (nick: string | null | undefined) => (nick ? sanitizeLine(nick).slice(0, 64) || null : null);
 
 /** The chat notice about a limit is said at most this often per mailbox; the stanza error every time. */
 const LIMIT_NOTICE_MS = 10 * 60_000;
@@ -131,7 +129,7 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
     const token = deps.newToken();
     const messageId = `${token}@${domainOf(mailbox.address as MailAddress)}`;
     const raw = await deps.compose({
-      from: { address: mailbox.address, name: displayName(chat.nick) ?? displayName(mailbox.displayName) },
+      from: { address: mailbox.address, name: senderName(chat.nick, mailbox.displayName) },
       to, subject, text, messageId,
       inReplyTo: parent?.messageId ?? null,
       references: parent ? [...parent.references, ...(parent.messageId ? [parent.messageId] : [])] : [],

@@ -1,6 +1,7 @@
 // Mail to a VERP bounce address: a delivery status notification about one of our outgoing
 // mails becomes words for the user who sent it; anything else sent there (an auto-reply) is mail.
 import { addressToJid } from "../core/addresses.ts";
+import { unattended } from "../core/role-addresses.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
 import type { ChatMessage, MailAddress, PlannedDelivery, Recipient } from "../core/types.ts";
 import type { DeliveryReport, RecipientReport } from "../mail/dsn.ts";
@@ -52,6 +53,12 @@ export function planDeliveries(recipients: Recipient[], report: DeliveryReport |
   const plan: Plan = { deliveries: [], failOutbound: [], ignored: [] };
   for (const r of recipients) {
     const about = r.bounceOf;
+    if (r.admins) {
+      // A role address without a mailbox (core/role-addresses.ts): one delivery per administrator.
+      if (r.admins.length === 0) plan.deliveries.push({ kind: "mail", recipient: r.address, jid: r.jid, originStanzaId: null, failed: unattended(r.address) });
+      for (const jid of r.admins) plan.deliveries.push({ kind: "mail", recipient: r.address, jid, originStanzaId: null });
+      continue;
+    }
     if (!about || !report) {
       plan.deliveries.push({ kind: "mail", recipient: r.address, jid: r.jid, originStanzaId: null });
       continue;

@@ -4,11 +4,12 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import type { Logger } from "../log.ts";
 import type { Recipient } from "../core/types.ts";
 import { domainOf, parseMailAddress } from "../core/addresses.ts";
+import { withPostmasterDomain } from "../core/role-addresses.ts";
 import { createRawCollector } from "../mail/raw-buffer.ts";
 import { countReceived } from "./hops.ts";
 import { createGreetingPolicy } from "./greeting.ts";
 import { createSessionGuard, type SessionLimits } from "./limits.ts";
-import { holdGreetings, installedSmtpServerVersion, SMTP_SERVER_VERSION } from "./smtp-server-adapter.ts";
+import { ADAPTER_APPLIES, adaptConnections, installedSmtpServerVersion, SMTP_SERVER_VERSION } from "./smtp-server-adapter.ts";
 import { queuedAs, replies, SmtpReply } from "./replies.ts";
 
 export interface SmtpConfig {
@@ -91,6 +92,8 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
     useXClient: proxies as boolean,
     useXForward: proxies as boolean,
     closeTimeout: 30_000,
+    // RFC 2034: EHLO says ENHANCEDSTATUSCODES only when every reply carries one (smtp-server-adapter.ts).
+    hideENHANCEDSTATUSCODES: !ADAPTER_APPLIES,
 
     onConnect(session, callback) {
       if (closing) return callback(replies.shuttingDown());
@@ -125,7 +128,7 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
         deps.onRefused?.(`rcpt ${reason}`);
         callback(reply);
       };
-      const rcpt = CONTROL.test(address.address) ? null : parseMailAddress(address.address);
+      const rcpt = CONTROL.test(address.address) ? null : parseMailAddress(withPostmasterDomain(address.address, config.mailDomains[0]));
       if (!rcpt) return refuse(replies.badRecipient(), "syntax");
       if (!domains.has(domainOf(rcpt))) return refuse(replies.relayDenied(), "foreign domain");
       if (accepted.length >= config.maxRecipients) return refuse(replies.tooManyRecipients(config.maxRecipients), "limit");
@@ -183,9 +186,9 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
 
   // smtp-server's own 100 ms wait, then remembered per address (Postfix postscreen_greet_ttl).
   const greeting = createGreetingPolicy({ waitMs: 100, passTtlMs: config.greetPassMs, max: 10_000 }, { now: Date.now });
-  if (config.greetPassMs > 0 && !holdGreetings(server, (address) => greeting.waitFor(address))) {
+  if (!adaptConnections(server, (address) => greeting.waitFor(address))) {
     log.warn({ installed: installedSmtpServerVersion, expected: SMTP_SERVER_VERSION },
-      "smtp-server is not the version the pregreet memory was written for: every greeting waits 100 ms");
+      "smtp-server is not the version the adapter was written for: every greeting waits 100 ms, its own replies carry no RFC 3463 code");
   }
   guard.attach(server);
   server.on("error", (err) => log.error({ err: err.message }, "smtp listener error"));

@@ -106,6 +106,7 @@ export function createMessageStore(knex: Knex) {
       // Random, never derived from the token the sender sees; stable across retries and restarts:
       // receipts, replies and errors refer to it (docs/design.md §Who speaks for a delivery).
       stanza_id: newSecret(),
+      ...(d.failed ? { status: "failed", last_error: d.failed } : {}),
     })));
     if (deliveries.length > 0) await trx("deliveries").insert(deliveries);
     for (const f of group.flatMap((input) => input.failOutbound ?? [])) {

@@ -13,6 +13,8 @@ export interface RelaySink {
   refuseOnly: Map<string, { code: number; text: string }>;
   /** wait this long after a mail's data before answering 250 (a slow relay); 0 by default */
   answerDelayMs: number;
+  /** mails refused for a line over 998 characters */
+  refusedLongLines: number;
   stop(): Promise<void>;
   /** listen again on the same port */
   start(): Promise<void>;
@@ -26,6 +28,7 @@ export async function startRelaySink(): Promise<RelaySink> {
     refuse: null,
     refuseOnly: new Map(),
     answerDelayMs: 0,
+    refusedLongLines: 0,
     async start() {
       server = new SMTPServer({
         authOptional: true, disabledCommands: ["STARTTLS", "AUTH"], logger: false,
@@ -38,6 +41,12 @@ export async function startRelaySink(): Promise<RelaySink> {
           const chunks: Buffer[] = [];
           stream.on("data", (c: Buffer) => chunks.push(c));
           stream.on("end", () => {
+            // RFC 5322 §2.1.1 / RFC 5321 §4.5.3.1.6: a line is at most 998 characters; a real relay refuses more.
+            const long = Buffer.concat(chunks).toString("latin1").split("\r\n").find((l) => l.length > 998);
+            if (long !== undefined) {
+              sink.refusedLongLines++;
+              return callback(Object.assign(new Error(`5.6.0 line of ${long.length} characters (RFC 5322 §2.1.1: at most 998)`), { responseCode: 554 }));
+            }
             sink.relayed.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
               to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
             if (sink.answerDelayMs > 0) setTimeout(callback, sink.answerDelayMs);

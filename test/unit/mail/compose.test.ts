@@ -104,3 +104,46 @@ describe("composeMail", () => {
     assert.match(raw, /filename=a\.txt/);
   });
 });
+
+describe("header lines (RFC 5322 §2.1.1: at most 998, should be 78)", () => {
+  const base: OutboundMail = {
+    from: { address: "toto@jabber.example.org", name: "Toto" }, to: "alice@example.com", subject: "s", text: "hello",
+    messageId: "tok@jabber.example.org", inReplyTo: null, references: [], jabberId: "toto@jabber.example.org", date: DATE,
+  };
+  const header = (raw: Buffer) => { const t = raw.toString("latin1"); return t.slice(0, t.indexOf("\r\n\r\n")).split("\r\n"); };
+  const everyLine = (raw: Buffer) => raw.toString("latin1").split("\r\n");
+
+  for (const [name, subject] of [["ASCII words", "word ".repeat(20_000)], ["UTF-8 (encoded words)", "héllo wörld ".repeat(9_000)],
+    ["no white space", "x".repeat(100_000)], ["UTF-8 without white space", "é".repeat(50_000)], ["a run of 70", `a ${"y".repeat(70)}`]] as const) {
+    it(`a 100 KB subject in ${name} is cut and folded: no line over 78`, async () => {
+      for (const attachments of [undefined, [{ filename: "a.txt", contentType: "text/plain", content: Buffer.from("x") }]]) {
+        const raw = await composeMail({ ...base, subject, ...(attachments ? { attachments } : {}) });
+        assert.ok(everyLine(raw).every((l) => l.length <= 998));
+        const long = header(raw).find((l) => l.length > 78);
+        assert.equal(long, undefined, long);
+      }
+    });
+  }
+
+  it("ids, a JID, a file name and a type too long for a line are left out or cut", async () => {
+    const raw = await composeMail({ ...base, inReplyTo: `${"i".repeat(5000)}@x`, references: [`${"r".repeat(3000)}@x`, "ok@x"],
+      jabberId: `${"j".repeat(2000)}@jabber.example.org`,
+      attachments: [{ filename: `${"f".repeat(3000)}.pdf`, contentType: `application/${"z".repeat(2000)}`, content: Buffer.from("x") }] });
+    const lines = everyLine(raw);
+    assert.ok(lines.every((l) => l.length <= 998), String(lines.find((l) => l.length > 998)?.length));
+    const head = header(raw).join("\n");
+    assert.doesNotMatch(head, /^In-Reply-To:/m);
+    assert.match(head, /^References: <ok@x>$/m);
+    assert.doesNotMatch(head, /^Jabber-ID:/m);
+    assert.match(raw.toString("latin1"), /Content-Type: application\/octet-stream/);
+  });
+
+  it("keeps References to the first id and the latest ones", async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `id${i}@x`);
+    const head = header(await composeMail({ ...base, references: ids })).join("\n");
+    const refs = /^References: ([^]*?)\n(?!\s)/m.exec(`${head}\n`)?.[1]?.split(/\s+/) ?? [];
+    assert.equal(refs.length, 20);
+    assert.equal(refs[0], "<id0@x>");
+    assert.equal(refs.at(-1), "<id49@x>");
+  });
+});

@@ -57,11 +57,13 @@ describe("createOutbound", () => {
 
   it("names the sender by the <nick> sent, else the mailbox's display_name, else nobody; one bounded line", async () => {
     const h = harness({ owned: [{ address: "toto@jabber.example.org", displayName: "Toto from SQL" }] });
-    await h.accept(chat({ nick: "Toto\u202E\r\nBcc: evil@x" }));
+    await h.accept(chat({ nick: "Toto\u202E\r\nBcc: evil" }));
     await h.accept(chat());
     await h.accept(chat({ nick: "x".repeat(300) }));
     await h.accept(chat({ nick: " \u200B " }));
-    assert.deepEqual(h.rendered.map((m) => m.from.name), ["Toto Bcc: evil@x", "Toto from SQL", "x".repeat(64), "Toto from SQL"]);
+    await h.accept(chat({ nick: '"ceo@bank.example" <ceo@bank.example>' }));
+    assert.deepEqual(h.rendered.map((m) => m.from.name),
+      ["Toto Bcc: evil", "Toto from SQL", "x".repeat(64), "Toto from SQL", "Toto from SQL"]);
     const plain = harness();
     await plain.accept(chat());
     assert.equal(plain.rendered[0]!.from.name, null);

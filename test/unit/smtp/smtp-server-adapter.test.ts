@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { connect, type AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
-import { holdGreetings, installedSmtpServerVersion, SMTP_SERVER_VERSION } from "../../../src/smtp/smtp-server-adapter.ts";
+import { adaptConnections, installedSmtpServerVersion, SMTP_SERVER_VERSION } from "../../../src/smtp/smtp-server-adapter.ts";
 import { SmtpSession } from "../../support/smtp.ts";
 
 /** The code the adapter mirrors, as smtp-server 3.21.6 has it (comments and spacing aside). */
@@ -21,8 +21,9 @@ const CONNECT = `connect(socket, socketOptions) { let connection = new SMTPConne
 const code = (source: string) => source.replace(/\/\/.*$/gm, "").replace(/\s+/g, " ").trim();
 
 async function started(options: ConstructorParameters<typeof SMTPServer>[0], waitFor: (address: string) => number) {
-  const server = new SMTPServer({ logger: false, disableReverseLookup: true, authOptional: true, ...options });
-  assert.equal(holdGreetings(server, waitFor), true);
+  const server = new SMTPServer({ logger: false, disableReverseLookup: true, authOptional: true,
+    hideENHANCEDSTATUSCODES: false, ...options });
+  assert.equal(adaptConnections(server, waitFor), true);
   server.listen(0, "127.0.0.1");
   await once(server.server, "listening");
   return { server, port: (server.server.address() as AddressInfo).port };
@@ -74,7 +75,7 @@ describe("smtp-server adapter", () => {
       await once(socket, "connect");
       socket.write("EHLO early.example\r\n");
       await once(socket, "close");
-      assert.match(got, /^421 .*too soon/i, JSON.stringify(got));
+      assert.match(got, /^421 4\.7\.0 .*too soon/i, JSON.stringify(got));
     } finally {
       server.close();
     }
@@ -87,9 +88,35 @@ describe("smtp-server adapter", () => {
       assert.equal(first.greeting.code, 220);
       const second = await SmtpSession.open(port);
       assert.equal(second.greeting.code, 421);
-      assert.match(second.greeting.text, /Too many connected clients/);
+      assert.match(second.greeting.text, /^4\.3\.2 .*Too many connected clients/);
       first.session.close();
       second.session.close();
+    } finally {
+      server.close();
+    }
+  });
+
+  it("gives smtp-server's own replies an RFC 3463 code, once, and none to the greeting and EHLO", async () => {
+    const { server, port } = await started({
+      socketTimeout: 1500,
+      onRcptTo: (_a, _s, cb) => cb(Object.assign(new Error("5.1.1 No such mailbox here"), { responseCode: 550 })),
+    }, () => 0);
+    try {
+      const { session, greeting } = await SmtpSession.open(port);
+      assert.doesNotMatch(greeting.text, /^\d\.\d+\.\d+ /, "RFC 2034 §3: the greeting has none");
+      assert.equal((await session.command("MAIL FROM:<a@b.example>")).text, "5.5.1 Error: send HELO/EHLO first");
+      const ehlo = await session.command("EHLO client.example");
+      assert.match(ehlo.text, /^ENHANCEDSTATUSCODES$/m);
+      assert.doesNotMatch(ehlo.text, /^\d\.\d+\.\d+ /m);
+      assert.equal((await session.command("MAIL FROM:<a@b.example>")).text, "2.1.0 Accepted");
+      assert.equal((await session.command("RCPT TO:<x@y.example>")).text, "5.1.1 No such mailbox here", "ours, not doubled");
+      assert.equal((await session.command("BOGUS")).text, "5.5.2 Error: command not recognized");
+      assert.equal((await session.command("NOOP")).text, "2.0.0 OK");
+      // smtp-server's idle timer (socketTimeout)
+      const idle = await session.read(10_000);
+      assert.equal(idle.code, 421);
+      assert.equal(idle.text, "4.4.2 Timeout - closing connection");
+      session.close();
     } finally {
       server.close();
     }
