@@ -4,11 +4,11 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import type { Logger } from "../log.ts";
 import type { Recipient } from "../core/types.ts";
 import { domainOf, parseMailAddress } from "../core/addresses.ts";
-import { createRawCollector, type RawCollector } from "../mail/raw-buffer.ts";
 import { countReceived } from "./hops.ts";
 import { createGreetingPolicy } from "./greeting.ts";
 import { createSessionGuard, type SessionLimits } from "./limits.ts";
-import { createSmtpMemory, declaredSize, insufficientStorage, type SmtpMemoryConfig } from "./memory.ts";
+import { receiveData } from "./data.ts";
+import { createSmtpMemory, insufficientStorage, type SmtpMemoryConfig } from "./memory.ts";
 import { BudgetSpent } from "../mail/memory-budget.ts";
 import { holdGreetings, installedSmtpServerVersion, SMTP_SERVER_VERSION } from "./smtp-server-adapter.ts";
 import { queuedAs, replies, SmtpReply } from "./replies.ts";
@@ -151,43 +151,15 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
     },
 
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
-      // Held once, in shared memory when large (mail/raw-buffer.ts), and counted in the memory budget
-      // (memory.ts) until answered. Enforce both limits on the data itself; keep draining so the reply
-      // comes after the dot.
-      let collector: RawCollector | null = createRawCollector(config.maxSize);
-      const receiving = memory.receive(session, declaredSize(session), config.maxSize);
-      guard.dataMode(session, true);
-      stream.on("data", (chunk: Buffer) => {
-        if (receiving.take(chunk.length)) collector?.push(chunk);
-        else collector = null; // nothing more is kept, and what was is let go
-      });
-      // The client went away before the final dot: nothing to answer, the bytes are let go.
-      let ended = false;
-      stream.on("error", () => undefined);
-      stream.on("close", () => {
-        if (ended) return;
-        guard.dataMode(session, false);
-        receiving.release();
-        collector = null;
-      });
-      stream.on("end", () => {
-        ended = true;
-        guard.dataMode(session, false);
-        const size = receiving.size;
-        if (stream.sizeExceeded || size > config.maxSize) {
-          receiving.release();
-          log.info({ session: session.id, size }, "message refused: too big");
-          deps.onRefused?.("size");
-          return callback(replies.tooBig(config.maxSize));
+      void receiveData(stream, session, { maxSize: config.maxSize, memory, guard, log }).then((received) => {
+        if (!received.ok) {
+          deps.onRefused?.(received.reason);
+          return callback(received.reply);
         }
-        if (receiving.refused || !collector) {
-          deps.onRefused?.("memory");
-          return callback(insufficientStorage());
-        }
-        const raw = collector.finish();
+        const { raw, size, release } = received;
         const hops = countReceived(raw);
         if (hops >= config.maxHops) {
-          receiving.release();
+          release();
           log.info({ session: session.id, hops }, "message refused: too many hops");
           deps.onRefused?.("hops");
           return callback(replies.tooManyHops(hops));
@@ -209,7 +181,7 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
         });
         inFlight.add(job);
         void job.finally(() => {
-          receiving.release();
+          release();
           inFlight.delete(job);
         });
       });
