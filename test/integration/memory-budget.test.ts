@@ -149,6 +149,29 @@ describe("SMTP memory budget", () => {
     assert.equal(last.code, 250);
     assert.deepEqual(await checkNothingLost(stack.db, [...done, last, other.data].map((r) => tokenOf(r)!)), []);
   });
+
+  it("gives back the room of a client that leaves in the middle of its data", async () => {
+    const port = stack.gateway.smtpPort;
+    const mail = largeMail("left", 5 * MIB);
+    for (let i = 0; i < 3; i++) { // three times the share of 127.0.0.41, if leaving kept anything
+      const gone = await Promise.all([0, 1, 2].map(async () => {
+        const { session } = await SmtpSession.open(port, "127.0.0.1", "127.0.0.41");
+        await session.command("EHLO client.example");
+        assert.equal((await session.command(`MAIL FROM:<big@example.com> SIZE=${mail.length}`)).code, 250);
+        assert.equal((await session.command(`RCPT TO:<${TOTO}>`)).code, 250);
+        assert.equal((await session.command("DATA")).code, 354);
+        session.write(mail.subarray(0, 3 * MIB));
+        return session;
+      }));
+      for (const s of gone) s.close();
+    }
+    // A leak would keep the share full for good; the gateway sees the closes a moment later.
+    const later = await waitFor("room for 127.0.0.41 again", async () => {
+      const r = await send(port, "127.0.0.41", mail, true);
+      return final(r).code === 250 ? r : null;
+    }, 30_000);
+    assert.deepEqual(await checkNothingLost(stack.db, [tokenOf(later.data)!]), []);
+  });
 });
 
 describe("parse queue bound", () => {
