@@ -1,6 +1,6 @@
 // The SMTP side of the memory budget (mail/memory-budget.ts, docs/design.md §Budgets): where a
 // transaction is refused for want of memory, always `451 4.3.1` (RFC 3463 X.3.1: mail system full;
-// RFC 5321 §4.2.5: a 4yz reply means the sender keeps the mail and retries).
+// RFC 5321 §4.2.1: a 4yz reply means the sender keeps the mail and retries).
 //
 // - At MAIL FROM, when the declared SIZE (RFC 1870 §6.1) — or, without one, a single byte — does not fit
 //   in what is free now, overall or of the client's share: the sender has sent nothing yet.
