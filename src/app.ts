@@ -105,7 +105,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }
 
   const workerId = `${hostname()}:${process.pid}`;
-  const parser = createParsePool({ size: 2, ...config.parse, policy: { maxBytes: config.attachments.maxBytes, types: config.attachments.types } }, { log });
+  // Mail waiting for a parser thread is bounded by count and by the SMTP memory budget (docs/design.md §Budgets).
+  const parser = createParsePool({ size: config.parse.threads, timeoutMs: config.parse.timeoutMs, memoryMb: config.parse.memoryMb,
+    maxQueued: config.parse.maxQueued, maxQueuedBytes: config.smtp.memory.totalBytes,
+    policy: { maxBytes: config.attachments.maxBytes, types: config.attachments.types } }, { log });
   const structureOf = createStructureReader({ ...bind(messages, "partsOf", "unstructuredRaw", "saveParts"), read: (raw) => parser.read(raw) });
   const prepareMail = createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes, publicUrl: config.web.publicUrl },
     { loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date(),
@@ -168,7 +171,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     },
     accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
       authenticate: auth && ((input) => auth.authenticate(input)),
-      read: (raw) => timed(metrics.parseSeconds, () => parser.read(raw)), store: messages,
+      read: (raw) => timed(metrics.parseSeconds, () => parser.read(raw, { refusable: true })), store: messages,
       newId: () => newToken().slice(0, 12), now: () => new Date(), log,
     })),
   });

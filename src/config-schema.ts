@@ -57,6 +57,15 @@ export const schema = z.object({
     .pipe(z.array(z.union([z.ipv4(), z.ipv6()], "expected IP addresses"))),
   // Postfix hop_count_limit (50): `Received:` fields that make a mail a loop.
   SMTP_MAX_HOPS: bytes(50),
+  // Message data SMTP transactions may hold until answered, in all and per client address (default a
+  // quarter of it, at least one SMTP_MAX_SIZE mail); past it `451 4.3.1` (src/smtp/memory.ts).
+  SMTP_MEMORY_MB: z.coerce.number().int().min(1).default(256),
+  SMTP_MEMORY_PER_CLIENT_MB: z.coerce.number().int().min(1).optional(),
+  // Parser worker threads, and mails that may wait for one (past it `451 4.3.1`): 50 waiting for two
+  // threads of 10 s wait at most 250 s, under half of a client's 10 minutes for the answer to DATA (RFC
+  // 5321 §4.5.3.2.6).
+  PARSE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  PARSE_QUEUE_MAX: z.coerce.number().int().min(1).default(50),
   PARSE_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   PARSE_MEMORY_MB: z.coerce.number().int().min(16).default(256),
   // Building a mail's web page (its HTML sanitized) in the page pool, before it is shown as plain text.

@@ -17,9 +17,11 @@ export interface Config {
     listen: Listen; hostname: string; tls: { cert: string; key: string } | null;
     maxSize: number; maxRecipients: number; maxClients: number; maxHops: number; greetPassMs: number;
     limits: SessionLimits;
+    /** message data held by SMTP transactions until answered (src/smtp/memory.ts) */
+    memory: { totalBytes: number; perClientBytes: number };
   };
-  /** mail parsing in worker threads (src/mail/parse-pool.ts) */
-  parse: { timeoutMs: number; memoryMb: number };
+  /** mail parsing in worker threads (src/mail/parse-pool.ts); `maxQueued` mails may wait for a thread */
+  parse: { timeoutMs: number; memoryMb: number; threads: number; maxQueued: number };
   /** building a web page in worker threads (src/web/page-pool.ts); the heap is PARSE_MEMORY_MB */
   page: { timeoutMs: number };
   relayUrl: string | undefined;
@@ -67,6 +69,8 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env, cwd = proc
 /** Which variables a command needs: the CLI's database commands do not need the XMPP secret. */
 export type ConfigScope = "all" | "database";
 
+const MIB = 1024 * 1024;
+
 const DATABASE_KEYS = ["DATABASE_URL", "DATA_DIR", "MAIL_DOMAINS", "LOG_LEVEL"];
 
 export function loadConfig(env: NodeJS.ProcessEnv, scope: ConfigScope = "all"): Config {
@@ -91,6 +95,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, scope: ConfigScope = "all"): 
     }
   }
   const dkim = scope === "all" && result.success ? readDkim(given, issues) : null;
+  // A mail of SMTP_MAX_SIZE that could never fit would be answered 451 forever.
+  if (result.success && result.data.SMTP_MEMORY_MB * MIB < result.data.SMTP_MAX_SIZE) issues.push("SMTP_MEMORY_MB: must hold at least one mail of SMTP_MAX_SIZE");
+  if (result.success && (result.data.SMTP_MEMORY_PER_CLIENT_MB ?? Infinity) * MIB < result.data.SMTP_MAX_SIZE) issues.push("SMTP_MEMORY_PER_CLIENT_MB: must hold at least one mail of SMTP_MAX_SIZE");
   if (issues.length > 0 || !result.success) {
     throw new ConfigError(`configuration is not valid:\n  ${issues.join("\n  ")}`);
   }
@@ -165,8 +172,13 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
         maxPerIp: e.SMTP_MAX_PER_IP,
         trustedProxies: e.SMTP_TRUSTED_PROXIES,
       },
+      memory: {
+        totalBytes: e.SMTP_MEMORY_MB * MIB,
+        perClientBytes: Math.min(e.SMTP_MEMORY_MB * MIB, e.SMTP_MEMORY_PER_CLIENT_MB !== undefined
+          ? e.SMTP_MEMORY_PER_CLIENT_MB * MIB : Math.max(e.SMTP_MEMORY_MB * MIB / 4, e.SMTP_MAX_SIZE)),
+      },
     },
-    parse: { timeoutMs: e.PARSE_TIMEOUT_MS, memoryMb: e.PARSE_MEMORY_MB },
+    parse: { timeoutMs: e.PARSE_TIMEOUT_MS, memoryMb: e.PARSE_MEMORY_MB, threads: e.PARSE_THREADS, maxQueued: e.PARSE_QUEUE_MAX },
     page: { timeoutMs: e.PAGE_TIMEOUT_MS },
     relayUrl: e.SMTP_RELAY,
     relayRetry: { schedule: e.RELAY_RETRY_SCHEDULE, maxAgeSeconds: e.RELAY_MAX_AGE },

@@ -17,8 +17,10 @@ export type ParsePoolConfig = WorkerPoolConfig & {
 };
 
 export interface ParsePool {
-  /** the one parse of a mail: its chat view, MIME structure and delivery report */
-  read(raw: Buffer): Promise<MailRead>;
+  /** the one parse of a mail: its chat view, MIME structure and delivery report. `refusable`: rejected
+   * with BudgetSpent (memory-budget.ts) when the pool's waiting queue is full, rather than waiting — for
+   * mail still in its SMTP transaction, whose sender is answered `451 4.3.1` and retries. */
+  read(raw: Buffer, options?: { refusable?: boolean }): Promise<MailRead>;
   /** read(raw).mail */
   parse(raw: Buffer): Promise<ParsedMail>;
   threads(): number;
@@ -30,14 +32,14 @@ const WORKER = new URL("./parse-worker.ts", import.meta.url);
 export function createParsePool(config: ParsePoolConfig, deps: { log: Logger }): ParsePool {
   const { policy, ...limits } = config;
   const pool = createWorkerPool({ ...limits, script: WORKER, name: "parse", workerData: policy ? { policy } : {} }, deps);
-  const read = (raw: Buffer): Promise<MailRead> => {
+  const read = (raw: Buffer, options: { refusable?: boolean } = {}): Promise<MailRead> => {
     // A large mail is in shared memory (raw-buffer.ts) that nobody writes any more: the worker reads
     // the same bytes. Otherwise a copy the worker owns (transferred, not cloned again): the caller
     // keeps its buffer to store.
     const shared = raw.buffer instanceof SharedArrayBuffer;
     const bytes = shared ? raw : new Uint8Array(raw);
     return pool.run<MailRead>({
-      payload: bytes, size: raw.length, transfer: shared ? [] : [bytes.buffer as ArrayBuffer],
+      payload: bytes, size: raw.length, transfer: shared ? [] : [bytes.buffer as ArrayBuffer], refusable: options.refusable ?? false,
       fallback: (reason) => ({ mail: unreadMail(raw, reason), structure: null, report: null }),
     });
   };

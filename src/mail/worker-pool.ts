@@ -6,6 +6,7 @@
 // (parse-pool.ts) and the web page build (web/page-pool.ts), each its own instance with its own limits.
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../log.ts";
+import { BudgetSpent } from "./memory-budget.ts";
 
 export interface WorkerPoolConfig {
   /** worker threads; jobs beyond this wait their turn */
@@ -17,6 +18,10 @@ export interface WorkerPoolConfig {
   idleMs?: number;
   /** a worker that has read a job this large exits after it (default 4 MiB) */
   retireAfterBytes?: number;
+  /** jobs that may wait for a thread, and their bytes: a refusable job past either is refused
+   * (BudgetSpent) rather than queued (docs/design.md §Budgets); default: no bound */
+  maxQueued?: number;
+  maxQueuedBytes?: number;
 }
 
 /** One job for the worker thread: `payload` is posted as is, `transfer` moved rather than copied. */
@@ -27,6 +32,8 @@ export interface JobSpec<T> {
   size: number;
   /** the answer when the job cannot finish: the reason in words */
   fallback(reason: string): T;
+  /** refused with BudgetSpent when the waiting queue is at its bound; otherwise the job always waits */
+  refusable?: boolean;
 }
 
 export interface WorkerPool {
@@ -56,6 +63,7 @@ export function createWorkerPool(config: WorkerPoolConfig & { script: URL; worke
   const retireAfterBytes = config.retireAfterBytes ?? RETIRE_AFTER_BYTES;
   const slots: Slot[] = [];
   const queue: Job[] = [];
+  let queuedBytes = 0;
   let nextId = 1;
   let closed = false;
 
@@ -121,6 +129,7 @@ export function createWorkerPool(config: WorkerPoolConfig & { script: URL; worke
       const slot = slots.find((s) => !s.job) ?? (slots.length < config.size ? spawn() : null);
       if (!slot) return;
       const job = queue.shift()!;
+      queuedBytes -= job.spec.size;
       if (slot.idle) clearTimeout(slot.idle);
       slot.idle = null;
       slot.job = job;
@@ -135,14 +144,22 @@ export function createWorkerPool(config: WorkerPoolConfig & { script: URL; worke
   return {
     run<T>(spec: JobSpec<T>): Promise<T> {
       if (closed) return Promise.reject(new Error(`${config.name} pool closed`));
+      const idle = slots.some((s) => !s.job) || slots.length < config.size;
+      const full = queue.length >= (config.maxQueued ?? Infinity) || queuedBytes + spec.size > (config.maxQueuedBytes ?? Infinity);
+      if (spec.refusable && !idle && full) {
+        deps.log.warn({ pool: config.name, waiting: queue.length, waitingBytes: queuedBytes, size: spec.size }, "job refused: the queue is full");
+        return Promise.reject(new BudgetSpent(`the ${config.name} queue is full (${queue.length} jobs waiting)`));
+      }
       return new Promise<T>((resolve) => {
         queue.push({ id: nextId++, spec, resolve: resolve as (value: unknown) => void });
+        queuedBytes += spec.size;
         pump();
       });
     },
     threads: () => slots.length,
     async close() {
       closed = true;
+      queuedBytes = 0;
       for (const job of queue.splice(0)) job.resolve(job.spec.fallback("the gateway was stopping"));
       const all = slots.splice(0);
       for (const s of all) {

@@ -5,10 +5,12 @@ import type { Logger } from "../log.ts";
 import type { Recipient } from "../core/types.ts";
 import { domainOf, parseMailAddress } from "../core/addresses.ts";
 import { withPostmasterDomain } from "../core/role-addresses.ts";
-import { createRawCollector } from "../mail/raw-buffer.ts";
 import { countReceived } from "./hops.ts";
 import { createGreetingPolicy } from "./greeting.ts";
 import { createSessionGuard, type SessionLimits } from "./limits.ts";
+import { receiveData } from "./data.ts";
+import { createSmtpMemory, insufficientStorage, type SmtpMemoryConfig } from "./memory.ts";
+import { BudgetSpent } from "../mail/memory-budget.ts";
 import { ADAPTER_APPLIES, adaptConnections, installedSmtpServerVersion, SMTP_SERVER_VERSION } from "./smtp-server-adapter.ts";
 import { queuedAs, replies, SmtpReply } from "./replies.ts";
 
@@ -26,6 +28,8 @@ export interface SmtpConfig {
   maxHops: number;
   /** the pregreet test: how long a client that passed it is greeted at once (greeting.ts); 0: never */
   greetPassMs: number;
+  /** message data held between DATA and the answer, overall and per client address (memory.ts) */
+  memory: SmtpMemoryConfig;
 }
 
 /** RFC 5321 §4.5.3.1.4 allows 512 octets; extensions make lines longer. Above this: 421 and close. */
@@ -67,6 +71,7 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
   const inFlight = new Set<Promise<unknown>>();
   let closing = false;
   const guard = createSessionGuard(config.limits, { log, hostname: config.hostname });
+  const memory = createSmtpMemory({ ...config.memory, trustedProxies: config.limits.trustedProxies }, { log });
   // XCLIENT/XFORWARD rewrite the client's address: only for the proxies named in SMTP_TRUSTED_PROXIES.
   // smtp-server 3.21 takes a list of peer addresses for both (checked against the socket's own peer);
   // @types/smtp-server still says boolean, hence the casts below.
@@ -116,6 +121,11 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
       }
       const declared = Number(address.args && (address.args as Record<string, string>).SIZE);
       if (declared > config.maxSize) return callback(replies.tooBig(config.maxSize));
+      const full = memory.admit(session, Number.isSafeInteger(declared) && declared > 0 ? declared : 0);
+      if (full) {
+        deps.onRefused?.("memory");
+        return callback(full);
+      }
       recipients.set(session.envelope, []);
       greeting.passed(session.remoteAddress);
       callback();
@@ -144,22 +154,15 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
     },
 
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback) {
-      // Held once, in shared memory when large (mail/raw-buffer.ts). Enforce the limit on the data itself;
-      // keep draining so the reply comes after the dot.
-      const collector = createRawCollector(config.maxSize);
-      guard.dataMode(session, true);
-      stream.on("data", (chunk: Buffer) => collector.push(chunk));
-      stream.on("end", () => {
-        guard.dataMode(session, false);
-        const size = collector.size;
-        if (stream.sizeExceeded || size > config.maxSize) {
-          log.info({ session: session.id, size }, "message refused: too big");
-          deps.onRefused?.("size");
-          return callback(replies.tooBig(config.maxSize));
+      void receiveData(stream, session, { maxSize: config.maxSize, memory, guard, log }).then((received) => {
+        if (!received.ok) {
+          deps.onRefused?.(received.reason);
+          return callback(received.reply);
         }
-        const raw = collector.finish();
+        const { raw, size, release } = received;
         const hops = countReceived(raw);
         if (hops >= config.maxHops) {
+          release();
           log.info({ session: session.id, hops }, "message refused: too many hops");
           deps.onRefused?.("hops");
           return callback(replies.tooManyHops(hops));
@@ -176,10 +179,14 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
           callback(null, queuedAs(token));
         }, (err: Error) => {
           log.error({ session: session.id, err: err.message }, "message not stored; answered 451");
-          callback(err instanceof SmtpReply ? err : replies.tryLater());
+          // The parse pool's queue was full (mail/parse-pool.ts): the same answer as a full budget.
+          callback(err instanceof SmtpReply ? err : err instanceof BudgetSpent ? insufficientStorage() : replies.tryLater());
         });
         inFlight.add(job);
-        void job.finally(() => inFlight.delete(job));
+        void job.finally(() => {
+          release();
+          inFlight.delete(job);
+        });
       });
     },
   });

@@ -21,6 +21,8 @@ export interface Gateway {
   httpPort: number;
   env: Record<string, string>;
   output(): string;
+  /** the process id of the current run (for /proc/<pid>/status), undefined before start */
+  pid(): number | undefined;
   /** Start (again) on the same ports; resolves when the SMTP listener accepts connections. */
   start(): Promise<void>;
   /** SIGTERM and wait for a clean exit. */
@@ -69,6 +71,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     smtpPort, httpPort, env,
     output: () => out,
+    pid: () => child?.pid,
     async start() {
       child = spawn(BIN, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
       const c = child;

@@ -43,8 +43,9 @@ describe("loadConfig defaults", () => {
         maxHops: 50,
         greetPassMs: 86_400_000,
         limits: { sessionTimeoutMs: 1_800_000, minDataRate: 500, rateWindowMs: 30_000, maxPerIp: 50, trustedProxies: [] },
+        memory: { totalBytes: 256 * 1024 * 1024, perClientBytes: 64 * 1024 * 1024 },
       },
-      parse: { timeoutMs: 10_000, memoryMb: 256 },
+      parse: { timeoutMs: 10_000, memoryMb: 256, threads: 2, maxQueued: 50 },
       page: { timeoutMs: 5_000 },
       relayUrl: undefined,
       relayRetry: { schedule: [30, 60, 300, 900, 1800, 3600], maxAgeSeconds: 2 * 24 * 3600 },
@@ -118,9 +119,21 @@ describe("loadConfig defaults", () => {
     assert.deepEqual(config.smtp.limits, { sessionTimeoutMs: 60_000, minDataRate: 0, rateWindowMs: 5000, maxPerIp: 3,
       trustedProxies: ["10.0.0.1", "::1"] });
     assert.equal(config.smtp.maxHops, 20);
-    assert.deepEqual(config.parse, { timeoutMs: 500, memoryMb: 64 });
+    assert.deepEqual(config.parse, { timeoutMs: 500, memoryMb: 64, threads: 2, maxQueued: 50 });
     assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, SMTP_TRUSTED_PROXIES: "10.0.0.1, proxy.example" }))),
       ["SMTP_TRUSTED_PROXIES"]);
+  });
+
+  it("reads the memory budget and its share per client, and refuses one that cannot hold a mail of SMTP_MAX_SIZE", () => {
+    const MIB = 1024 * 1024;
+    const derived = loadConfig({ ...MINIMAL, SMTP_MEMORY_MB: "64", SMTP_MAX_SIZE: String(5 * MIB), PARSE_THREADS: "1", PARSE_QUEUE_MAX: "4" });
+    assert.deepEqual(derived.smtp.memory, { totalBytes: 64 * MIB, perClientBytes: 16 * MIB });
+    assert.deepEqual(derived.parse, { timeoutMs: 10_000, memoryMb: 256, threads: 1, maxQueued: 4 });
+    // A quarter would be under one largest mail: the share is one largest mail.
+    assert.equal(loadConfig({ ...MINIMAL, SMTP_MEMORY_MB: "64" }).smtp.memory.perClientBytes, 25 * MIB);
+    assert.equal(loadConfig({ ...MINIMAL, SMTP_MEMORY_PER_CLIENT_MB: "100" }).smtp.memory.perClientBytes, 100 * MIB);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, SMTP_MEMORY_MB: "16" }))), ["SMTP_MEMORY_MB"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, SMTP_MEMORY_PER_CLIENT_MB: "10" }))), ["SMTP_MEMORY_PER_CLIENT_MB"]);
   });
 
   it("names a keep-alive that is not a whole number of seconds from 1", () => {
