@@ -11,6 +11,7 @@ import type { Logger } from "../log.ts";
 import type { AuthInput, AuthOutcome } from "./auth.ts";
 import type { AuthRequest, AuthResponse, AuthWorkerData } from "./auth-worker.ts";
 import type { DnsCacheConfig } from "./dns-cache.ts";
+import { bytesForThread } from "./raw-buffer.ts";
 
 export interface AuthPoolConfig {
   hostname: string;
@@ -34,7 +35,7 @@ export interface AuthPool {
 }
 
 interface Job { resolve(outcome: AuthOutcome): void; reject(err: Error): void; timer: NodeJS.Timeout; started: EventLoopUtilization; size: number }
-interface Thread { worker: Worker; jobs: Map<number, Job>; idle: NodeJS.Timeout | null; retiring: boolean; outbox: AuthRequest[] }
+interface Thread { worker: Worker; jobs: Map<number, Job>; idle: NodeJS.Timeout | null; retiring: boolean; outbox: AuthRequest[]; transfer: ArrayBuffer[] }
 
 const WORKER = new URL("./auth-worker.ts", import.meta.url);
 // The cache lives as long as its answers: a thread idle for IDLE_MS has nothing left worth keeping.
@@ -94,7 +95,7 @@ export function createAuthPool(config: AuthPoolConfig, deps: { log: Logger }): A
       resourceLimits: { maxOldGenerationSizeMb: config.memoryMb, maxYoungGenerationSizeMb: 8 },
     });
     worker.unref();
-    const t: Thread = { worker, jobs: new Map(), idle: null, retiring: false, outbox: [] };
+    const t: Thread = { worker, jobs: new Map(), idle: null, retiring: false, outbox: [], transfer: [] };
     worker.on("message", (responses: AuthResponse[]) => {
       for (const response of responses) {
         const job = t.jobs.get(response.id);
@@ -119,9 +120,11 @@ export function createAuthPool(config: AuthPoolConfig, deps: { log: Logger }): A
 
   const flush = (t: Thread) => {
     const batch = t.outbox;
+    const transfer = t.transfer;
     t.outbox = [];
+    t.transfer = [];
     if (!all.has(t)) return; // replaced meanwhile: its jobs are answered
-    t.worker.postMessage(batch, batch.flatMap((r) => (r.raw.buffer instanceof SharedArrayBuffer ? [] : [r.raw.buffer as ArrayBuffer])));
+    t.worker.postMessage(batch, transfer);
   };
 
   const expire = (t: Thread, id: number) => {
@@ -145,10 +148,8 @@ export function createAuthPool(config: AuthPoolConfig, deps: { log: Logger }): A
         const timer = setTimeout(() => expire(t, id), config.timeoutMs);
         timer.unref();
         t.jobs.set(id, { resolve, reject, timer, started: t.worker.performance.eventLoopUtilization(), size: input.raw.length });
-        // A large mail is in shared memory nobody writes any more (raw-buffer.ts): the thread reads the
-        // same bytes. Otherwise a copy the thread owns; the caller keeps its buffer to store.
-        const shared = input.raw.buffer instanceof SharedArrayBuffer;
-        const raw = shared ? input.raw : new Uint8Array(input.raw);
+        const { bytes: raw, transfer } = bytesForThread(input.raw);
+        t.transfer.push(...transfer);
         t.worker.ref();
         // Mails that end in the same turn of the event loop go together: one message, one wake-up.
         if (t.outbox.push({ id, ip: input.ip, helo: input.helo, mailFrom: input.mailFrom, raw }) === 1) setImmediate(() => flush(t));

@@ -8,6 +8,7 @@ import type { AttachmentPolicy } from "../core/attachments.ts";
 import type { ParsedMail } from "../core/types.ts";
 import type { Logger } from "../log.ts";
 import type { MailRead } from "./parse.ts";
+import { bytesForThread } from "./raw-buffer.ts";
 import { unreadMail as unreadable } from "./unread.ts";
 import { createWorkerPool, type WorkerPoolConfig } from "./worker-pool.ts";
 
@@ -21,8 +22,6 @@ export interface ParsePool {
    * with BudgetSpent (memory-budget.ts) when the pool's waiting queue is full, rather than waiting — for
    * mail still in its SMTP transaction, whose sender is answered `451 4.3.1` and retries. */
   read(raw: Buffer, options?: { refusable?: boolean }): Promise<MailRead>;
-  /** read(raw).mail */
-  parse(raw: Buffer): Promise<ParsedMail>;
   threads(): number;
   close(): Promise<void>;
 }
@@ -33,19 +32,14 @@ export function createParsePool(config: ParsePoolConfig, deps: { log: Logger }):
   const { policy, ...limits } = config;
   const pool = createWorkerPool({ ...limits, script: WORKER, name: "parse", workerData: policy ? { policy } : {} }, deps);
   const read = (raw: Buffer, options: { refusable?: boolean } = {}): Promise<MailRead> => {
-    // A large mail is in shared memory (raw-buffer.ts) that nobody writes any more: the worker reads
-    // the same bytes. Otherwise a copy the worker owns (transferred, not cloned again): the caller
-    // keeps its buffer to store.
-    const shared = raw.buffer instanceof SharedArrayBuffer;
-    const bytes = shared ? raw : new Uint8Array(raw);
+    const { bytes, transfer } = bytesForThread(raw);
     return pool.run<MailRead>({
-      payload: bytes, size: raw.length, transfer: shared ? [] : [bytes.buffer as ArrayBuffer], refusable: options.refusable ?? false,
+      payload: bytes, size: raw.length, transfer, refusable: options.refusable ?? false,
       fallback: (reason) => ({ mail: unreadMail(raw, reason), structure: null, report: null }),
     });
   };
   return {
     read,
-    parse: async (raw) => (await read(raw)).mail,
     threads: () => pool.threads(),
     close: () => pool.close(),
   };

@@ -72,3 +72,14 @@ export function prependHeader(header: Buffer, raw: Buffer): Buffer {
   }
   return Buffer.concat([header, raw]);
 }
+
+/**
+ * A mail's bytes as a worker thread gets them. A large mail is in shared memory that nobody writes any
+ * more (createRawCollector): the thread reads the same bytes, nothing to transfer. Otherwise a copy the
+ * thread owns, transferred rather than cloned again: the caller keeps its buffer to store.
+ */
+export function bytesForThread(raw: Buffer): { bytes: Uint8Array; transfer: ArrayBuffer[] } {
+  if (raw.buffer instanceof SharedArrayBuffer) return { bytes: raw, transfer: [] };
+  const bytes = new Uint8Array(raw);
+  return { bytes, transfer: [bytes.buffer as ArrayBuffer] };
+}

@@ -7,7 +7,7 @@
 //   so a mail waiting to be queued behind an earlier one never holds memory that earlier one waits for;
 // - mails are queued in the run's order (RFC 6120 §10.1), those ready together in one call, as soon as they
 //   are ready: a mail never waits for a later fetch, so memory held for it is given back as soon as it can.
-import { isDataError } from "../store/group-commit.ts";
+import { storeGroup } from "../store/group-commit.ts";
 import type { Hold } from "./byte-budget.ts";
 import type { Admitted } from "./admission.ts";
 import type { Reserve } from "./fetch-file.ts";
@@ -29,7 +29,7 @@ export interface InOrderSteps<M, V> {
   memory?: Reserve;
 }
 
-interface Item<M, V> { started: boolean; fetches: boolean; settled: boolean; result: Promise<Prepared<M, V>>; leave(): void; keep(): void; giveBack(): void }
+interface Item<M, V> { fetches: boolean; settled: boolean; result: Promise<Prepared<M, V>>; leave(): void; keep(): void; giveBack(): void }
 
 export async function workInOrder<M, V>(count: number, steps: InOrderSteps<M, V>): Promise<V[]> {
   const items: Item<M, V>[] = [];
@@ -47,7 +47,7 @@ export async function workInOrder<M, V>(count: number, steps: InOrderSteps<M, V>
       const none = () => {};
       if ("over" in admitted) {
         const verdict = { verdict: steps.refuse(i, admitted.over) };
-        items.push({ started: true, fetches: false, settled: true, result: Promise.resolve(verdict), leave: none, keep: none, giveBack: none });
+        items.push({ fetches: false, settled: true, result: Promise.resolve(verdict), leave: none, keep: none, giveBack: none });
         nudge();
         continue;
       }
@@ -64,7 +64,7 @@ export async function workInOrder<M, V>(count: number, steps: InOrderSteps<M, V>
         reserve = memory ? async (bytes) => { await before; try { return await memory(bytes); } finally { turnDone(); } } : undefined;
       }
       const item: Item<M, V> = {
-        started: true, fetches, settled: false, result: null as never,
+        fetches, settled: false, result: null as never,
         leave: fetches ? () => { inWindow--; windowFreed(); } : none,
         keep: () => place.keep(), giveBack: () => place.giveBack(),
       };
@@ -89,7 +89,8 @@ export async function workInOrder<M, V>(count: number, steps: InOrderSteps<M, V>
         next++;
       } while (next < items.length && (!items[next]!.fetches || items[next]!.settled));
       const mails = group.filter((g) => "mail" in g.prepared);
-      const queued = await queueAll(mails.map((g) => (g.prepared as { mail: M }).mail));
+      // A group PostgreSQL refuses on the data is queued mail by mail: one bad mail cannot fail the others.
+      const queued = await storeGroup((group: M[]) => steps.queue(group), mails.map((g) => (g.prepared as { mail: M }).mail));
       let k = 0;
       for (const g of group) {
         if ("verdict" in g.prepared) {
@@ -103,20 +104,6 @@ export async function workInOrder<M, V>(count: number, steps: InOrderSteps<M, V>
         }
         g.item.leave();
       }
-    }
-  }
-
-  /** One verdict per mail, or the error that kept it from being queued; a group PostgreSQL refuses on the
-   * data is queued mail by mail, so one bad mail cannot fail the others (store/group-commit.ts). */
-  async function queueAll(mails: M[]): Promise<({ ok: V } | { error: unknown })[]> {
-    if (mails.length === 0) return [];
-    try {
-      return (await steps.queue(mails)).map((ok) => ({ ok }));
-    } catch (error) {
-      if (mails.length === 1 || !isDataError(error)) return mails.map(() => ({ error }));
-      const out: ({ ok: V } | { error: unknown })[] = [];
-      for (const mail of mails) out.push(...await queueAll([mail]));
-      return out;
     }
   }
 

@@ -31,8 +31,6 @@ export interface DeliveryRow extends ClaimedDelivery {
   deliveredAt: Date | null;
 }
 
-export { CLAIM_COLUMNS, claimSql, type DeliveryStatus };
-
 export interface ClaimedWithMessage extends ClaimedDelivery {
   stored: StoredMessage | null;
   settings: MailboxSettings | null;

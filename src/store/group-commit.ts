@@ -9,22 +9,34 @@ export const isDataError = (err: unknown): boolean => /^2[23]/.test(String((err 
 
 interface Waiting<I, R> { input: I; resolve(v: R): void; reject(e: unknown): void }
 
+/** One item's outcome: its result, or the error that kept it from being stored. */
+export type Stored<R> = { ok: R } | { error: unknown };
+
+/** `group` in one call of `store`; when PostgreSQL refuses it on the data, each item alone. */
+export async function storeGroup<I, R>(store: (group: I[]) => Promise<R[]>, group: I[]): Promise<Stored<R>[]> {
+  if (group.length === 0) return [];
+  try {
+    return (await store(group)).map((ok) => ({ ok }));
+  } catch (error) {
+    if (group.length === 1 || !isDataError(error)) return group.map(() => ({ error }));
+    const out: Stored<R>[] = [];
+    for (const item of group) out.push(...await storeGroup(store, [item]));
+    return out;
+  }
+}
+
 /** `store` writes a whole group in one transaction and answers in the same order. */
 export function createGroupCommit<I, R>(config: { max: number; inFlight: number },
   store: (group: I[]) => Promise<R[]>): (input: I) => Promise<R> {
   const waiting: Waiting<I, R>[] = [];
   let running = 0;
   const settle = async (group: Waiting<I, R>[]): Promise<void> => {
-    try {
-      const results = await store(group.map((w) => w.input));
-      group.forEach((w, i) => w.resolve(results[i]!));
-    } catch (err) {
-      if (group.length === 1 || !isDataError(err)) {
-        for (const w of group) w.reject(err);
-        return;
-      }
-      for (const w of group) await settle([w]);
-    }
+    const results = await storeGroup(store, group.map((w) => w.input));
+    group.forEach((w, i) => {
+      const r = results[i]!;
+      if ("ok" in r) w.resolve(r.ok);
+      else w.reject(r.error);
+    });
   };
   const drain = async (): Promise<void> => {
     running++;

@@ -106,9 +106,6 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   const { component } = xmppComponent;
   const xmpp = component({ service: config.service, domain: config.domain, password: config.secret });
 
-  // No Nagle on the component stream: the worker's proof-of-delivery ping would otherwise wait for
-  // Prosody's delayed ACK (40 ms) on every batch (BENCHMARKS.md: p99 134 → 49 ms at 200 mails/s).
-  xmpp.on("connect", () => xmpp.socket?.setNoDelay(true));
   // An `error` listener is mandatory: EventEmitter throws otherwise.
   xmpp.on("error", (err: Error & { condition?: string }) => {
     if (err.condition && FATAL.has(err.condition)) {
