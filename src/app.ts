@@ -38,6 +38,9 @@ import { createAccountServices } from "./services/accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
 import { createWebStore } from "./store/web.ts";
+import { createBadgeStore } from "./store/badges.ts";
+import { createBadges } from "./services/badges.ts";
+import { createBadgeRoutes } from "./web/badges.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
@@ -76,15 +79,30 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const acceptChat: typeof queueChat = async (chat) => relay ? queueChat(chat)
     : { kind: "refused", type: "cancel", condition: "service-unavailable", text: "This gateway has no relay for outgoing mail (SMTP_RELAY); nothing was sent." };
   const accounts = createAccountStore(db.knex);
-  const services = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
-    mailboxes, accounts, deliveries, subscriptions: createSubscriptionStore(db.knex), acceptChat,
+  const subscriptions = createSubscriptionStore(db.knex);
+  const accountServices = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
+    mailboxes, accounts, deliveries, subscriptions, acceptChat,
   });
+  const badgeStore = createBadgeStore(db.knex);
+  const badges = createBadges({ publicUrl: config.web.publicUrl }, {
+    store: badgeStore, hasMailbox: async (user) => (await mailboxes.ownedBy(user)).length > 0,
+    seesPresence: async (user) => (await subscriptions.get(user, config.xmpp.domain)).toUser,
+    forgetPresence: async (user) => void await subscriptions.set(user, config.xmpp.domain, { toUser: false }),
+    sendPresence: (user, type) => xmpp.sendPresence(user, type), newId: newSecret,
+    onError: (err) => log.warn({ err: err.message }, "presence badge not updated"),
+  });
+  const services = { ...accountServices, commands: [...accountServices.commands, badges.command],
+    userPresence: (from: string, presence: Parameters<typeof badges.onPresence>[1]) => badges.onPresence(from, presence) };
   const xmpp = createXmppLink(config.xmpp, {
     log, version: VERSION, services,
     onReceipt: (user, stanzaId) => void accounts.receipt(user, stanzaId).catch((err: Error) =>
       log.warn({ err: err.message, stanzaId }, "could not record a receipt")),
     onChat: acceptChat,
-    onState: (state) => { if (state === "online") metrics.linkOnline.inc(); },
+    onState: (state) => {
+      if (state !== "online") return;
+      metrics.linkOnline.inc();
+      badges.resync().catch((err: Error) => log.warn({ err: err.message }, "presence badges not probed"));
+    },
     onStanza: (kind, outcome) => metrics.stanzas.inc({ kind, outcome }),
     onBounce: (stanzaId, from, error) => {
       // RFC 6120 §8.3.2: type "wait" is temporary; cancel/modify/auth will not change by retrying.
@@ -196,6 +214,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
         savePage: (id, html) => webStore.savePage(id, html), structureOf, built: (outcome) => metrics.pagesBuilt.inc({ outcome }),
       }),
     }) : undefined,
+    ...(config.web.publicUrl ? { presence: createBadgeRoutes({ publicUrl: config.web.publicUrl }, { byId: (id) => badgeStore.byId(id), log }) } : {}),
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     health: async () => {
       const database = await db.knex.raw("select 1").then(() => "ok", () => "unreachable");

@@ -11,6 +11,8 @@ export interface HttpDeps {
   metrics?(): Promise<{ contentType: string; body: string }>;
   /** every path under /m/: the full mail on the web (web/routes.ts), when PUBLIC_URL is set */
   web?(path: string, res: ServerResponse): void;
+  /** every path under /presence/: presence badges (web/badges.ts), when PUBLIC_URL is set */
+  presence?(path: string, acceptLanguage: string | undefined, res: ServerResponse): void;
 }
 
 export function createHttpServer(listen: { host: string; port: number }, deps: HttpDeps) {
@@ -29,6 +31,8 @@ export function createHttpServer(listen: { host: string; port: number }, deps: H
       }, () => res.writeHead(500).end());
     } else if (path?.startsWith("/m/") && deps.web) {
       deps.web(path, res);
+    } else if (path?.startsWith("/presence/") && deps.presence) {
+      deps.presence(path, req.headers["accept-language"], res);
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     }

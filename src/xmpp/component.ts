@@ -12,7 +12,7 @@ import { createStanzaBudget } from "../core/stanza-budget.ts";
 import { installIqGuard } from "./iq-guard.ts";
 import { createSenderQueues } from "./sender-queues.ts";
 import type { IncomingChat } from "../core/outbound.ts";
-import { chatStanza, fileStanza, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
+import { chatStanza, fileStanza, gatewayPresence, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig {
   service: string; domain: string; secret: string;
@@ -84,6 +84,8 @@ export interface XmppLink {
   notify(from: string, to: string, text: string): Promise<void>;
   sendLateError(from: string, to: string, id: string | null, condition: string, text: string): Promise<void>;
   sendReceipt(from: string, to: string, id: string): Promise<void>;
+  /** A presence from the gateway's own domain to a user's bare JID (RFC 6121 §3, §4.3). */
+  sendPresence(to: string, type: "subscribe" | "unsubscribe" | "probe"): Promise<void>;
   /** Resolves once the server has read everything sent before: a ping IQ answered (result or error)
    * after a batch proves it, streams being ordered (RFC 6120 §10.1). */
   flush(to: string, timeoutMs?: number): Promise<void>;
@@ -182,6 +184,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     notify: (from, to, text) => xmpp.send(noticeStanza(from, to, text)),
     sendLateError: (from, to, id, condition, text) => xmpp.send(laterError(from, to, id, condition, text)),
     sendReceipt: (from, to, id) => xmpp.send(receiptStanza(from, to, id)),
+    sendPresence: (to, type) => xmpp.send(gatewayPresence(config.domain, to, type)),
     flush,
     async stop() {
       link.stop();

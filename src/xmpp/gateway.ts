@@ -2,6 +2,7 @@
 // XEP-0050 commands, vcard-temp names, and RFC 6121 presence subscriptions. Decisions come from services.
 import xmppComponent, { type Element, type IqContext } from "@xmpp/component";
 import { addressToJid, jidToAddress, parseBareJid, parseMailAddress } from "../core/addresses.ts";
+import { readPresence, type ResourcePresence } from "../core/presence-status.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
 import type { BareJid, MailAddress } from "../core/types.ts";
 import type { Logger } from "../log.ts";
@@ -32,6 +33,8 @@ export interface GatewayServices {
   };
   commands: CommandSpec[];
   isAdmin(jid: BareJid): boolean;
+  /** A user's available (or, null, unavailable) presence sent to the gateway's domain (RFC 6121 §4.4, §4.5). */
+  userPresence?(from: string, presence: ResourcePresence | null): void;
 }
 
 type Send = (stanza: Element) => Promise<void>;
@@ -138,6 +141,10 @@ export function installGateway(config: { domain: string; version: string; comman
     if (!user || (!isDomain(to) && !isContact)) return;
     const me = isDomain(to) ? config.domain : to;
     const type = stanza.attrs.type as string | undefined;
+    if (isDomain(to) && (type === undefined || type === "unavailable")) {
+      services.userPresence?.(String(stanza.attrs.from), type === "unavailable" ? null
+        : readPresence(stanza.getChildText("show") ?? undefined, stanza.getChildText("priority") ?? undefined, stanza.getChildText("status") ?? undefined));
+    }
     const presence = (t?: string, ...children: (Element | null)[]) => send(xml("presence", { from: me, to: user, ...(t ? { type: t } : {}) }, ...children));
     const available = () => send(xml("presence", { from: me, to: stanza.attrs.from ?? user },
       xml("status", {}, isDomain(to) ? "E-mail gateway" : "E-mail")));

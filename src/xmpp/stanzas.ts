@@ -134,3 +134,11 @@ export function noticeStanza(from: string, to: string, text: string): Element {
   return xml("message", { type: "chat", id, from: s(from), to: s(to) }, xml("body", {}, s(text)),
     xml("origin-id", { xmlns: NS.sid, id }));
 }
+
+/** RFC 6121 §3.1.1 a subscription request (named, XEP-0172, and explained), §3.3.1 its cancel, §4.3 a probe:
+ * from the gateway's own domain to a user, for the presence badge (docs/design.md §Presence badges). */
+export function gatewayPresence(domain: string, to: string, type: "subscribe" | "unsubscribe" | "probe"): Element {
+  return xml("presence", { from: domain, to, type },
+    type === "subscribe" ? xml("nick", { xmlns: NS.nick }, "E-mail gateway") : null,
+    type === "subscribe" ? xml("status", {}, "For your presence badge: the gateway shows whether you are online on the badge's web address.") : null);
+}
