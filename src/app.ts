@@ -91,7 +91,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     sendPresence: (user, type) => xmpp.sendPresence(user, type), newId: newSecret,
     onError: (err) => log.warn({ err: err.message }, "presence badge not updated"),
   });
-  const services = { ...accountServices, commands: [...accountServices.commands, badges.command],
+  const services = { ...accountServices, commands: [...accountServices.commands.filter((c) => !c.admin), badges.command, ...accountServices.commands.filter((c) => c.admin)],
     userPresence: (from: string, presence: Parameters<typeof badges.onPresence>[1]) => badges.onPresence(from, presence) };
   const xmpp = createXmppLink(config.xmpp, {
     log, version: VERSION, services,

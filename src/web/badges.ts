@@ -19,14 +19,21 @@ const COMMON = {
   "x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "cross-origin-resource-policy": "cross-origin",
 };
 
-export function createBadgeRoutes(config: { publicUrl: string }, deps: BadgeRoutesDeps) {
+/** Badge reads in flight at once (docs/design.md §Budgets); past it, 503 with Retry-After. */
+export const BADGE_READS = 16;
+
+export function createBadgeRoutes(config: { publicUrl: string; maxConcurrent?: number }, deps: BadgeRoutesDeps) {
   const base = config.publicUrl.replace(/\/$/, "");
+  const max = config.maxConcurrent ?? BADGE_READS;
+  let inFlight = 0;
   const notFound = (res: ServerResponse) => res.writeHead(404, { "content-type": "text/plain; charset=utf-8", "cache-control": CACHE, ...COMMON }).end("not found\n");
   return (path: string, acceptLanguage: string | undefined, res: ServerResponse): void => {
     const match = PATH.exec(path);
     const id = match?.[1] ?? "";
     if (!match || !ID.test(id)) return void notFound(res);
-    deps.byId(id).then((badge) => {
+    if (inFlight >= max) return void res.writeHead(503, { "retry-after": "5", "cache-control": "no-store" }).end();
+    inFlight++;
+    deps.byId(id).finally(() => inFlight--).then((badge) => {
       if (!badge) return notFound(res);
       const view: BadgeView = { status: badge.status, message: badge.showMessage ? badge.message : null, since: badge.since };
       const kind = (match[2] ?? "svg") as keyof typeof TYPES;
