@@ -44,7 +44,10 @@ export function createRoleKeeper(config: RoleKeeperConfig, deps: RoleKeeperDeps)
   let chain: Promise<void> = Promise.resolve();
   /** The wait before the next tick when it is not the role's usual one. */
   let pause: number | undefined;
-  const lock = deps.lock(() => void serial(() => apply("lost")));
+  const lock = deps.lock(() => void serial(async () => {
+    await apply("lost");
+    schedule();
+  }));
 
   /** Events and ticks run one after the other. */
   const serial = (step: () => Promise<void>): Promise<void> => {
@@ -60,7 +63,11 @@ export function createRoleKeeper(config: RoleKeeperConfig, deps: RoleKeeperDeps)
     if (action === "close") {
       const ending = term;
       term = null;
-      if (event !== "stop") log.warn({ event }, "the XMPP link lock is no longer ours: closing the link; standby");
+      if (event !== "stop") {
+        log.warn({ event }, "the XMPP link lock is no longer ours: closing the link; standby");
+        // The instance that lost its session waits a little longer than the others, so a healthy one takes over.
+        pause ??= 2 * config.retryMs;
+      }
       await ending?.stop(event === "stop" ? "shutdown" : "lost").catch((err: Error) => log.error({ err: err.message }, "error while closing the link"));
       await lock.release();
     }
