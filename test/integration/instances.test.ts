@@ -127,8 +127,13 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
       assert.ok(duplicates <= BATCH, `${duplicates} duplicates`);
       assert.equal(proxies[gateways.indexOf(next)]!.counts().accepted, 1, "the new holder connected once");
 
-      // Back as a standby: it accepts mail and never connects while another holds the link.
+      // check beside no serve of its own: the database names the holder, and check does not connect (it would take the link).
       const before = proxies[0]!.counts().accepted;
+      const check = await killed.cli("check");
+      assert.match(check.stdout, /✓ xmpp server .*another instance holds the XMPP link \(database session \d+/);
+      assert.equal(proxies[0]!.counts().accepted, before);
+
+      // Back as a standby: it accepts mail and never connects while another holds the link.
       await killed.start();
       await waitFor("the restarted instance a standby", async () => (await roleOf(killed)) === "standby");
       await new Promise((r) => setTimeout(r, 3000));
