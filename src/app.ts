@@ -44,7 +44,7 @@ import { createRoleKeeper, type Term } from "./ops/role-keeper.ts";
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
 /** docs/design.md §Several instances: a standby tries the link lock this often; the holder checks its session. */
-const ROLE_TIMING = { retryMs: 1500, checkMs: 2000, checkTimeoutMs: 3000, failedRetryMs: 15_000 };
+const ROLE_TIMING = { retryMs: 1500, checkMs: 2000, checkTimeoutMs: 2000, failedRetryMs: 15_000 };
 /** An error stanza counts within 5 minutes of delivery, and re-queues a mail at most 10 attempts in all. */
 const BOUNCE_LIMITS = { schedule: DEFAULT_SCHEDULE, maxAgeSeconds: MAX_RETRY_AGE_SECONDS, maxAttempts: 10, windowSeconds: 300 };
 

@@ -58,6 +58,10 @@ export function createLinkLock(config: { databaseUrl: string; domain: string }, 
     client = c;
     try {
       await c.connect();
+      // The server ends the session (and frees the lock) ~6 s after its peer went silent, e.g. behind a
+      // network partition, instead of the system's TCP keep-alive of hours: the holder, whose checks then go
+      // unanswered, has closed its link by then (docs/design.md §Several instances).
+      await c.query("SET tcp_keepalives_idle = 3; SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3");
     } catch (err) {
       if (client === c) drop();
       throw err;

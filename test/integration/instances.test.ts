@@ -88,10 +88,13 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
       const killed = gateways[0]!;
       let sent = 0;
       let killedAt = 0;
+      let inFlight = 0;
       const kill = (async () => {
         await waitFor("a third of the burst accepted", () => accepted.length >= BURST / 3, 60_000, 10);
         killedAt = Date.now();
         await killed.kill();
+        // What the dead holder had claimed: sent again once its lease runs out.
+        [{ n: inFlight }] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM deliveries WHERE status = 'sending'") as [{ n: number }];
       })();
       // One sender per instance, one mail after the other, the killed one's stopping at the kill; a refused or
       // cut transaction is simply not a 250.
@@ -123,7 +126,7 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
       assert.equal(subjects.size, accepted.length);
       const ids = received().map((m) => m.attrs.id as string);
       const duplicates = ids.length - new Set(ids).size;
-      console.log(`[${kind}] duplicates after the kill: ${duplicates} (batch ${BATCH})`);
+      console.log(`[${kind}] duplicates after the kill: ${duplicates} (${inFlight} in flight at the kill, batch ${BATCH})`);
       assert.ok(duplicates <= BATCH, `${duplicates} duplicates`);
       assert.equal(proxies[gateways.indexOf(next)]!.counts().accepted, 1, "the new holder connected once");
 
@@ -164,3 +167,49 @@ for (const kind of ["prosody", "ejabberd"] as ServerKind[]) {
     });
   });
 }
+
+describe("a holder whose database goes silent (prosody)", () => {
+  let server: XmppServer;
+  let db: TestDatabase;
+  let dbProxy: TcpProxy;
+  const gateways: Gateway[] = [];
+
+  before(async () => {
+    server = await startProsody({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET });
+    db = await createTestDatabase();
+    dbProxy = await startTcpProxy(5432);
+    const behindProxy = new URL(db.url);
+    behindProxy.host = `127.0.0.1:${dbProxy.port}`;
+    // The first reaches PostgreSQL through the proxy, so the test can silence its sessions; it takes the lock.
+    for (const url of [behindProxy.toString(), db.url]) {
+      const g = await createGateway({ databaseUrl: url, mailDomains: MAIL_DOMAIN, xmppService: `xmpp://127.0.0.1:${server.componentPort}`,
+        xmppDomain: COMPONENT_DOMAIN, xmppSecret: SECRET });
+      await g.start();
+      gateways.push(g);
+    }
+  });
+  after(async () => {
+    dbProxy?.restore();
+    for (const g of gateways) await g.stop().catch(() => undefined);
+    await dbProxy?.close();
+    await server?.destroy();
+    await db?.drop();
+  });
+
+  it("its lock check goes unanswered: it closes its link; once the server drops the session another takes over", async () => {
+    const [silent, standby] = gateways as [Gateway, Gateway];
+    await waitFor("the first online", async () => (await silent.health())?.body.xmpp === "online");
+    assert.equal((await standby.health())?.body.role, "standby");
+    const at = Date.now();
+    dbProxy.stall(); // nothing more reaches PostgreSQL or comes back, and no socket closes
+    await waitFor("the silent holder gives the link up", () => /the XMPP link lock is no longer ours/.test(silent.output()), 10_000, 20);
+    const closedMs = Date.now() - at;
+    // The proxy keeps PostgreSQL's side of the socket open (it even answers keep-alives): cutting it is how
+    // the server learns the session is gone, as its keep-alive would behind a real partition.
+    const cutAt = Date.now();
+    dbProxy.cut();
+    await waitFor("the standby online", async () => (await standby.health())?.body.xmpp === "online", 30_000, 50);
+    console.log(`[prosody] silent database: link given up after ${closedMs} ms; another online ${Date.now() - cutAt} ms after the server lost the session`);
+    assert.ok(closedMs < 10_000);
+  });
+});
