@@ -22,7 +22,7 @@ import { createRelayPass } from "./queue/relay.ts";
 import { createOutboundStore } from "./store/outbound.ts";
 import { createLoop } from "./queue/loop.ts";
 import { createRelay } from "./smtp/sender.ts";
-import { createXmppLink, serverDomain } from "./xmpp/component.ts";
+import { createXmppLink, serverDomain, type XmppLink } from "./xmpp/component.ts";
 import { createSigner } from "./mail/dkim.ts";
 import { createIntake } from "./queue/intake.ts";
 import { createStructureReader } from "./queue/structures.ts";
@@ -41,21 +41,25 @@ import { createWebStore } from "./store/web.ts";
 import { createBadgeStore } from "./store/badges.ts";
 import { createBadges } from "./services/badges.ts";
 import { createBadgeRoutes } from "./web/badges.ts";
+import { createLinkLock, createSoleLock } from "./store/link-lock.ts";
+import { createRoleKeeper, type Term } from "./ops/role-keeper.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
+/** docs/design.md §Several instances: a standby tries the link lock this often; the holder checks its session. */
+const ROLE_TIMING = { retryMs: 1500, checkMs: 2000, checkTimeoutMs: 2000, failedRetryMs: 15_000 };
 /** An error stanza counts within 5 minutes of delivery, and re-queues a mail at most 10 attempts in all. */
 const BOUNCE_LIMITS = { schedule: DEFAULT_SCHEDULE, maxAgeSeconds: MAX_RETRY_AGE_SECONDS, maxAttempts: 10, windowSeconds: 300 };
 
 export interface App {
   smtpPort: number;
   httpPort: number;
-  /** SIGTERM: stop accepting, let open transactions finish (or 421), stop the worker, close XMPP, then the database. */
+  /** SIGTERM: stop accepting, let open transactions finish (or 421), stop the relay loop, the worker, close XMPP, then the database. */
   stop(graceMs?: number): Promise<void>;
 }
 
 export async function startApp(config: Config, log: Logger): Promise<App> {
-  // Order: database, XMPP, worker, SMTP listener last.
+  // Order: database, the link lock (and, when it is ours, XMPP and the worker), the relay loop, SMTP listener last.
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: "serve", log });
   const applied = await db.migrate();
   if (applied.length) log.info({ applied }, "migrations applied");
@@ -88,12 +92,18 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     store: badgeStore, hasMailbox: async (user) => (await mailboxes.ownedBy(user)).length > 0,
     seesPresence: async (user) => (await subscriptions.get(user, config.xmpp.domain)).toUser,
     forgetPresence: async (user) => void await subscriptions.set(user, config.xmpp.domain, { toUser: false }),
-    sendPresence: (user, type) => xmpp.sendPresence(user, type), newId: newSecret,
+    sendPresence: async (user, type) => linked().sendPresence(user, type), newId: newSecret,
     onError: (err) => log.warn({ err: err.message }, "presence badge not updated"),
   });
   const services = { ...accountServices, commands: [...accountServices.commands.filter((c) => !c.admin), badges.command, ...accountServices.commands.filter((c) => c.admin)],
     userPresence: (from: string, presence: Parameters<typeof badges.onPresence>[1]) => badges.onPresence(from, presence) };
-  const xmpp = createXmppLink(config.xmpp, {
+  /** This instance's link while it holds the link lock (docs/design.md §Several instances); null on a standby. */
+  let xmpp: XmppLink | null = null;
+  const linked = (): XmppLink => {
+    if (!xmpp) throw new Error("this instance is a standby: another instance holds the XMPP link");
+    return xmpp;
+  };
+  const createLink = () => createXmppLink(config.xmpp, {
     log, version: VERSION, services,
     onReceipt: (user, stanzaId) => void accounts.receipt(user, stanzaId).catch((err: Error) =>
       log.warn({ err: err.message, stanzaId }, "could not record a receipt")),
@@ -115,12 +125,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       }, (err: Error) => log.error({ err: err.message, stanzaId }, "could not record a bounce"));
     },
   });
-  try {
-    await xmpp.start(); // throws on a wrong secret or domain; otherwise online or retrying in the background
-  } catch (err) {
-    await db.close();
-    throw err;
-  }
 
   const workerId = `${hostname()}:${process.pid}`;
   // Mail waiting for a parser thread is bounded by count and by the SMTP memory budget (docs/design.md §Budgets).
@@ -133,29 +137,56 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       ...(config.attachments.uploadService || config.web.publicUrl ? {
         attachments: createAttachmentForwarder({ publicUrl: config.web.publicUrl }, {
           log, partsOf: structureOf, ...bind(messages, "partBytes", "uploads", "saveUploads"),
-          ...(config.attachments.uploadService ? { upload: (file) => xmpp.upload(config.attachments.uploadService!, file) } : {}),
+          ...(config.attachments.uploadService ? { upload: (file) => linked().upload(config.attachments.uploadService!, file) } : {}),
         }) } : {}) });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain });
   const inboundOutcomes = countOutcomes(deliveries, metrics, "inbound");
-  const worker = createWorker<ClaimedWithMessage, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100,
+  const createInboundWorker = (link: XmppLink) => createWorker<ClaimedWithMessage, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100,
     leaseSeconds: config.leaseSeconds, pollMs: 2000, maxAgeSeconds: MAX_RETRY_AGE_SECONDS }, {
     log, ...bind(deliveries, "claim", "release", "renew"), ...bind(inboundOutcomes, "markDelivered", "fail", "retryLater"),
     // Order within the batch does not matter across kinds: each kind keeps its own order.
     prepare: async (batch) => [...await prepareMail(batch.filter((d) => d.kind === "mail")),
       ...prepareReports(batch.filter((d) => d.kind === "report"))],
     send: async (m) => {
-      if (!("kind" in m)) return xmpp.sendChat(m);
-      if (m.error) await xmpp.sendLateError(m.error.from, m.error.to, m.error.id, "recipient-unavailable", m.error.text);
-      await xmpp.sendChat(m.notice);
+      if (!("kind" in m)) return link.sendChat(m);
+      if (m.error) await link.sendLateError(m.error.from, m.error.to, m.error.id, "recipient-unavailable", m.error.text);
+      await link.sendChat(m.notice);
     },
     // One ping to the server we are connected to proves the whole batch (docs/design.md §Delivery state machine).
-    flush: () => xmpp.flush(serverDomain(config.xmpp.domain)),
-    session: () => xmpp.session(),
-    isOnline: () => xmpp.isOnline(),
-    whenOnline: (signal) => xmpp.whenOnline(signal),
+    flush: () => link.flush(serverDomain(config.xmpp.domain)),
+    session: () => link.session(),
+    isOnline: () => link.isOnline(),
+    whenOnline: (signal) => link.whenOnline(signal),
     listen: (wake) => db.listen(wakeOn("inbound", wake)),
   });
-  await worker.start();
+  // One term as holder: the link, then the worker; no timer or socket of it outlives stop().
+  const openLink = async (): Promise<Term> => {
+    const link = createLink();
+    await link.start(); // throws on a wrong secret or domain; otherwise online or retrying in the background
+    xmpp = link;
+    const worker = createInboundWorker(link);
+    await worker.start();
+    return {
+      async stop(reason) {
+        if (xmpp === link) xmpp = null;
+        // Lost lock: another instance may open its link any moment, so ours closes first.
+        if (reason === "lost") await link.stop();
+        await worker.stop();
+        await link.stop();
+      },
+    };
+  };
+  const keeper = createRoleKeeper(ROLE_TIMING, {
+    log, open: () => openLink(), onRole: (role) => metrics.role.set(role),
+    lock: (onLost) => config.databaseUrl ? createLinkLock({ databaseUrl: config.databaseUrl, domain: config.xmpp.domain }, { log, onLost }) : createSoleLock(),
+  });
+  try {
+    await keeper.start();
+  } catch (err) {
+    await parser.close();
+    await db.close();
+    throw err;
+  }
   const relayLoop = relay && createLoop({ pollMs: 2000, name: "relay" }, {
     log, listen: (wake) => db.listen(wakeOn("outbound", wake)),
     pass: createRelayPass({ id: workerId, componentDomain: config.xmpp.domain,
@@ -164,9 +195,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       log, ...bind(countOutcomes(deliveries, metrics, "outbound"), "markDelivered", "retryLater", "fail"), ...bind(deliveries, "renew"),
       claim: (w, n, lease) => outgoing.claim(w, n, lease),
       send: (envelope, raw) => relay.send(envelope, raw),
-      notify: (from, to, text) => xmpp.notify(from, to, text),
-      lateError: (from, to, id, text) => xmpp.sendLateError(from, to, id, "undefined-condition", text),
-      receipt: (from, to, id) => xmpp.sendReceipt(from, to, id),
+      // On a standby these throw: the notice is logged, not sent (docs/design.md §Several instances).
+      notify: async (from, to, text) => linked().notify(from, to, text),
+      lateError: async (from, to, id, text) => linked().sendLateError(from, to, id, "undefined-condition", text),
+      receipt: async (from, to, id) => linked().sendReceipt(from, to, id),
     }),
   });
   await relayLoop?.start();
@@ -198,7 +230,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       const { oldestWaitingSeconds, ...byStatus } = await deliveries.counts();
       return { byStatus, oldestWaitingSeconds };
     },
-    xmppState: () => xmpp.state(),
+    xmppState: () => xmpp?.state() ?? null,
   });
   const webStore = createWebStore(db.knex);
   // Pages are built in their own pool (web/page-pool.ts), as many at once as are served.
@@ -218,8 +250,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     health: async () => {
       const database = await db.knex.raw("select 1").then(() => "ok", () => "unreachable");
-      const link = xmpp.state();
-      return { ok: database === "ok" && link === "online", database, xmpp: link, version: VERSION };
+      const role = keeper.role();
+      // A standby is healthy with its database: it accepts and relays mail (docs/design.md §Several instances).
+      if (role !== "link") return { ok: database === "ok" && role === "standby", database, role, version: VERSION };
+      const link = xmpp?.state() ?? "connecting";
+      return { ok: database === "ok" && link === "online", database, role, xmpp: link, version: VERSION };
     },
   });
   const httpAddress = await http.listen();
@@ -235,11 +270,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await parser.close();
       await pagePool?.close();
       await auth?.close();
-      await worker.stop();
       await relayLoop?.stop();
+      await keeper.stop();
       await unlistenMailboxes();
       relay?.close();
-      await xmpp.stop();
       await http.close();
       await db.close();
       log.info("passerelle stopped");

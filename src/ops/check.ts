@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from "../config.ts";
 import { createLogger } from "../log.ts";
 import { dkimRecord } from "../mail/dkim.ts";
 import { openDatabase } from "../store/db.ts";
+import { linkHolder } from "../store/link-lock.ts";
 import { createXmppLink, XmppConfigError } from "../xmpp/component.ts";
 
 interface Line { ok: boolean; what: string; detail: string }
@@ -41,18 +42,24 @@ async function checkDatabase(config: Config): Promise<Line> {
   }
 }
 
-/** When serve runs, its health endpoint tells the link state: connecting as the component here would
- * kick the live session (component_conflict_resolve = kick_old). Otherwise connect and authenticate. */
+/** When serve runs, its health endpoint tells its role and link state; when another instance holds the
+ * link lock, the database says so (docs/design.md §Several instances): connecting as the component here
+ * would kick the live session (component_conflict_resolve = kick_old). Otherwise connect and authenticate. */
 async function checkXmpp(config: Config): Promise<Line> {
   const what = `xmpp server (${config.xmpp.service} as ${config.xmpp.domain})`;
   // A wildcard listener is reached on loopback; an IPv6 host needs brackets in a URL.
   const host = { "0.0.0.0": "127.0.0.1", "::": "::1" }[config.httpListen.host] ?? config.httpListen.host;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${config.httpListen.port}/healthz`;
   const health = await fetch(url, { signal: AbortSignal.timeout(2000) })
-    .then((r) => r.json() as Promise<{ xmpp?: string }>, () => null).catch(() => ({ xmpp: "unknown (health endpoint failed)" }));
+    .then((r) => r.json() as Promise<{ xmpp?: string; role?: string }>, () => null).catch(() => ({ xmpp: "unknown (health endpoint failed)", role: undefined }));
+  if (health?.role === "standby") {
+    return { ok: true, what, detail: "serve is running here as a standby: another instance holds the XMPP link" };
+  }
   if (health?.xmpp) {
     return { ok: health.xmpp === "online", what, detail: `serve is running; its link is ${health.xmpp}` };
   }
+  const holder = await heldElsewhere(config);
+  if (holder) return { ok: true, what, detail: `another instance holds the XMPP link (${holder}); not connecting, which would take the link from it` };
   const link = createXmppLink(config.xmpp, { log: createLogger("silent"), version: "check", onBounce: () => undefined });
   try {
     const state = await link.start();
@@ -63,6 +70,22 @@ async function checkXmpp(config: Config): Promise<Line> {
     return { ok: false, what, detail: err instanceof XmppConfigError ? err.message : (err as Error).message };
   } finally {
     await link.stop();
+  }
+}
+
+/** The session holding the link lock, in words, or null (none, or no shared database to ask). */
+async function heldElsewhere(config: Config): Promise<string | null> {
+  if (!config.databaseUrl) return null;
+  try {
+    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, role: "cli", log: createLogger("silent") });
+    try {
+      const holder = await linkHolder(db.knex, config.xmpp.domain);
+      return holder && `database session ${holder.pid}${holder.client ? ` from ${holder.client}` : ""}`;
+    } finally {
+      await db.close();
+    }
+  } catch {
+    return null; // the database line says what is wrong with it
   }
 }
 

@@ -1,5 +1,6 @@
-// HTTP_LISTEN: /healthz (JSON; 503 until the database answers and the XMPP link is online; `xmpp` names the
-// link's state, docs/design.md §XMPP link) and /metrics.
+// HTTP_LISTEN: /healthz (JSON; `role` says link or standby, docs/design.md §Several instances; 503 until the
+// database answers and, on the link's holder, the XMPP link is online; `xmpp` names the link's state,
+// docs/design.md §XMPP link) and /metrics.
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 

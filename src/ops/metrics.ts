@@ -4,12 +4,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export interface MetricsSources {
   /** deliveries by status and the age of the oldest waiting one, read at scrape time */
   queue(): Promise<{ byStatus: Record<string, number>; oldestWaitingSeconds: number | null }>;
-  /** The XMPP link's state (docs/design.md §XMPP link). */
-  xmppState(): string;
+  /** The XMPP link's state (docs/design.md §XMPP link); null on a standby, which has none. */
+  xmppState(): string | null;
 }
 
 /** The states of the XMPP link, each a series of passerelle_xmpp_link_state. */
 const LINK_STATES = ["connecting", "online", "closing", "offline", "stopped"];
+/** The instance's roles (docs/design.md §Several instances), each a series of passerelle_instance_role. */
+const ROLES = ["link", "standby", "stopped"];
 
 export function createMetrics() {
   const registry = new Registry();
@@ -28,6 +30,13 @@ export function createMetrics() {
     pagesBuilt: counter("passerelle_web_pages_built_total", "Web pages built (each once per mail), from the mail or as plain text past the page pool's limits", ["outcome"]),
     parseSeconds: new Histogram({ name: "passerelle_parse_seconds", help: "Time to parse an accepted mail",
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
+    /** 1 for the instance's current role: `link` (it holds the XMPP link) or `standby`. */
+    role: {
+      gauge: new Gauge({ name: "passerelle_instance_role", help: "1 for this instance's role: link (it holds the XMPP link) or standby", labelNames: ["role"], registers: [registry] }),
+      set(current: string): void {
+        for (const role of ROLES) this.gauge.set({ role }, role === current ? 1 : 0);
+      },
+    },
     /** Gauges read from the database and the link when Prometheus scrapes. */
     watch(sources: MetricsSources): void {
       const oldest = new Gauge({ name: "passerelle_queue_oldest_waiting_seconds", help: "Age of the oldest waiting delivery", registers: [registry] });

@@ -101,6 +101,12 @@ const STOP_TIMEOUT_MS = 2000;
 
 export class XmppConfigError extends Error {
   override name = "XmppConfigError";
+  /** the stream error's condition (RFC 6120 §4.9.3) */
+  readonly condition: string;
+  constructor(message: string, condition: string) {
+    super(message);
+    this.condition = condition;
+  }
 }
 
 export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
@@ -166,7 +172,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       if (online) return "online";
       if (fatal) {
         await this.stop();
-        throw new XmppConfigError(describeFatal(fatal, config));
+        throw new XmppConfigError(describeFatal(fatal, config), fatal);
       }
       log.warn({ xmppService: config.service, err: failure ?? "link lost" }, "waiting for the XMPP server; mail is accepted and queued meanwhile");
       return "waiting";
