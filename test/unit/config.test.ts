@@ -60,6 +60,7 @@ describe("loadConfig defaults", () => {
       selfServiceNames: "ascii",
       selfServiceFreeNames: [],
       adminJids: [],
+      recipientDelimiters: "+",
       auth: { mode: "mark", dnsServers: [], timeoutMs: 30_000, memoryMb: 128 },
       leaseSeconds: 30,
       attachments: { uploadService: null, maxBytes: 10 * 1024 * 1024, types: ["*"], fetchHosts: [],
