@@ -111,9 +111,10 @@ export const schema = z.object({
   SELF_SERVICE_FREE_NAMES: commaList()
     .pipe(z.array(domain)),
   // Postfix recipient_delimiter: `toto+news@` reaches `toto@` (docs/design.md §Addresses); several
-  // characters: any one of them (Postfix 2.11); empty: off. Only atext symbols (no letter, digit or dot).
-  RECIPIENT_DELIMITER: z.string().default("+")
-    .refine((v) => [...v].every((ch) => DELIMITER_CHARS.includes(ch)), `expected characters of ${DELIMITER_CHARS} (or empty: off)`),
+  // characters: any one of them (Postfix 2.11); `none`: off (empty is unset, as for every variable).
+  // Only atext symbols: no letter, digit or dot.
+  RECIPIENT_DELIMITER: z.string().default("+").transform((v) => (v.trim().toLowerCase() === "none" ? "" : v))
+    .refine((v) => [...v].every((ch) => DELIMITER_CHARS.includes(ch)), `expected characters of ${DELIMITER_CHARS}, or none (off)`),
   // Bare JIDs allowed to run the admin commands (XEP-0050).
   ADMIN_JIDS: commaList()
     .pipe(z.array(z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "expected bare JIDs such as admin@example.org"))),

@@ -226,6 +226,14 @@ describe("loadConfig problems", () => {
     configError(() => loadConfig({ ...env, SELF_SERVICE_NAMES: "latin1" }));
   });
 
+  it("reads RECIPIENT_DELIMITER: + by default (and when empty), several characters, none for off, only atext symbols", () => {
+    assert.equal(loadConfig(MINIMAL).recipientDelimiters, "+");
+    assert.equal(loadConfig({ ...MINIMAL, RECIPIENT_DELIMITER: "+-" }).recipientDelimiters, "+-");
+    assert.equal(loadConfig({ ...MINIMAL, RECIPIENT_DELIMITER: "" }).recipientDelimiters, "+", "VAR= is unset");
+    assert.equal(loadConfig({ ...MINIMAL, RECIPIENT_DELIMITER: "None" }).recipientDelimiters, "");
+    for (const bad of ["a", ".", "@", "+ ", "1"]) assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, RECIPIENT_DELIMITER: bad }))), ["RECIPIENT_DELIMITER"], bad);
+  });
+
   it("names the required XMPP_DOMAIN and XMPP_SECRET when they are missing",
     () => {
       const err = configError(() => loadConfig({ MAIL_DOMAINS: "example.org" }));
