@@ -5,12 +5,24 @@ import { after, before, describe, it } from "node:test";
 import { simpleParser } from "mailparser";
 import { startRelaySink, type RelaySink } from "../support/relay.ts";
 import { sendMail, sendRaw } from "../support/smtp.ts";
-import { contactJid, MAIL_DOMAIN, startStack, type Stack } from "../support/stack.ts";
+import { COMPONENT_DOMAIN, contactJid, MAIL_DOMAIN, startStack, type Stack } from "../support/stack.ts";
 import { waitFor } from "../support/wait.ts";
 import { connectClient, xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
 
 const CATCH = "catch.test";
 const body = (m: Element) => m.getChildText("body") ?? "";
+const REGISTER = "jabber:iq:register";
+/** The stanza error a request was answered with (xmpp.js rejects with a StanzaError carrying it). */
+async function refusal(p: Promise<unknown>): Promise<{ condition: string; text: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { condition?: string; text?: string };
+    if (e.condition) return { condition: e.condition, text: e.text ?? "" };
+    throw err;
+  }
+  assert.fail("expected an error reply");
+}
 const rcpt = async (stack: Stack, to: string) => (await sendRaw(stack.gateway.smtpPort, "sender@example.com", [to],
   `From: sender@example.com\r\nTo: ${to}\r\nSubject: probe\r\n\r\nprobe\r\n`)).rcpt[0]!;
 
@@ -23,7 +35,8 @@ describe("subaddresses and catch-all mailboxes", () => {
   before(async () => {
     relay = await startRelaySink();
     stack = await startStack({ gatewayEnv: { SMTP_RELAY: `smtp://127.0.0.1:${relay.port}`, RELAY_RETRY_SCHEDULE: "1",
-      SEND_LIMIT_PER_MINUTE: "0", MAIL_DOMAINS: `${MAIL_DOMAIN},${CATCH}` } });
+      SEND_LIMIT_PER_MINUTE: "0", MAIL_DOMAINS: `${MAIL_DOMAIN},${CATCH}`, RECIPIENT_DELIMITER: "+-",
+      SELF_SERVICE_DOMAINS: "localhost", SELF_SERVICE_FREE_NAMES: CATCH } });
     toto = (await stack.user("toto"))!;
     await stack.prosody.register("desk", "secret");
     desk = await connectClient(stack.prosody.c2sPort, stack.prosody.domain, "desk", "secret");
@@ -43,6 +56,8 @@ describe("subaddresses and catch-all mailboxes", () => {
     const [row] = await stack.db.query<{ recipient: string; addressed_to: string }>(
       "SELECT recipient, addressed_to FROM deliveries WHERE direction = 'inbound' AND addressed_to IS NOT NULL");
     assert.deepEqual(row, { recipient: `toto@${MAIL_DOMAIN}`, addressed_to: `Toto+News@${MAIL_DOMAIN}` });
+    const [stored] = await stack.db.query<{ raw: Buffer }>("SELECT raw FROM messages WHERE subject = 'Weekly digest'");
+    assert.ok(stored!.raw.toString("latin1").includes(`\r\n\tfor <Toto+News@${MAIL_DOMAIN}>;\r\n`), "Received: … for the address given");
 
     await toto.send(xml("message", { type: "chat", to: contactJid("letter@example.com"), id: "sub1" }, xml("body", {}, "Unsubscribe me, please.")));
     const sent = await waitFor("the reply at the relay", () => relay.relayed.find((r) => r.to.includes("letter@example.com")));
@@ -96,8 +111,9 @@ describe("subaddresses and catch-all mailboxes", () => {
   it("postmaster@ keeps its meaning over the catch-all; another domain without one still refuses", async () => {
     // No ADMIN_JIDS here: RFC 5321 §4.5.1 still makes postmaster@ accepted, kept with a failed delivery.
     assert.equal((await rcpt(stack, `postmaster@${CATCH}`)).code, 250);
-    const [row] = await stack.db.query<{ jid: string }>("SELECT jid FROM deliveries WHERE recipient = $1", [`postmaster@${CATCH}`]);
-    assert.notEqual(row?.jid, "desk@localhost");
+    const rows = await stack.db.query("SELECT recipient, jid, status FROM deliveries WHERE lower(coalesce(addressed_to, recipient)) = $1",
+      [`postmaster@${CATCH}`]);
+    assert.deepEqual(rows, [{ recipient: `postmaster@${CATCH}`, jid: `postmaster@${CATCH}`, status: "failed" }], "not the catch-all's");
     assert.equal((await rcpt(stack, `nobody@${MAIL_DOMAIN}`)).code, 550);
   });
 
@@ -108,5 +124,27 @@ describe("subaddresses and catch-all mailboxes", () => {
     assert.equal(refused.code, 550);
     assert.match(refused.text, /^5\.1\.1 /);
     assert.equal((await rcpt(stack, `toto@${CATCH}`)).code, 250, "the exact mailbox still receives");
+  });
+
+  it("self-service registration never makes a catch-all nor a name holding a delimiter", async () => {
+    await stack.prosody.register("jean-luc", "secret");
+    const jl = await connectClient(stack.prosody.c2sPort, stack.prosody.domain, "jean-luc", "secret");
+    try {
+      const ask = (name: string | null) => refusal(jl.request(xml("iq", { type: "set", to: COMPONENT_DOMAIN },
+        xml("query", { xmlns: REGISTER }, ...(name === null ? [] : [xml("username", {}, name)])))));
+      const own = await ask(null);
+      assert.equal(own.condition, "not-acceptable");
+      assert.match(own.text, /cannot hold “-”: here it starts a subaddress/);
+      for (const name of [`*@${CATCH}`, `team+x@${CATCH}`, `team-x@${CATCH}`]) {
+        assert.equal((await ask(name)).condition, "not-acceptable", name);
+      }
+      const rows = await stack.db.query("SELECT address FROM mailboxes WHERE lower(jid) = 'jean-luc@localhost'");
+      assert.equal(rows.length, 0, "nothing made");
+      // The check is the one that refuses: a plain free name is given.
+      await jl.request(xml("iq", { type: "set", to: COMPONENT_DOMAIN }, xml("query", { xmlns: REGISTER }, xml("username", {}, `team@${CATCH}`))));
+      assert.deepEqual(await stack.db.query("SELECT address FROM mailboxes WHERE lower(jid) = 'jean-luc@localhost'"), [{ address: `team@${CATCH}` }]);
+    } finally {
+      await jl.stop();
+    }
   });
 });
