@@ -32,7 +32,7 @@ import { countAccepted, countOutcomes, createMetrics, timed } from "./ops/metric
 import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
 import { domainOf } from "./core/addresses.ts";
-import { roleRecipient } from "./core/role-addresses.ts";
+import { recipientCandidates, resolveRecipient } from "./core/recipients.ts";
 import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
 import { createAccountServices } from "./services/accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
@@ -204,7 +204,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   await relayLoop?.start();
 
   // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
-  const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000, proofTimeoutMs: 1000 }, { find: (a) => mailboxes.find(a), heard: () => db.heard(), now: Date.now });
+  // Each answer is the whole resolution of one address: exact, subaddress, role, catch-all (core/recipients.ts).
+  const rules = { delimiters: config.recipientDelimiters, mailDomains: config.mailDomains, adminJids: config.adminJids };
+  const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000, proofTimeoutMs: 1000 }, { heard: () => db.heard(), now: Date.now,
+    find: async (a) => resolveRecipient(a as MailAddress, await mailboxes.findAny(recipientCandidates(a, rules.delimiters)), rules) });
   const unlistenMailboxes = await db.listen((notice) => recipients.hear(notice));
   // Sender authentication in its own thread (mail/auth-pool.ts), started with the first mail.
   const auth = config.auth.mode === "off" ? null
@@ -213,8 +216,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     log, onRefused: (reason) => metrics.refused.inc({ reason }),
     findRecipient: async (address): Promise<Recipient | undefined> => {
       const token = readBounceAddress(address as MailAddress);
-      // A mailbox first (from memory, store/mailbox-cache.ts); else postmaster@/abuse@ for the admins.
-      if (!token) return recipients.find(address).then((m) => m?.enabled ? m : roleRecipient(address as MailAddress, config) ?? m);
+      // The bounce form first (core/verp.ts); then the mailbox, from memory (store/mailbox-cache.ts), with
+      // the address as this RCPT spelled it when it reached the mailbox by another.
+      if (!token) return recipients.find(address).then((m) => m?.addressedTo ? { ...m, addressedTo: address as MailAddress } : m);
       const found = await threads.bounceTarget(token);
       return found && { address: found.mailbox as MailAddress, jid: found.target.userJid.split("/")[0] as Recipient["jid"],
         enabled: true, bounceOf: found.target };

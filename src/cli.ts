@@ -30,7 +30,7 @@ Configuration comes from the environment (and a .env file): see README.md.
 Every command takes --help.`,
   serve: "usage: passerelle serve\n\nRun the gateway: SMTP listener, XMPP component, delivery worker, HTTP health.\nSIGTERM stops gracefully; a second signal exits at once.",
   migrate: "usage: passerelle migrate\n\nApply pending database migrations and exit.",
-  mailbox: "usage: passerelle mailbox add ADDRESS JID | list | remove ADDRESS | disable ADDRESS | enable ADDRESS\n\nADDRESS must be in one of MAIL_DOMAINS; JID is a bare JID (user@server). Changes apply to the next SMTP transaction.",
+  mailbox: "usage: passerelle mailbox add ADDRESS JID | list | remove ADDRESS | disable ADDRESS | enable ADDRESS\n\nADDRESS must be in one of MAIL_DOMAINS; JID is a bare JID (user@server). Changes apply to the next SMTP transaction.\n'*@domain' (quoted for the shell) is the domain's catch-all: every address of it without a mailbox of its own.",
   queue: "usage: passerelle queue [--failed] | queue retry ID\n\nWithout options: deliveries waiting or in progress. --failed: deliveries that failed, with the reason.",
   check: "usage: passerelle check\n\nValidate the configuration, then reach the database, the XMPP server and the SMTP relay.\nPrints what is wrong; exits 1 if anything is.",
 };

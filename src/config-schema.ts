@@ -1,5 +1,6 @@
 // The environment variables as a zod schema (docs/design.md §Contract, Configuration): names, defaults, formats.
 import { z } from "zod";
+import { DELIMITER_CHARS } from "./core/recipients.ts";
 
 export interface Listen { host: string; port: number }
 
@@ -109,6 +110,11 @@ export const schema = z.object({
   // unset: each account gets only the mailbox of its own name.
   SELF_SERVICE_FREE_NAMES: commaList()
     .pipe(z.array(domain)),
+  // Postfix recipient_delimiter: `toto+news@` reaches `toto@` (docs/design.md §Addresses); several
+  // characters: any one of them (Postfix 2.11); `none`: off (empty is unset, as for every variable).
+  // Only atext symbols: no letter, digit or dot.
+  RECIPIENT_DELIMITER: z.string().default("+").transform((v) => (v.trim().toLowerCase() === "none" ? "" : v))
+    .refine((v) => [...v].every((ch) => DELIMITER_CHARS.includes(ch)), `expected characters of ${DELIMITER_CHARS}, or none (off)`),
   // Bare JIDs allowed to run the admin commands (XEP-0050).
   ADMIN_JIDS: commaList()
     .pipe(z.array(z.string().regex(/^[^@/\s]+@[^@/\s]+$/, "expected bare JIDs such as admin@example.org"))),

@@ -45,6 +45,8 @@ export interface Config {
   /** mail domains where a self-service account may choose a name other than its own */
   selfServiceFreeNames: string[];
   adminJids: string[];
+  /** RECIPIENT_DELIMITER: the characters that end a subaddress's mailbox part; "" off (src/core/recipients.ts) */
+  recipientDelimiters: string;
   auth: { mode: "off" | "mark" | "strict"; dnsServers: string[]; timeoutMs: number; memoryMb: number };
   leaseSeconds: number;
   attachments: { uploadService: string | null; maxBytes: number; types: string[]; fetchHosts: string[];
@@ -197,6 +199,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     selfServiceNames: e.SELF_SERVICE_NAMES,
     selfServiceFreeNames: e.SELF_SERVICE_FREE_NAMES,
     adminJids: e.ADMIN_JIDS,
+    recipientDelimiters: e.RECIPIENT_DELIMITER,
     auth: { mode: e.AUTH_MODE, dnsServers: e.DNS_SERVERS, timeoutMs: e.AUTH_TIMEOUT_MS, memoryMb: e.AUTH_MEMORY_MB },
     leaseSeconds: e.QUEUE_LEASE_SECONDS,
     attachments: { uploadService: e.XMPP_UPLOAD_SERVICE ?? null, maxBytes: e.ATTACHMENT_MAX_BYTES,

@@ -1,6 +1,7 @@
 // Self-service mailboxes (XEP-0077 registration): which address an account may take. Pure.
 import { parseMailAddress } from "./addresses.ts";
 import { precisUsername, type NameRepertoire } from "./precis.ts";
+import { CATCH_ALL } from "./recipients.ts";
 import { skeleton } from "./skeleton.ts";
 import type { MailAddress } from "./types.ts";
 
@@ -21,11 +22,19 @@ const RESERVED = new Set(RESERVED_NAMES.map(skeleton));
 
 export type LocalpartVerdict = { ok: true; address: MailAddress; local: string } | { ok: false; why: string };
 
-/** `wanted` at `domain`, normalised (RFC 8265 §3.3), if it is a name anyone may hold. */
-export function selfServiceAddress(wanted: string, domain: string, repertoire: NameRepertoire = "ascii"): LocalpartVerdict {
+/**
+ * `wanted` at `domain`, normalised (RFC 8265 §3.3), if it is a name anyone may hold. Never a catch-all
+ * (`*`) nor a name holding a RECIPIENT_DELIMITER character (`delimiters`): that name would be another
+ * mailbox's subaddress (docs/design.md §Addresses).
+ */
+export function selfServiceAddress(wanted: string, domain: string, repertoire: NameRepertoire = "ascii", delimiters = ""): LocalpartVerdict {
   const name = precisUsername(wanted, repertoire);
   if (!name.ok) return name;
   const local = name.name;
+  const delimiter = [...local].find((ch) => ch === CATCH_ALL || delimiters.includes(ch));
+  if (delimiter) {
+    return { ok: false, why: `A name cannot hold “${delimiter}”: here it ${delimiter === CATCH_ALL ? "stands for every address" : "starts a subaddress (name+tag)"}.` };
+  }
   // Also the bounce prefix and what mailing-list software answers from (owner-list, list-request).
   if (RESERVED.has(skeleton(local)) || /^(bounces?[+-]|owner-)|-request$/.test(local)) {
     return { ok: false, why: `${local} is reserved for the server's own use.` };
@@ -38,6 +47,8 @@ export interface NamePolicy {
   repertoire: NameRepertoire;
   /** mail domains where an account may choose a name other than its own (none by default) */
   freeNameDomains: readonly string[];
+  /** RECIPIENT_DELIMITER: no name holds one of these */
+  delimiters?: string;
 }
 
 /**
@@ -51,8 +62,8 @@ export function chooseName(jid: string, wanted: string | null, domain: string, p
   const at = wanted?.lastIndexOf("@") ?? -1;
   const target = at < 0 ? domain : wanted!.slice(at + 1).trim();
   const asked = at < 0 ? wanted : wanted!.slice(0, at);
-  if (asked !== null && isFree(target)) return selfServiceAddress(asked, target, policy.repertoire);
-  const own = selfServiceAddress(jid.slice(0, jid.lastIndexOf("@")), domain, policy.repertoire);
+  if (asked !== null && isFree(target)) return selfServiceAddress(asked, target, policy.repertoire, policy.delimiters);
+  const own = selfServiceAddress(jid.slice(0, jid.lastIndexOf("@")), domain, policy.repertoire, policy.delimiters);
   if (asked !== null && (target.toLowerCase() !== domain.toLowerCase() || !own.ok || precisName(asked, policy) !== own.local)) {
     const elsewhere = policy.freeNameDomains.length ? ` (a name of your choice: name@${policy.freeNameDomains[0]})` : "";
     return { ok: false, why: own.ok

@@ -24,6 +24,9 @@ export interface MailToChatInput {
   attachmentFates?: ReadonlyMap<number, string>;
   /** where the whole mail can be read; the truncation notice links to it (later: PUBLIC_URL /m/<token>) */
   fullMailUrl?: string;
+  /** what the address the mail was sent to adds to the mailbox's (core/recipients.ts addressTag): the
+   * subaddress's tag, or the address a catch-all took; shown first on the subject line, in brackets */
+  addressTag?: string | null;
 }
 
 /** Delivery later than this after acceptance carries a XEP-0203 <delay/>. */
@@ -41,7 +44,7 @@ const FIELD_BYTES = 255;
 
 export function mailToChat(input: MailToChatInput): ChatMessage {
   const { mail } = input;
-  const markers = [authenticationMarker(mail), automaticMarker(mail, input.nullSender ?? false)].filter(Boolean);
+  const markers = [addressMarker(input.addressTag), authenticationMarker(mail), automaticMarker(mail, input.nullSender ?? false)].filter(Boolean);
   const subjectLine = [...markers, sanitizeLine(mail.subject) || "(no subject)"].join(" ");
   const subject = truncateUtf8(subjectLine, LINE_BYTES).text;
   const attachments = mail.attachments.slice(0, 50).map((a, i) => {
@@ -89,6 +92,12 @@ export function delayStamp(input: Pick<MailToChatInput, "mail" | "acceptedAt" | 
   const lateDate = credible !== null && accepted - credible > (input.lateDateMs ?? LATE_DATE_MS);
   if (!lateDelivery && !lateDate) return null;
   return credible === null ? input.acceptedAt : new Date(credible);
+}
+
+/** `[news]` for mail to `toto+news@`, `[sales@example.org]` for mail a catch-all took: the folder it would go to. */
+export function addressMarker(tag: string | null | undefined): string {
+  const line = tag ? truncateUtf8(sanitizeLine(tag), FIELD_BYTES).text : "";
+  return line ? `[${line}]` : "";
 }
 
 /** One short marker when the sender is not verified: a warning when its domain disowns it. */

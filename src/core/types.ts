@@ -28,7 +28,12 @@ export interface BounceTarget {
 /** A recipient the SMTP listener accepted: a mailbox, or a bounce address standing for the mail it names
  * (then `address` and `jid` are the sending mailbox's), or a role address without a mailbox
  * (core/role-addresses.ts: `admins`, one delivery each; none: kept with a failed delivery). */
-export interface Recipient extends Mailbox { bounceOf?: BounceTarget; admins?: BareJid[] }
+export interface Recipient extends Mailbox {
+  bounceOf?: BounceTarget; admins?: BareJid[];
+  /** the address the sender used when the mailbox was reached by another one: a subaddress or an
+   * address a catch-all took (core/recipients.ts) */
+  addressedTo?: MailAddress;
+}
 
 /** What the parser extracted from a mail; everything already free of NUL and XML-forbidden characters. */
 export interface ParsedMail {
@@ -79,6 +84,8 @@ export interface PlannedDelivery {
   recipient: string;
   jid: string;
   originStanzaId: string | null;
+  /** the address the sender used, when not the mailbox's own (Recipient.addressedTo) */
+  addressedTo?: string | null;
   /** stored as failed at once, with this reason (a role address with no one to read it) */
   failed?: string;
 }
@@ -108,6 +115,8 @@ export interface ThreadParent {
   mailbox: string; subject: string; messageId: string | null; references: string[];
   /** the From address of that mail, in its original case */
   correspondent: string | null;
+  /** the address that mail was sent to when it reached the mailbox by another (core/recipients.ts): the reply's From */
+  addressedTo?: string | null;
 }
 
 /** An outgoing mail to queue: its rendered bytes and what its delivery needs. */

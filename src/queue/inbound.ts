@@ -1,6 +1,7 @@
 // Preparing inbound deliveries: stored message → chat message (translation is pure, in core/).
 import { addressToJid, parseMailAddress } from "../core/addresses.ts";
 import { mailUrl } from "../core/links.ts";
+import { addressTag } from "../core/recipients.ts";
 import { mailToChat } from "../core/translate.ts";
 import { sanitizeText, truncateUtf8 } from "../core/sanitize.ts";
 import type { ChatFile, ChatMessage, MailAddress, ParsedMail } from "../core/types.ts";
@@ -9,6 +10,8 @@ import type { Claimed, Prepared } from "./worker.ts";
 export interface InboundDelivery extends Claimed {
   messageId: number;
   recipient: string;
+  /** the address the sender used when not the mailbox's own (core/recipients.ts) */
+  addressedTo?: string | null;
   /** read with the claim (store/deliveries.ts claim): null when the row is gone */
   stored: StoredMail | null;
   /** the mailbox's settings read with the claim: null for the defaults */
@@ -62,6 +65,7 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
         nullSender: stored.mailFrom === "",
         ...(forwarded ? { attachmentFates: forwarded.fates } : {}),
         fullMailUrl: config.publicUrl && stored.webToken ? mailUrl(config.publicUrl, stored.webToken) : undefined,
+        addressTag: addressTag(delivery.addressedTo, delivery.recipient),
       };
       // Translation is pure and should never throw; if some text still defeats it, that one delivery
       // fails with the reason (the raw mail stays stored) instead of the whole batch coming back forever.

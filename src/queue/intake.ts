@@ -40,7 +40,8 @@ export function createIntake(config: IntakeConfig, deps: IntakeDeps) {
       authentication = { verified: decision.verified, warning: decision.warning };
     }
     const trace = receivedHeader({ ...envelope, by: config.hostname, id: deps.newId(),
-      recipient: envelope.recipients.length === 1 ? envelope.recipients[0]!.address : null, date: deps.now() });
+      // RFC 5321 §4.4: `for` names the address as the sender gave it (a subaddress, a catch-all's address).
+      recipient: envelope.recipients.length === 1 ? envelope.recipients[0]!.addressedTo ?? envelope.recipients[0]!.address : null, date: deps.now() });
     // RFC 8601 §5 / RFC 5321 §4.4: our fields go on top, Authentication-Results above our Received.
     // Into the room kept in front of a large mail: no second copy of it (mail/raw-buffer.ts).
     const full = prependHeader(Buffer.from(authHeaders.replace(/\r?\n/g, "\r\n") + trace, "utf8"), raw);

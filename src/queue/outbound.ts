@@ -8,6 +8,7 @@
 // limit refuses the later ones.
 import { domainOf, jidToAddress } from "../core/addresses.ts";
 import { mailText, replySubject, sharedFileUrl, subjectFromText, type IncomingChat } from "../core/outbound.ts";
+import { isCatchAll } from "../core/recipients.ts";
 import { bounceAddress } from "../core/verp.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
 import { senderName } from "../core/display-name.ts";
@@ -89,6 +90,10 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
 
   /** Fetch the shared file (its place under the limit is taken) and compose; the memory stays held until queued. */
   async function prepare(d: Draft, owned: Owned, parent: ThreadParent | undefined, reserve: Reserve | undefined): Promise<Prepared<QueuedMail, Verdict>> {
+    const from = fromAddress(mailboxFor(owned, parent), parent);
+    if (from === null) {
+      return { verdict: refuse("auth", "forbidden", "Your mailbox is a catch-all (*@domain): it answers the mail sent to it, but a new mail needs an address of your own; nothing was sent.") };
+    }
     let held: HeldFile | null = null;
     if (d.shared) {
       try {
@@ -102,7 +107,7 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       const rawText = mailText(d.chat);
       const text = held && rawText.trim() === d.shared ? "" : rawText;
       if (!text && !held) return { verdict: { kind: "ignored" } };
-      const mail = await compose({ ...d, file: held }, text, owned, parent);
+      const mail = await compose({ ...d, file: held }, text, owned, parent, from);
       // From here the file's bytes live on in the mail only, held until queued (docs/design.md §Budgets):
       // the mail, and while it is queued its SQL parameter, which node-postgres writes as bytea in hex, twice
       // its size, once as a string and once more in the message it sends.
@@ -114,11 +119,21 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
     }
   }
 
+  // The mailbox the conversation was addressed to, else the oldest that is not a catch-all (it has no address of its own).
   const mailboxFor = (owned: Owned, parent: ThreadParent | undefined) =>
-    owned.find((m) => parent && m.address.toLowerCase() === parent.mailbox.toLowerCase()) ?? owned[0]!;
+    owned.find((m) => parent && m.address.toLowerCase() === parent.mailbox.toLowerCase())
+      ?? owned.find((m) => !isCatchAll(m.address)) ?? owned[0]!;
+  /** docs/design.md §Addresses: a reply leaves from the address the mail was sent to (a subaddress, or the
+   * address a catch-all took), as recorded at RCPT; anything else from the mailbox's own. Null: a catch-all
+   * with nothing to answer, which has no address to write from. */
+  const fromAddress = (mailbox: Owned[number], parent: ThreadParent | undefined): string | null => {
+    const answered = parent?.addressedTo && parent.mailbox.toLowerCase() === mailbox.address.toLowerCase() ? parent.addressedTo : null;
+    const from = answered ?? mailbox.address;
+    return isCatchAll(from) ? null : from;
+  };
 
   /** The mail for one message, composed once: every retry sends the same bytes and Message-ID. */
-  async function compose({ chat, contact, file }: Draft, text: string, owned: Owned, parent: ThreadParent | undefined): Promise<QueuedMail> {
+  async function compose({ chat, contact, file }: Draft, text: string, owned: Owned, parent: ThreadParent | undefined, from: string): Promise<QueuedMail> {
     // The contact JID is case-folded (core/addresses.ts): write to the address as the correspondent spelled it.
     const to = parent?.correspondent && parent.correspondent.toLowerCase() === contact.toLowerCase()
       ? parent.correspondent as MailAddress : contact;
@@ -129,7 +144,7 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
     const token = deps.newToken();
     const messageId = `${token}@${domainOf(mailbox.address as MailAddress)}`;
     const raw = await deps.compose({
-      from: { address: mailbox.address, name: senderName(chat.nick, mailbox.displayName) },
+      from: { address: from, name: senderName(chat.nick, mailbox.displayName) },
       to, subject, text, messageId,
       inReplyTo: parent?.messageId ?? null,
       references: parent ? [...parent.references, ...(parent.messageId ? [parent.messageId] : [])] : [],

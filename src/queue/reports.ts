@@ -55,12 +55,14 @@ export function planDeliveries(recipients: Recipient[], report: DeliveryReport |
     const about = r.bounceOf;
     if (r.admins) {
       // A role address without a mailbox (core/role-addresses.ts): one delivery per administrator.
-      if (r.admins.length === 0) plan.deliveries.push({ kind: "mail", recipient: r.address, jid: r.jid, originStanzaId: null, failed: unattended(r.address) });
-      for (const jid of r.admins) plan.deliveries.push({ kind: "mail", recipient: r.address, jid, originStanzaId: null });
+      const to = r.addressedTo ? { addressedTo: r.addressedTo } : {};
+      if (r.admins.length === 0) plan.deliveries.push({ kind: "mail", recipient: r.address, jid: r.jid, originStanzaId: null, ...to, failed: unattended(r.address) });
+      for (const jid of r.admins) plan.deliveries.push({ kind: "mail", recipient: r.address, jid, originStanzaId: null, ...to });
       continue;
     }
     if (!about || !report) {
-      plan.deliveries.push({ kind: "mail", recipient: r.address, jid: r.jid, originStanzaId: null });
+      plan.deliveries.push({ kind: "mail", recipient: r.address, jid: r.jid, originStanzaId: null,
+        ...(r.addressedTo ? { addressedTo: r.addressedTo } : {}) });
       continue;
     }
     if (!report.recipients.some((x) => namesRecipient(x, about.correspondent))) {

@@ -14,6 +14,8 @@ export interface RegistrationConfig {
   selfServiceNames: NameRepertoire;
   /** mail domains where an account may choose a name other than its own */
   selfServiceFreeNames: string[];
+  /** RECIPIENT_DELIMITER: no self-service name holds one (core/policy.ts) */
+  recipientDelimiters?: string;
 }
 
 const NOT_HERE = "Mailboxes are offered to accounts of this server only.";
@@ -22,7 +24,7 @@ export function createRegistration(config: RegistrationConfig, deps: { mailboxes
   GatewayServices["registration"] {
   if (config.selfServiceDomains.length === 0) return null;
   const names: NamePolicy = { repertoire: config.selfServiceNames,
-    freeNameDomains: config.selfServiceFreeNames.map((d) => d.toLowerCase()) };
+    freeNameDomains: config.selfServiceFreeNames.map((d) => d.toLowerCase()), delimiters: config.recipientDelimiters ?? "" };
   return {
     async info(jid) {
       const existing = (await deps.mailboxes.ownedBy(jid))[0];

@@ -44,8 +44,8 @@ export interface Envelope {
 
 export interface SmtpDeps {
   log: Logger;
-  /** The enabled-or-not mailbox (or the bounce address, core/verp.ts) for an address; throws when the
-   * database cannot answer. */
+  /** The enabled-or-not mailbox an address reaches (exact, subaddress, role, catch-all: core/recipients.ts),
+   * or the mail a bounce address names (core/verp.ts); throws when the database cannot answer. */
   findRecipient(address: string): Promise<Recipient | undefined>;
   /** A refusal, for the metrics: `rcpt <reason>`, `size`, `hops`, `sender`. */
   onRefused?(reason: string): void;

@@ -21,6 +21,8 @@ export interface ClaimedDelivery {
   kind: "mail" | "report";
   /** the claim's lease token: every outcome names it (delivery-states.ts) */
   lease: string;
+  /** the address the sender used when not the mailbox's own (core/recipients.ts) */
+  addressedTo: string | null;
 }
 
 export interface DeliveryRow extends ClaimedDelivery {

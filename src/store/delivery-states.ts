@@ -34,7 +34,7 @@ export type DeliveryStatus = "pending" | "sending" | "delivered" | "failed";
 /** A claimed delivery's own columns, from the claim's `d` (claimSql). */
 export const CLAIM_COLUMNS = `d.id, d.message_id AS "messageId", d.recipient, d.jid, d.stanza_id AS "stanzaId",
   d.attempts, d.created_at AS "createdAt", d.origin_stanza_id AS "originStanzaId", d.delay_notified AS "delayNotified",
-  d.receipt_requested AS "receiptRequested", d.kind, d.lease`;
+  d.receipt_requested AS "receiptRequested", d.kind, d.lease, d.addressed_to AS "addressedTo"`;
 
 /** A fresh lease token: 128 random bits. */
 export const newLease = (): string => randomBytes(16).toString("hex");

@@ -1,4 +1,6 @@
-// The mailbox lookup of every RCPT, remembered while the database can tell us it changed.
+// The mailbox lookup of every RCPT, remembered while the database can tell us it changed. What is
+// remembered per address is its whole answer (exact row, subaddress, role or catch-all, docs/design.md
+// §Addresses); any change to `mailboxes` forgets all of them.
 //
 // Design (Data): a mailbox inserted, changed or deleted with SQL applies to the next SMTP transaction.
 // A trigger notifies every change to `mailboxes` (migration 000009) and the cache forgets everything

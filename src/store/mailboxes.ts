@@ -25,6 +25,10 @@ export function createMailboxStore(knex: Knex) {
       const row = await knex<Row>("mailboxes").whereRaw("lower(address) = lower(?)", [address]).first();
       return row && toRecord(row);
     },
+    /** The rows of several addresses at once, compared case-insensitively: one RCPT's candidates (core/recipients.ts). */
+    async findAny(addresses: string[]): Promise<MailboxRecord[]> {
+      return (await knex<Row>("mailboxes").whereRaw("lower(address) = ANY(?)", [addresses.map((a) => a.toLowerCase())])).map(toRecord);
+    },
     /** The enabled mailboxes a JID owns, oldest first (invariant 5: only these may send). */
     async ownedBy(jid: string): Promise<MailboxRecord[]> {
       return (await knex<Row>("mailboxes").whereRaw("lower(jid) = lower(?)", [jid]).where({ enabled: true })

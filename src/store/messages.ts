@@ -103,6 +103,7 @@ export function createMessageStore(knex: Knex) {
       recipient: d.recipient,
       jid: d.jid,
       origin_stanza_id: d.originStanzaId,
+      addressed_to: d.addressedTo ? text(d.addressedTo) : null,
       // Random, never derived from the token the sender sees; stable across retries and restarts:
       // receipts, replies and errors refer to it (docs/design.md §Who speaks for a delivery).
       stanza_id: newSecret(),

@@ -5,7 +5,7 @@ import type { BounceTarget, ThreadParent } from "../core/types.ts";
 
 export function createThreadStore(knex: Knex) {
   const parentColumns = ["d.recipient AS mailbox", "m.subject", "m.message_id AS messageId", "m.references",
-    "m.from_address AS correspondent"];
+    "m.from_address AS correspondent", "d.addressed_to AS addressedTo"];
   return {
     /** XEP-0461: the inbound mail whose chat message had this stable id, if it went to one of `mailboxes`. */
     async byStanzaId(stanzaId: string, mailboxes: string[]): Promise<ThreadParent | undefined> {
@@ -25,7 +25,7 @@ export function createThreadStore(knex: Knex) {
         SELECT w.wanted, p.* FROM unnest(?::text[]) AS w(wanted)
         CROSS JOIN LATERAL (
           SELECT d.recipient AS mailbox, m.subject, m.message_id AS "messageId", m.references,
-                 m.from_address AS correspondent
+                 m.from_address AS correspondent, d.addressed_to AS "addressedTo"
           FROM messages m JOIN deliveries d ON d.message_id = m.id
           WHERE m.direction = 'inbound' AND lower(m.from_address) = w.wanted AND lower(d.recipient) = ANY(?)
           ORDER BY m.id DESC LIMIT 1) p`, [wanted, mailboxes.map((a) => a.toLowerCase())]);

@@ -60,6 +60,7 @@ describe("loadConfig defaults", () => {
       selfServiceNames: "ascii",
       selfServiceFreeNames: [],
       adminJids: [],
+      recipientDelimiters: "+",
       auth: { mode: "mark", dnsServers: [], timeoutMs: 30_000, memoryMb: 128 },
       leaseSeconds: 30,
       attachments: { uploadService: null, maxBytes: 10 * 1024 * 1024, types: ["*"], fetchHosts: [],
@@ -223,6 +224,14 @@ describe("loadConfig problems", () => {
     assert.equal(err.message, "configuration is not valid:\n  SELF_SERVICE_FREE_NAMES: jabber.example.org is an XMPP domain: its names belong to its accounts"
       + "\n  SELF_SERVICE_FREE_NAMES: other.example is not one of MAIL_DOMAINS");
     configError(() => loadConfig({ ...env, SELF_SERVICE_NAMES: "latin1" }));
+  });
+
+  it("reads RECIPIENT_DELIMITER: + by default (and when empty), several characters, none for off, only atext symbols", () => {
+    assert.equal(loadConfig(MINIMAL).recipientDelimiters, "+");
+    assert.equal(loadConfig({ ...MINIMAL, RECIPIENT_DELIMITER: "+-" }).recipientDelimiters, "+-");
+    assert.equal(loadConfig({ ...MINIMAL, RECIPIENT_DELIMITER: "" }).recipientDelimiters, "+", "VAR= is unset");
+    assert.equal(loadConfig({ ...MINIMAL, RECIPIENT_DELIMITER: "None" }).recipientDelimiters, "");
+    for (const bad of ["a", ".", "@", "+ ", "1"]) assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, RECIPIENT_DELIMITER: bad }))), ["RECIPIENT_DELIMITER"], bad);
   });
 
   it("names the required XMPP_DOMAIN and XMPP_SECRET when they are missing",

@@ -26,6 +26,23 @@ describe("selfServiceAddress", () => {
   });
 });
 
+describe("self-service names and addresses people expect", () => {
+  it("never a catch-all nor a name holding a RECIPIENT_DELIMITER character", () => {
+    for (const name of ["*", "to*to", "toto+news", "+toto"]) assert.equal(selfServiceAddress(name, "x.org", "ascii", "+").ok, false, name);
+    assert.match(why(selfServiceAddress("*", "x.org", "unicode", "+")), /cannot hold “\*”|Use ASCII|cannot be part/);
+    assert.match(why(selfServiceAddress("jean-luc", "x.org", "ascii", "+-")), /cannot hold “-”: here it starts a subaddress/);
+    assert.match(why(selfServiceAddress("jean_luc", "x.org", "unicode", "_")), /cannot hold “_”/);
+    assert.equal(selfServiceAddress("jean-luc", "x.org", "ascii", "+").ok, true, "- is a delimiter only when configured");
+  });
+
+  it("an account whose own name holds a delimiter gets no mailbox of that name; a free name neither", () => {
+    const policy = { repertoire: "ascii" as const, freeNameDomains: ["lists.example"], delimiters: "+-" };
+    assert.match(why(chooseName("jean-luc@jabber.example", null, "jabber.example", policy)), /Your account's name cannot be a mailbox here: A name cannot hold “-”/);
+    assert.equal(chooseName("jean-luc@jabber.example", "team-news@lists.example", "jabber.example", policy).ok, false);
+    assert.equal(chooseName("jean@jabber.example", "team@lists.example", "jabber.example", policy).ok, true);
+  });
+});
+
 describe("chooseName", () => {
   const strict = { repertoire: "ascii" as const, freeNameDomains: [] };
   const free = { repertoire: "ascii" as const, freeNameDomains: ["lists.example"] };

@@ -46,6 +46,14 @@ describe("mailToChat", () => {
     });
   });
 
+  it("shows the address the mail was sent to, when not the mailbox's own, first on the subject line", () => {
+    assert.equal(mailToChat(input({ addressTag: "news" })).body.split("\n")[0], "[news] Lunch tomorrow?");
+    assert.equal(mailToChat(input({ addressTag: "sales@example.org", mail: mail({ listId: "l.example.org" }) })).body.split("\n")[0],
+      "[sales@example.org] [list: l.example.org] Lunch tomorrow?");
+    assert.equal(mailToChat(input({ addressTag: `a${ch(0x202e)}\r\nb` })).body.split("\n")[0], "[a b] Lunch tomorrow?");
+    assert.equal(mailToChat(input({ addressTag: null })).body.split("\n")[0], "Lunch tomorrow?");
+  });
+
   it("says (no subject) when the subject is empty or only invisible characters", () => {
     assert.equal(mailToChat(input({ mail: mail({ subject: "" }) })).body, "(no subject)\n\nHi Toto,\nnoon at the usual place?");
     assert.equal(mailToChat(input({ mail: mail({ subject: `  ${ch(0x200b)}\r\n ` }) })).body.split("\n")[0], "(no subject)");

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { createOutbound, type OutboundDeps } from "../../../src/queue/outbound.ts";
 import { createReportPreparer, decisiveReport, namesRecipient, planDeliveries } from "../../../src/queue/reports.ts";
 import type { IncomingChat } from "../../../src/core/outbound.ts";
-import type { BareJid, MailAddress, QueuedMail, Recipient } from "../../../src/core/types.ts";
+import type { BareJid, MailAddress, QueuedMail, Recipient, ThreadParent } from "../../../src/core/types.ts";
 import type { OutboundMail } from "../../../src/mail/compose.ts";
 import type { DeliveryReport } from "../../../src/mail/dsn.ts";
 
@@ -15,14 +15,15 @@ const chat = (over: Partial<IncomingChat> = {}): IncomingChat => ({
   subject: null, replyTo: null, fallback: [], encrypted: null, receiptRequested: false, nick: null, ...over,
 });
 
-function harness(options: { owned?: { address: string; displayName: string | null }[]; over?: "minute" | "day"; clock?: () => Date } = {}) {
+function harness(options: { owned?: { address: string; displayName: string | null }[]; over?: "minute" | "day"; clock?: () => Date;
+  parent?: ThreadParent } = {}) {
   const rendered: OutboundMail[] = [];
   const queued: QueuedMail[] = [];
   let n = 0;
   const deps: OutboundDeps = {
     ownedBy: async (jid) => (jid === "toto@jabber.example.org" ? options.owned ?? [{ address: "toto@jabber.example.org", displayName: null }] : []),
     byStanzaId: async () => undefined,
-    latestFrom: async () => new Map(),
+    latestFrom: async (correspondents) => new Map(options.parent ? correspondents.map((c) => [c.toLowerCase(), options.parent!]) : []),
     compose: async (mail) => {
       rendered.push(mail);
       return Buffer.from("raw");
@@ -119,6 +120,34 @@ describe("createOutbound", () => {
     assert.equal(calls.latestFrom, 2);
     assert.deepEqual(verdicts.map((v) => v.kind === "refused" ? v.condition : v.kind),
       ["queued", "queued", "queued", "not-acceptable", "policy-violation", "policy-violation", "policy-violation"]);
+  });
+
+  it("a reply leaves from the address the mail was sent to (a subaddress, an address a catch-all took)", async () => {
+    const parent = (mailbox: string, addressedTo: string | null): ThreadParent =>
+      ({ mailbox, subject: "News", messageId: "m1@example.com", references: [], correspondent: "alice@example.com", addressedTo });
+    const sub = harness({ parent: parent("toto@jabber.example.org", "Toto+News@jabber.example.org") });
+    assert.deepEqual(await sub.accept(chat()), { kind: "queued" });
+    assert.equal(sub.rendered[0]!.from.address, "Toto+News@jabber.example.org");
+    assert.equal(sub.queued[0]!.mailbox, "toto@jabber.example.org", "the mailbox's limits and bounces");
+    assert.equal(sub.queued[0]!.mailFrom, "bounces+secret00000000000000000001@jabber.example.org");
+    const fresh = harness({ parent: parent("toto@jabber.example.org", "toto+news@jabber.example.org") });
+    await fresh.accept(chat({ fresh: true }));
+    assert.equal(fresh.rendered[0]!.from.address, "toto@jabber.example.org", "a new mail: the mailbox's own");
+    const owned = [{ address: "*@jabber.example.org", displayName: null }, { address: "toto@jabber.example.org", displayName: null }];
+    const all = harness({ owned, parent: parent("*@jabber.example.org", "sales@jabber.example.org") });
+    await all.accept(chat());
+    assert.equal(all.rendered[0]!.from.address, "sales@jabber.example.org");
+    const other = harness({ owned });
+    await other.accept(chat());
+    assert.equal(other.rendered[0]!.from.address, "toto@jabber.example.org", "not the catch-all, though older");
+  });
+
+  it("a JID whose only mailbox is a catch-all may answer, but not start a mail: forbidden, nothing rendered", async () => {
+    const h = harness({ owned: [{ address: "*@jabber.example.org", displayName: null }] });
+    const verdict = await h.accept(chat());
+    assert.equal(verdict.kind === "refused" && verdict.condition, "forbidden");
+    assert.match(verdict.kind === "refused" ? verdict.text : "", /catch-all/);
+    assert.equal(h.rendered.length, 0);
   });
 
   it("refuses a JID without a mailbox before rendering anything", async () => {
