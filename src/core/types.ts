@@ -28,7 +28,9 @@ export interface BounceTarget {
 /** A recipient the SMTP listener accepted: a mailbox, or a bounce address standing for the mail it names
  * (then `address` and `jid` are the sending mailbox's), or a role address without a mailbox
  * (core/role-addresses.ts: `admins`, one delivery each; none: kept with a failed delivery). */
-export interface Recipient extends Mailbox { bounceOf?: BounceTarget; admins?: BareJid[] }
+export interface Recipient extends Mailbox { bounceOf?: BounceTarget; admins?: BareJid[];
+  /** a conference room's address (`rooms`): `jid` is the room's */
+  room?: boolean }
 
 /** What the parser extracted from a mail; everything already free of NUL and XML-forbidden characters. */
 export interface ParsedMail {
@@ -64,6 +66,8 @@ export interface ChatMessage {
   delay: Date | null;
   /** attachments sent after it, one message each (XEP-0066 out-of-band URL) */
   files?: ChatFile[];
+  /** posted in the conference room `to` by the occupant standing for `from` (docs/design.md §Rooms with an address) */
+  room?: boolean;
 }
 
 /** One attachment as its own chat message: the URL is the body and the XEP-0066 <x xmlns="jabber:x:oob">. */
@@ -74,7 +78,7 @@ export interface SendLimit { perMinute: number; perDay: number }
 
 /** One delivery row to write with an accepted mail (queue/reports.ts plans them). */
 export interface PlannedDelivery {
-  kind: "mail" | "report";
+  kind: "mail" | "report" | "room";
   /** the mailbox for mail; the correspondent of the failed outgoing mail for a report */
   recipient: string;
   jid: string;
