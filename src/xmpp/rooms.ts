@@ -37,7 +37,7 @@ export class RoomRefusal extends Error {
 
 /** §7.2.6–§7.2.10: what a refused join means, in words. */
 const REFUSALS: Record<string, [string, boolean]> = {
-  "registration-required": ["the room is members-only and the gateway's contacts are not members (docs: make the gateway's domain a member)", true],
+  "registration-required": ["the room is members-only and the gateway's contacts are not members", true],
   "forbidden": ["the room bans the gateway's contacts", true],
   "not-authorized": ["the room needs a password", true],
   "item-not-found": ["the room does not exist", true],
@@ -131,7 +131,7 @@ export function createRoomOccupants(config: RoomOccupantsConfig, deps: RoomOccup
       // §8.4: in a moderated room a visitor may not speak; the room's own rules decide, not us.
       if (me?.role === "visitor") {
         leave(o);
-        throw new RoomRefusal(`${room} is moderated and gives the gateway's contacts no voice (docs: grant the gateway's domain membership)`, true);
+        throw new RoomRefusal(`${room} is moderated and gives the gateway's contacts no voice`, true);
       }
     },
     /** Post a mail (and its files) as the occupant that joined for it (enter first). */
