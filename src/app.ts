@@ -38,6 +38,8 @@ import { createAccountServices } from "./services/accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
 import { createWebStore } from "./store/web.ts";
+import { createRoomStore } from "./store/rooms.ts";
+import { createRoomPreparer } from "./queue/rooms.ts";
 import { createBadgeStore } from "./store/badges.ts";
 import { createBadges } from "./services/badges.ts";
 import { createBadgeRoutes } from "./web/badges.ts";
@@ -64,6 +66,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const applied = await db.migrate();
   if (applied.length) log.info({ applied }, "migrations applied");
   const mailboxes = createMailboxStore(db.knex);
+  const rooms = createRoomStore(db.knex);
   const messages = createMessageStore(db.knex);
   const deliveries = createDeliveryStore(db.knex);
   const threads = createThreadStore(db.knex);
@@ -73,7 +76,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const sign = createSigner(config.dkim);
   const fetchMemory = createByteBudget({ bytes: config.attachments.fetchMemoryBytes });
   const queueChat = createOutbound({ componentDomain: config.xmpp.domain, sendLimit: config.sendLimit, fetchesPerUser: config.attachments.fetchPerUser }, {
-    ownedBy: (jid) => mailboxes.ownedBy(jid), ...bind(threads, "byStanzaId", "latestFrom"), ...bind(outgoing, "queue", "sentCounts"),
+    // A room speaks from its own address (docs/design.md §Rooms with an address); a person from their mailboxes.
+    ownedBy: async (jid) => {
+      const owned = await mailboxes.ownedBy(jid);
+      return owned.length ? owned : (await rooms.ofJid(jid)).map((r) => ({ address: r.address, displayName: null, room: true }));
+    }, ...bind(threads, "byStanzaId", "latestFrom"), ...bind(outgoing, "queue", "sentCounts"),
     compose: async (mail) => sign(await composeMail(mail), domainOf(mail.from.address as MailAddress)),
     fetchFile: createFileFetcher({ hosts: config.attachments.fetchHosts, maxBytes: config.attachments.maxBytes }),
     reserve: (bytes) => fetchMemory.acquire(bytes), log,
@@ -139,6 +146,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
           log, partsOf: structureOf, ...bind(messages, "partBytes", "uploads", "saveUploads"),
           ...(config.attachments.uploadService ? { upload: (file) => linked().upload(config.attachments.uploadService!, file) } : {}),
         }) } : {}) });
+  const prepareRoomMail = createRoomPreparer({ componentDomain: config.xmpp.domain }, { enter: (...a) => linked().enterRoom(...a) });
   const prepareReports = createReportPreparer({ componentDomain: config.xmpp.domain });
   const inboundOutcomes = countOutcomes(deliveries, metrics, "inbound");
   const createInboundWorker = (link: XmppLink) => createWorker<ClaimedWithMessage, ChatMessage | ReportStanzas>({ id: workerId, batchSize: 100,
@@ -146,6 +154,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     log, ...bind(deliveries, "claim", "release", "renew"), ...bind(inboundOutcomes, "markDelivered", "fail", "retryLater"),
     // Order within the batch does not matter across kinds: each kind keeps its own order.
     prepare: async (batch) => [...await prepareMail(batch.filter((d) => d.kind === "mail")),
+      ...await prepareRoomMail(await prepareMail(batch.filter((d) => d.kind === "room"))),
       ...prepareReports(batch.filter((d) => d.kind === "report"))],
     send: async (m) => {
       if (!("kind" in m)) return link.sendChat(m);
@@ -204,10 +213,18 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   await relayLoop?.start();
 
   // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
-  // Each answer is the whole resolution of one address: exact, subaddress, role, catch-all (core/recipients.ts).
+  // Each answer is the whole resolution of one address: a room's own address, else exact, subaddress, role,
+  // catch-all (core/recipients.ts). A mailbox wins over a room of the same address (store/rooms.ts refuses
+  // to make one); both are read at once.
   const rules = { delimiters: config.recipientDelimiters, mailDomains: config.mailDomains, adminJids: config.adminJids };
   const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000, proofTimeoutMs: 1000 }, { heard: () => db.heard(), now: Date.now,
-    find: async (a) => resolveRecipient(a as MailAddress, await mailboxes.findAny(recipientCandidates(a, rules.delimiters)), rules) });
+    find: async (a): Promise<Recipient | undefined> => {
+      const [rows, room] = await Promise.all([mailboxes.findAny(recipientCandidates(a, rules.delimiters)), rooms.find(a)]);
+      if (room && !rows.some((r) => r.address.toLowerCase() === a.toLowerCase())) {
+        return { address: room.address, jid: room.jid, enabled: room.enabled, room: true };
+      }
+      return resolveRecipient(a as MailAddress, rows, rules);
+    } });
   const unlistenMailboxes = await db.listen((notice) => recipients.hear(notice));
   // Sender authentication in its own thread (mail/auth-pool.ts), started with the first mail.
   const auth = config.auth.mode === "off" ? null

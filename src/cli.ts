@@ -8,6 +8,8 @@ import { createLogger, createServerLogger } from "./log.ts";
 import { openDatabase, type Database } from "./store/db.ts";
 import { createDeliveryStore } from "./store/deliveries.ts";
 import { createMailboxStore } from "./store/mailboxes.ts";
+import { createRoomStore } from "./store/rooms.ts";
+import type { BareJid, MailAddress } from "./core/types.ts";
 import { XmppConfigError } from "./xmpp/component.ts";
 
 const HELP: Record<string, string> = {
@@ -22,6 +24,8 @@ commands:
   mailbox list                list mailboxes
   mailbox remove ADDRESS      delete a mailbox
   mailbox disable|enable ADDRESS
+  room add ADDRESS ROOM_JID   give a conference room (XEP-0045) a mail address
+  room list | remove ADDRESS | disable|enable ADDRESS
   queue [--failed]            show waiting (or failed) deliveries with their last error
   queue retry ID              re-drive one delivery now
   check                       validate the configuration and reach the database, XMPP server and relay
@@ -31,6 +35,7 @@ Every command takes --help.`,
   serve: "usage: passerelle serve\n\nRun the gateway: SMTP listener, XMPP component, delivery worker, HTTP health.\nSIGTERM stops gracefully; a second signal exits at once.",
   migrate: "usage: passerelle migrate\n\nApply pending database migrations and exit.",
   mailbox: "usage: passerelle mailbox add ADDRESS JID | list | remove ADDRESS | disable ADDRESS | enable ADDRESS\n\nADDRESS must be in one of MAIL_DOMAINS; JID is a bare JID (user@server). Changes apply to the next SMTP transaction.\n'*@domain' (quoted for the shell) is the domain's catch-all: every address of it without a mailbox of its own.",
+  room: "usage: passerelle room add ADDRESS ROOM_JID | list | remove ADDRESS | disable ADDRESS | enable ADDRESS\n\nADDRESS must be in one of MAIL_DOMAINS and not a mailbox; ROOM_JID is the room's bare JID (room@conference.server).\nMail to ADDRESS is posted in the room; changes apply to the next SMTP transaction.",
   queue: "usage: passerelle queue [--failed] | queue retry ID\n\nWithout options: deliveries waiting or in progress. --failed: deliveries that failed, with the reason.",
   check: "usage: passerelle check\n\nValidate the configuration, then reach the database, the XMPP server and the SMTP relay.\nPrints what is wrong; exits 1 if anything is.",
 };
@@ -66,6 +71,7 @@ export async function runCli(argv: string[]): Promise<number> {
         return 0;
       });
       case "mailbox": return await mailbox(loadConfig(env, "database"), rest);
+      case "room": return await room(loadConfig(env, "database"), rest);
       case "queue": return await queue(loadConfig(env, "database"), rest);
     }
     return 2;
@@ -117,18 +123,41 @@ async function withDatabase<T>(config: Config, run: (db: Database) => Promise<T>
   }
 }
 
+/** What `mailbox` and `room` administer: rows of an address and a JID (docs/design.md §Contract, Commands). */
+interface AddressTable {
+  list(): Promise<{ address: string; jid: string; enabled: boolean }[]>;
+  upsert(address: MailAddress, jid: BareJid): Promise<string>;
+  remove(address: string): Promise<boolean>;
+  setEnabled(address: string, enabled: boolean): Promise<boolean>;
+}
+
 async function mailbox(config: Config, args: string[]): Promise<number> {
+  return administer(config, args, "mailbox", (db) => createMailboxStore(db.knex));
+}
+
+async function room(config: Config, args: string[]): Promise<number> {
+  return administer(config, args, "room", (db) => {
+    const rooms = createRoomStore(db.knex);
+    return { ...rooms, upsert: async (address, jid) => {
+      const done = await rooms.upsert(address, jid);
+      if (done === "mailbox") throw new Error(`${address} is a mailbox; a room needs an address of its own`);
+      return done;
+    } };
+  });
+}
+
+async function administer(config: Config, args: string[], noun: "mailbox" | "room", open: (db: Database) => AddressTable): Promise<number> {
   const [action, address, jid, ...extra] = args;
   const arity: Record<string, number> = { add: 2, list: 0, remove: 1, disable: 1, enable: 1 };
-  if (!action || arity[action] === undefined) throw new UsageError(`unknown mailbox action "${action ?? ""}"`);
+  if (!action || arity[action] === undefined) throw new UsageError(`unknown ${noun} action "${action ?? ""}"`);
   const given = [address, jid, ...extra].filter((a) => a !== undefined).length;
-  if (given !== arity[action]) throw new UsageError(`mailbox ${action} takes ${arity[action]} argument(s)`);
+  if (given !== arity[action]) throw new UsageError(`${noun} ${action} takes ${arity[action]} argument(s)`);
   return withDatabase(config, async (db) => {
-    const store = createMailboxStore(db.knex);
+    const rows = open(db);
     if (action === "list") {
-      const rows = await store.list();
-      for (const m of rows) console.log(`${m.address}\t${m.jid}\t${m.enabled ? "enabled" : "disabled"}`);
-      if (rows.length === 0) console.log("no mailboxes");
+      const listed = await rows.list();
+      for (const m of listed) console.log(`${m.address}\t${m.jid}\t${m.enabled ? "enabled" : "disabled"}`);
+      if (listed.length === 0) console.log(`no ${noun === "mailbox" ? "mailboxes" : "rooms"}`);
       return 0;
     }
     if (action === "add") {
@@ -138,12 +167,12 @@ async function mailbox(config: Config, args: string[]): Promise<number> {
         throw new UsageError(`${mail} is not in MAIL_DOMAINS (${config.mailDomains.join(", ")})`);
       }
       const bare = parseBareJid(jid!);
-      if (!bare) throw new UsageError(`"${jid}" is not a bare JID (user@server, no resource)`);
-      console.log(`${await store.upsert(mail, bare)}: ${mail} → ${bare}`);
+      if (!bare) throw new UsageError(`"${jid}" is not a bare JID (${noun === "room" ? "room@conference.server" : "user@server"}, no resource)`);
+      console.log(`${await rows.upsert(mail, bare)}: ${mail} → ${bare}`);
       return 0;
     }
-    const done = action === "remove" ? await store.remove(address!) : await store.setEnabled(address!, action === "enable");
-    console.log(done ? `${action}d: ${address}` : `no mailbox ${address}`);
+    const done = action === "remove" ? await rows.remove(address!) : await rows.setEnabled(address!, action === "enable");
+    console.log(done ? `${action}d: ${address}` : `no ${noun} ${address}`);
     return done ? 0 : 1;
   });
 }

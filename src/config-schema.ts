@@ -80,6 +80,9 @@ export const schema = z.object({
   // The component link's keep-alive: a ping this often, the link dropped when one is not answered
   // within it, or when a socket is still connecting after it (docs/design.md §XMPP link).
   XMPP_KEEPALIVE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  ROOM_QUIET_SECONDS: z.coerce.number().int().min(1).max(86400).default(600),
+  ROOM_OCCUPANTS_PER_ROOM: z.coerce.number().int().min(1).max(100).default(5),
+  ROOM_OCCUPANTS: z.coerce.number().int().min(1).max(10000).default(200),
   // What one party may send the gateway and its contacts (docs/design.md §Budgets), a minute and at once:
   // stanzas per bare JID, subscription stanzas per bare JID, stanzas per remote domain; 0 turns one off.
   XMPP_SENDER_PER_MINUTE: z.coerce.number().int().nonnegative().default(300),

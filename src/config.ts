@@ -29,6 +29,7 @@ export interface Config {
   relayRetry: { schedule: number[]; maxAgeSeconds: number };
   xmpp: {
     service: string; domain: string; secret: string; keepaliveMs: number;
+    rooms: { quietMs: number; joinTimeoutMs: number; perRoom: number; total: number };
     /** XEP-0050 sessions and request rates (docs/design.md §Budgets) */
     commands: { sessionsPerUser: number; sessions: number; perMinute: number; perDomainPerMinute: number; homeDomains: string[] };
     stanzas: StanzaLimits;
@@ -185,6 +186,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     relayUrl: e.SMTP_RELAY,
     relayRetry: { schedule: e.RELAY_RETRY_SCHEDULE, maxAgeSeconds: e.RELAY_MAX_AGE },
     xmpp: { service: e.XMPP_SERVICE, domain: e.XMPP_DOMAIN ?? "", secret: e.XMPP_SECRET ?? "", keepaliveMs: e.XMPP_KEEPALIVE_SECONDS * 1000,
+      rooms: { quietMs: e.ROOM_QUIET_SECONDS * 1000, joinTimeoutMs: 10_000, perRoom: e.ROOM_OCCUPANTS_PER_ROOM, total: e.ROOM_OCCUPANTS },
       commands: { sessionsPerUser: e.COMMAND_SESSIONS_PER_USER, sessions: e.COMMAND_SESSIONS, perMinute: e.COMMAND_RATE_PER_MINUTE,
         perDomainPerMinute: e.COMMAND_RATE_PER_DOMAIN_PER_MINUTE,
         // the users' own servers: the component's parent domain, self-service and administrators' domains

@@ -33,6 +33,8 @@ export interface Recipient extends Mailbox {
   /** the address the sender used when the mailbox was reached by another one: a subaddress or an
    * address a catch-all took (core/recipients.ts) */
   addressedTo?: MailAddress;
+  /** a conference room's address (`rooms`): `jid` is the room's */
+  room?: boolean;
 }
 
 /** What the parser extracted from a mail; everything already free of NUL and XML-forbidden characters. */
@@ -69,6 +71,8 @@ export interface ChatMessage {
   delay: Date | null;
   /** attachments sent after it, one message each (XEP-0066 out-of-band URL) */
   files?: ChatFile[];
+  /** posted in the conference room `to` by the occupant standing for `from` (docs/design.md §Rooms with an address) */
+  room?: boolean;
 }
 
 /** One attachment as its own chat message: the URL is the body and the XEP-0066 <x xmlns="jabber:x:oob">. */
@@ -79,7 +83,7 @@ export interface SendLimit { perMinute: number; perDay: number }
 
 /** One delivery row to write with an accepted mail (queue/reports.ts plans them). */
 export interface PlannedDelivery {
-  kind: "mail" | "report";
+  kind: "mail" | "report" | "room";
   /** the mailbox for mail; the correspondent of the failed outgoing mail for a report */
   recipient: string;
   jid: string;

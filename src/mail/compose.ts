@@ -30,6 +30,8 @@ export interface OutboundMail {
   references: string[];
   jabberId: string;
   date: Date;
+  /** RFC 5322 §3.6.2: where answers go (a conference room's own address) */
+  replyTo?: string;
   /** files the user shared, attached as they are */
   attachments?: { filename: string; contentType: string; content: Buffer }[];
 }
@@ -57,6 +59,7 @@ export function mimeTree(mail: OutboundMail): MimeNode {
     text: mail.text,
     messageId: id(mail.messageId),
     date: mail.date,
+    ...(mail.replyTo ? { replyTo: { address: mail.replyTo, name: "" } } : {}),
     ...(inReplyTo ? { inReplyTo } : {}),
     ...(references.length ? { references: references.join(" ") } : {}),
     headers: { Subject: subjectHeader(mail.subject), ...(fitsLine(jabberId) ? { "Jabber-ID": jabberId } : {}) },

@@ -24,7 +24,8 @@ type Refusal = { kind: "refused"; type: "cancel" | "modify" | "auth" | "wait"; c
 export type Verdict = { kind: "queued" } | { kind: "ignored" } | Refusal;
 
 export interface OutboundDeps {
-  ownedBy(jid: string): Promise<{ address: string; displayName: string | null }[]>;
+  /** `room`: a conference room's address, which its members write from (Reply-To: the room) */
+  ownedBy(jid: string): Promise<{ address: string; displayName: string | null; room?: boolean }[]>;
   byStanzaId(id: string, mailboxes: string[]): Promise<ThreadParent | undefined>;
   /** The latest inbound mail from each correspondent to any of `mailboxes`, keyed by lower-cased correspondent. */
   latestFrom(correspondents: string[], mailboxes: string[]): Promise<Map<string, ThreadParent>>;
@@ -150,6 +151,7 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       references: parent ? [...parent.references, ...(parent.messageId ? [parent.messageId] : [])] : [],
       jabberId: senderOf(chat),
       date: deps.now(),
+      ...(mailbox.room ? { replyTo: mailbox.address } : {}),
       ...(file ? { attachments: [{ filename: file.filename, contentType: file.contentType, content: file.content }] } : {}),
     });
     // VERP: a report about this mail comes back to an address that names it by a secret of its own,

@@ -61,7 +61,7 @@ export function planDeliveries(recipients: Recipient[], report: DeliveryReport |
       continue;
     }
     if (!about || !report) {
-      plan.deliveries.push({ kind: "mail", recipient: r.address, jid: r.jid, originStanzaId: null,
+      plan.deliveries.push({ kind: r.room ? "room" : "mail", recipient: r.address, jid: r.jid, originStanzaId: null,
         ...(r.addressedTo ? { addressedTo: r.addressedTo } : {}) });
       continue;
     }

@@ -17,8 +17,9 @@ export interface ClaimedDelivery {
   originStanzaId: string | null;
   delayNotified: boolean;
   receiptRequested: boolean;
-  /** "mail", or "report": an error about an outgoing mail, from a delivery status notification */
-  kind: "mail" | "report";
+  /** "mail", "room" (mail posted in a conference room), or "report": an error about an outgoing mail,
+   * from a delivery status notification */
+  kind: "mail" | "report" | "room";
   /** the claim's lease token: every outcome names it (delivery-states.ts) */
   lease: string;
   /** the address the sender used when not the mailbox's own (core/recipients.ts) */

@@ -11,8 +11,9 @@ import { createUploader, type UploadFile } from "./upload.ts";
 import { createStanzaBudget } from "../core/stanza-budget.ts";
 import { installIqGuard } from "./iq-guard.ts";
 import { createSenderQueues } from "./sender-queues.ts";
+import { createRoomOccupants, type RoomOccupantsConfig } from "./rooms.ts";
 import type { IncomingChat } from "../core/outbound.ts";
-import { chatStanza, fileStanza, gatewayPresence, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
+import { NS, chatStanza, fileStanza, gatewayPresence, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig {
   service: string; domain: string; secret: string;
@@ -22,7 +23,13 @@ export interface XmppConfig {
   commands?: CommandBudget;
   /** What one party may send us (docs/design.md §Budgets); defaults below. */
   stanzas?: StanzaLimits;
+  /** Our occupants in conference rooms (docs/design.md §Rooms with an address); defaults below. */
+  rooms?: Omit<RoomOccupantsConfig, "resource">;
 }
+
+export const DEFAULT_ROOM_LIMITS: Omit<RoomOccupantsConfig, "resource"> = { quietMs: 600_000, joinTimeoutMs: 10_000, perRoom: 5, total: 200 };
+/** The resource of a contact's full JID, when it is an occupant (docs/design.md §Rooms with an address). */
+export const CONTACT_RESOURCE = "mail";
 
 export interface StanzaLimits {
   senderPerMinute: number; subscriptionsPerMinute: number; domainPerMinute: number;
@@ -76,8 +83,10 @@ export interface XmppLink {
   isOnline(): boolean;
   /** Resolves when the link is online (at once if it is), or when `signal` aborts. */
   whenOnline(signal: AbortSignal): Promise<void>;
-  /** The message, then each of its files as its own message (XEP-0066). */
+  /** The message, then each of its files as its own message (XEP-0066); in its room when `room` is set. */
   sendChat(message: ChatMessage): Promise<void>;
+  /** Have the contact join the room as `nick`, to post a mail there; rejects with a RoomRefusal. */
+  enterRoom(contact: string, room: string, nick: string): Promise<void>;
   /** XEP-0363 upload through `service`; resolves with the GET URL. */
   upload(service: string, file: UploadFile): Promise<string>;
   /** From a contact to a user: a notice, a late error on their message, or a XEP-0184 receipt. */
@@ -111,7 +120,7 @@ export class XmppConfigError extends Error {
 
 export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   const { log } = deps;
-  const { component } = xmppComponent;
+  const { component, xml } = xmppComponent;
   const xmpp = component({ service: config.service, domain: config.domain, password: config.secret });
 
   // An `error` listener is mandatory: EventEmitter throws otherwise.
@@ -135,8 +144,13 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   const gateway = installGateway({ domain: config.domain, version: deps.version, ...(config.commands ? { commands: config.commands } : {}) }, xmpp.iqCallee,
     (stanza) => xmpp.send(stanza), deps.services ?? BASIC, log);
 
+  const rooms = createRoomOccupants({ ...(config.rooms ?? DEFAULT_ROOM_LIMITS), resource: CONTACT_RESOURCE }, {
+    log, send: (stanza) => xmpp.send(stanza),
+    discoInfo: (room, from, timeoutMs) => xmpp.iqCaller.request(xml("iq", { type: "get", to: room, from }, xml("query", { xmlns: NS.discoInfo })), timeoutMs),
+  });
   xmpp.on("stanza", createStanzaRouter({
-    log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, onPresence: (stanza) => gateway.onPresence(stanza),
+    log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, rooms,
+    onPresence: (stanza) => rooms.onPresence(stanza) ? Promise.resolve() : gateway.onPresence(stanza),
     budget, queues, onStanza,
     ...(deps.onReceipt ? { onReceipt: deps.onReceipt } : {}), ...(deps.onChat ? { onChat: deps.onChat } : {}),
   }));
@@ -152,7 +166,11 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   };
   const link = watchLink(xmpp, { ...config, keepaliveMs: config.keepaliveMs ?? KEEPALIVE_MS }, {
     log, ping: (timeoutMs) => flush(serverDomain(config.domain), timeoutMs),
-    ...(deps.onState ? { onState: deps.onState } : {}),
+    onState: (state) => {
+      // A new stream starts with none of our occupants in any room.
+      if (state !== "online") rooms.reset();
+      deps.onState?.(state);
+    },
   });
 
   return {
@@ -182,9 +200,11 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     isOnline: () => link.state() === "online",
     whenOnline: (signal) => link.whenOnline(signal),
     async sendChat(message) {
+      if (message.room) return rooms.post(message);
       await xmpp.send(chatStanza(message, config.domain));
       for (const file of message.files ?? []) await xmpp.send(fileStanza(message, file, config.domain));
     },
+    enterRoom: (contact, room, nick) => rooms.enter(contact, room, nick),
     upload: (service, file) => createUploader({ domain: config.domain, service },
       (stanza, timeoutMs) => xmpp.iqCaller.request(stanza, timeoutMs))(file),
     notify: (from, to, text) => xmpp.send(noticeStanza(from, to, text)),
@@ -193,6 +213,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     sendPresence: (to, type) => xmpp.send(gatewayPresence(config.domain, to, type)),
     flush,
     async stop() {
+      await rooms.stop();
       link.stop();
       xmpp.reconnect.stop();
       // xmpp.js waits up to its 30 s timeout for the server's </stream>, even on a dead socket.

@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import { messageError, noticeStanza, NS, readChat, readError, type StanzaErrorInfo } from "./stanzas.ts";
 import { bareOf } from "./gateway.ts";
 import type { SenderQueues } from "./sender-queues.ts";
+import type { RoomAnswer } from "./rooms.ts";
 
 const SUBSCRIPTION = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
 
@@ -28,6 +29,8 @@ export interface RouterDeps {
   /** Must queue one sender's messages in the order it is called (RFC 6120 §10.1); may resolve later. */
   onChat?(chat: IncomingChat): Promise<ChatVerdict>;
   onPresence(stanza: Element): Promise<void>;
+  /** The conference rooms our occupants are in (xmpp/rooms.ts): their messages are theirs to read. */
+  rooms?: { knows(from: string): boolean; onMessage(stanza: Element): RoomAnswer };
   budget: StanzaBudget;
   queues: SenderQueues;
   /** What became of each stanza: accepted (queued) then handled, or the budget that refused it
@@ -51,8 +54,7 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
    * comes. onChat queues one sender's messages in the order it is called (queue/outbound.ts), so the next
    * message need not wait for this one to be queued: a burst is queued in runs.
    */
-  function onUserMessage(stanza: Element): Promise<void> {
-    const chat = readChat(stanza);
+  function onUserMessage(stanza: Element, chat = readChat(stanza)): Promise<void> {
     // Chat states, receipts and markers carry no body: nothing to mail, nothing to answer.
     if (chat.body === null && !chat.encrypted) return Promise.resolve();
     const verdict: Promise<ChatVerdict> = deps.onChat
@@ -77,6 +79,19 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
       if (spent) return deps.onStanza?.("error", spent);
       deps.onBounce(stanza.attrs.id, from ?? "", readError(stanza));
       deps.onStanza?.("error", "handled");
+    } else if (stanza.is("message") && stanza.attrs.type !== "error" && from && deps.rooms?.knows(from)) {
+      // A room one of our occupants is in (docs/design.md §Rooms with an address): its own budget, its order.
+      const spent = deps.budget.admit("message", from);
+      if (spent) return deps.onStanza?.("message", spent);
+      const rooms = deps.rooms;
+      const pushed = deps.queues.push(queueKey(stanza), async () => {
+        const answer = rooms.onMessage(stanza);
+        deps.onStanza?.("message", "handled");
+        if (answer && "chat" in answer) void onUserMessage(stanza, answer.chat).catch(failed);
+        const reply = answer && "refuse" in answer ? messageError(stanza, "auth", "forbidden", answer.refuse) : null;
+        if (reply) await deps.send(reply).catch(() => undefined);
+      });
+      deps.onStanza?.("message", pushed === "queued" ? "accepted" : pushed);
     } else if (stanza.is("message") && stanza.attrs.type !== "error" && stanza.attrs.type !== "groupchat") {
       // Chat states, receipts and markers (no body) refused are dropped: there is nothing to say again.
       const refuse = (spent: Spent | "queue" | "busy") => {

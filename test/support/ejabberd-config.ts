@@ -36,6 +36,7 @@ export function renderConfig(template: string, ejabberd: ConfigValues): string {
     COMPONENT_PORT: String(ejabberd.componentPort),
     DOMAIN: yamlString(ejabberd.domain),
     COMPONENT_DOMAIN: yamlString(ejabberd.componentDomain),
+    MUC_DOMAIN: yamlString(`conference.${ejabberd.domain}`),
     COMPONENT_SECRET: yamlString(ejabberd.componentSecret),
   };
   const config = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {

@@ -182,6 +182,7 @@ function createEjabberd(dir: string, install: Install, settings: Settings): Ejab
 
   return {
     domain,
+    muc: `conference.${domain}`,
     componentDomain: settings.componentDomain,
     componentSecret: settings.componentSecret,
     c2sPort: settings.c2sPort,

@@ -135,6 +135,7 @@ function createProsody(dir: string, settings: Settings): Prosody {
     c2sPort: settings.c2sPort,
     componentPort: settings.componentPort,
     upload: { domain: `upload.${settings.domain ?? "localhost"}`, httpPort: settings.httpPort },
+    muc: `conference.${settings.domain ?? "localhost"}`,
     dir,
     configPath,
     register,
@@ -162,6 +163,7 @@ function renderConfig(template: string, dir: string, prosody: Prosody): string {
     HTTP_PORT: String(prosody.upload.httpPort),
     HTTP_URL: luaString(`http://127.0.0.1:${prosody.upload.httpPort}/`),
     UPLOAD_DOMAIN: luaString(prosody.upload.domain),
+    MUC_DOMAIN: luaString(prosody.muc),
   };
   const config = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];

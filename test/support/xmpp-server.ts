@@ -15,6 +15,8 @@ export interface XmppServer {
   componentPort: number; // XEP-0114 on 127.0.0.1
   /** its XEP-0363 upload service and the HTTP port files are served on, when it runs one */
   upload?: { domain: string; httpPort: number };
+  /** its XEP-0045 conference service (Prosody's muc component, ejabberd's mod_muc) */
+  muc: string;
   dir: string; // temp dir with config, data, logs
   configPath: string;
   register(user: string, password: string): Promise<void>;

@@ -50,6 +50,7 @@ describe("loadConfig defaults", () => {
       relayUrl: undefined,
       relayRetry: { schedule: [30, 60, 300, 900, 1800, 3600], maxAgeSeconds: 2 * 24 * 3600 },
       xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 30_000,
+        rooms: { quietMs: 600_000, joinTimeoutMs: 10_000, perRoom: 5, total: 200 },
         commands: { sessionsPerUser: 5, sessions: 10_000, perMinute: 30, perDomainPerMinute: 300, homeDomains: ["jabber.example.org"] },
         stanzas: { senderPerMinute: 300, subscriptionsPerMinute: 30, domainPerMinute: 3000, senderQueue: 100, pendingMax: 1000 } },
       httpListen: { host: "127.0.0.1", port: 8080 },
