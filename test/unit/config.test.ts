@@ -84,6 +84,7 @@ describe("loadConfig defaults", () => {
       XMPP_SERVICE: "xmpp://prosody:5275",
       XMPP_DOMAIN: "Mail.Jabber.Example.org",
       XMPP_KEEPALIVE_SECONDS: "5",
+      ROOM_QUIET_SECONDS: "60", ROOM_OCCUPANTS_PER_ROOM: "3", ROOM_OCCUPANTS: "50",
       XMPP_SENDER_PER_MINUTE: "60", XMPP_SUBSCRIPTIONS_PER_MINUTE: "0", XMPP_DOMAIN_PER_MINUTE: "600",
       XMPP_SENDER_QUEUE: "10", XMPP_PENDING_MAX: "50",
       HTTP_LISTEN: "localhost:9090",
@@ -102,6 +103,7 @@ describe("loadConfig defaults", () => {
     assert.equal(config.smtp.hostname, "mx.example.org");
     assert.equal(config.relayUrl, "smtps://user:pass@relay.example.org:465");
     assert.deepEqual(config.xmpp, { service: "xmpp://prosody:5275", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 5000,
+      rooms: { quietMs: 60_000, joinTimeoutMs: 10_000, perRoom: 3, total: 50 },
       commands: { sessionsPerUser: 2, sessions: 50, perMinute: 0, perDomainPerMinute: 7,
         homeDomains: ["jabber.example.org", "chat.example.net", "admins.example.org"] },
       stanzas: { senderPerMinute: 60, subscriptionsPerMinute: 0, domainPerMinute: 600, senderQueue: 10, pendingMax: 50 } });
