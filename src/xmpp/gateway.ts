@@ -37,6 +37,9 @@ export interface GatewayServices {
 type Send = (stanza: Element) => Promise<void>;
 interface IqCallee { get(ns: string, name: string, h: (ctx: IqContext) => unknown): void; set(ns: string, name: string, h: (ctx: IqContext) => unknown): void }
 
+/** The resource a contact's presence comes from (docs/design.md §Presence). */
+export const CONTACT_RESOURCE = "mail";
+
 const bareOf = (jid: string | undefined): BareJid | null => parseBareJid(String(jid ?? "").split("/")[0] ?? "");
 
 export function installGateway(config: { domain: string; version: string; commands?: CommandBudget }, iq: IqCallee, send: Send,
@@ -137,9 +140,12 @@ export function installGateway(config: { domain: string; version: string; comman
     const isContact = !isDomain(to) && jidToAddress(to, config.domain) !== null;
     if (!user || (!isDomain(to) && !isContact)) return;
     const me = isDomain(to) ? config.domain : to;
+    // docs/design.md §Presence: a contact's availability comes from one full JID, the fixed resource
+    // (clients show only presence from a resource); subscription stanzas from the bare JID (RFC 6121 §3).
+    const shown = isDomain(to) ? config.domain : `${to}/${CONTACT_RESOURCE}`;
     const type = stanza.attrs.type as string | undefined;
     const presence = (t?: string, ...children: (Element | null)[]) => send(xml("presence", { from: me, to: user, ...(t ? { type: t } : {}) }, ...children));
-    const available = () => send(xml("presence", { from: me, to: stanza.attrs.from ?? user },
+    const available = () => send(xml("presence", { from: shown, to: stanza.attrs.from ?? user },
       xml("status", {}, isDomain(to) ? "E-mail gateway" : "E-mail")));
     switch (type) {
       case "subscribe": {
@@ -165,7 +171,7 @@ export function installGateway(config: { domain: string; version: string; comman
       case "unsubscribe":
         await services.setSubscription(user, me, { fromUser: false });
         await presence("unsubscribed");
-        return presence("unavailable");
+        return send(xml("presence", { from: shown, to: user, type: "unavailable" }));
       case "unsubscribed":
         await services.setSubscription(user, me, { toUser: false });
         return;
@@ -175,13 +181,11 @@ export function installGateway(config: { domain: string; version: string; comman
         const state = await services.getSubscription(user, me);
         return state.fromUser || isDomain(to) ? available() : presence("unsubscribed");
       }
-      case undefined: {
-        // The user came online and told us (we are subscribed to them): answer with ours (§4.4.3).
-        const state = await services.getSubscription(user, me);
-        if (state.fromUser) await available();
-        return;
-      }
       default:
+        // A user's own available or unavailable presence is not answered: at each login their server
+        // probes every contact they are subscribed to (§4.2.2, §4.3) and the probe's answer is the one
+        // presence the new resource gets; answering the broadcast (§4.4.2), or the presence the server
+        // sends once the user approves our request (§3.1.5), would say it a second and third time.
         return;
     }
   }
