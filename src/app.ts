@@ -35,6 +35,8 @@ import { domainOf } from "./core/addresses.ts";
 import { roleRecipient } from "./core/role-addresses.ts";
 import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
 import { createAccountServices } from "./services/accounts.ts";
+import { createChatDispatcher } from "./services/chat-commands.ts";
+import { createMailboxChatCommands, noMailboxAnswer } from "./services/mailbox-chat.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
 import { createWebStore } from "./store/web.ts";
@@ -79,8 +81,17 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const services = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
     mailboxes, accounts, deliveries, subscriptions: createSubscriptionStore(db.knex), acceptChat,
   });
+  // Chat commands (docs/design.md §Chat commands): every service's words, one dispatcher.
+  const chatCommand = createChatDispatcher({
+    commands: createMailboxChatCommands({ componentDomain: config.xmpp.domain }, {
+      specs: services.commands, contactName: services.contactName,
+      mailboxOf: async (jid) => (await mailboxes.ownedBy(jid))[0]?.address ?? null,
+    }),
+    isAdmin: services.isAdmin, hasMailbox: async (jid) => (await mailboxes.ownedBy(jid)).length > 0,
+    noMailbox: (jid) => noMailboxAnswer(jid, config.xmpp.domain, services.registration),
+  });
   const xmpp = createXmppLink(config.xmpp, {
-    log, version: VERSION, services,
+    log, version: VERSION, services: { ...services, chatCommand },
     onReceipt: (user, stanzaId) => void accounts.receipt(user, stanzaId).catch((err: Error) =>
       log.warn({ err: err.message, stanzaId }, "could not record a receipt")),
     onChat: acceptChat,

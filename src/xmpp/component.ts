@@ -129,6 +129,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
 
   xmpp.on("stanza", createStanzaRouter({
     log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, onPresence: (stanza) => gateway.onPresence(stanza),
+    domain: config.domain, onGatewayMessage: (stanza) => gateway.onMessage(stanza),
     budget, queues, onStanza,
     ...(deps.onReceipt ? { onReceipt: deps.onReceipt } : {}), ...(deps.onChat ? { onChat: deps.onChat } : {}),
   }));

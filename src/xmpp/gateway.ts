@@ -1,12 +1,13 @@
 // The gateway as clients know one: discovery, XEP-0100 address prompt, XEP-0077 registration,
 // XEP-0050 commands, vcard-temp names, and RFC 6121 presence subscriptions. Decisions come from services.
 import xmppComponent, { type Element, type IqContext } from "@xmpp/component";
-import { addressToJid, jidToAddress, parseBareJid, parseMailAddress } from "../core/addresses.ts";
+import { addressToJid, jidToAddress, parseBareJid, readTypedAddress } from "../core/addresses.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
 import type { BareJid, MailAddress } from "../core/types.ts";
 import type { Logger } from "../log.ts";
 import { createCommands, NS_COMMANDS, stanzaError, type CommandBudget, type CommandSpec } from "./commands.ts";
 import { discoInfo, discoItems, versionInfo } from "./disco.ts";
+import { createGatewayChat } from "./gateway-chat.ts";
 import { NS } from "./stanzas.ts";
 
 const { xml } = xmppComponent;
@@ -32,6 +33,8 @@ export interface GatewayServices {
   };
   commands: CommandSpec[];
   isAdmin(jid: BareJid): boolean;
+  /** the answer to a line typed to the gateway's JID (services/chat-commands.ts); absent: none taken */
+  chatCommand?(user: BareJid, line: string): Promise<string>;
 }
 
 type Send = (stanza: Element) => Promise<void>;
@@ -72,8 +75,7 @@ export function installGateway(config: { domain: string; version: string; comman
     : stanzaError("cancel", "service-unavailable")));
   iq.set(NS.gateway, "query", (ctx) => {
     if (!isDomain(ctx.stanza.attrs.to)) return stanzaError("cancel", "service-unavailable");
-    const typed = (ctx.element.getChildText("prompt") ?? "").trim().replace(/^mailto:/i, "").replace(/^<(.*)>$/, "$1");
-    const address = parseMailAddress(typed);
+    const address = readTypedAddress(ctx.element.getChildText("prompt") ?? "", config.domain);
     if (!address) return stanzaError("modify", "not-acceptable", "That is not an e-mail address (expected name@example.org).");
     const jid = addressToJid(address, config.domain);
     return xml("query", { xmlns: NS.gateway }, xml("jid", {}, jid));
@@ -190,7 +192,10 @@ export function installGateway(config: { domain: string; version: string; comman
     }
   }
 
-  return { onPresence };
+  const onMessage = createGatewayChat(config, { send, log, admit: (jid) => commands.admit(jid),
+    ...(services.chatCommand ? { answer: services.chatCommand } : {}) });
+
+  return { onPresence, onMessage };
 }
 
 export { bareOf };
