@@ -1,5 +1,6 @@
-// The gateway as clients know one: discovery, XEP-0100 address prompt, XEP-0077 registration,
-// XEP-0050 commands, vcard-temp names, and RFC 6121 presence subscriptions. Decisions come from services.
+// The gateway as clients know one: discovery, XEP-0100 address prompt, XEP-0077 registration (register.ts),
+// XEP-0050 commands, chat commands (gateway-chat.ts), vcard-temp names, and RFC 6121 presence
+// subscriptions. Decisions come from services.
 import xmppComponent, { type Element, type IqContext } from "@xmpp/component";
 import { addressToJid, jidToAddress, parseBareJid, readTypedAddress } from "../core/addresses.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
@@ -8,13 +9,15 @@ import type { Logger } from "../log.ts";
 import { createCommands, NS_COMMANDS, stanzaError, type CommandBudget, type CommandSpec } from "./commands.ts";
 import { discoInfo, discoItems, versionInfo } from "./disco.ts";
 import { createGatewayChat } from "./gateway-chat.ts";
+import { installRegistration } from "./register.ts";
 import { NS } from "./stanzas.ts";
 
 const { xml } = xmppComponent;
 
 export interface SubscriptionState { fromUser: boolean; toUser: boolean }
 
-export type RegisterResult = { address: string } | { type: string; condition: string; text: string };
+/** What became of a registration request: done (the words say what changed), or refused with words. */
+export type RegisterResult = { address: string | null; text: string } | { type: string; condition: string; text: string };
 
 export interface GatewayServices {
   /** the correspondent's name as seen in mail to `requester`'s mailboxes (never others') */
@@ -26,10 +29,11 @@ export interface GatewayServices {
   askOnce(user: BareJid, contact: string): Promise<boolean>;
   /** XEP-0077 self-service; null when off (SELF_SERVICE_DOMAINS unset) */
   registration: null | {
-    /** the mailbox this JID has, or may get */
-    info(jid: BareJid): Promise<{ allowed: boolean; address: string | null; suggested: string | null; why?: string; instructions?: string }>;
+    /** the mailbox this JID has, or may get; `username` prefills the form with it */
+    info(jid: BareJid): Promise<{ allowed: boolean; address: string | null; suggested: string | null; why?: string;
+      instructions?: string; username?: string }>;
     register(jid: BareJid, localpart: string | null): Promise<RegisterResult>;
-    unregister(jid: BareJid): Promise<boolean>;
+    unregister(jid: BareJid): Promise<RegisterResult>;
   };
   commands: CommandSpec[];
   isAdmin(jid: BareJid): boolean;
@@ -101,39 +105,7 @@ export function installGateway(config: { domain: string; version: string; comman
     return commands.execute(jid, ctx.element);
   });
 
-  // XEP-0077 in-band registration with the gateway: a mailbox for the user's account.
-  iq.get(NS.register, "query", async (ctx) => {
-    const jid = requester(ctx);
-    if (!services.registration || !isDomain(ctx.stanza.attrs.to)) return stanzaError("cancel", "service-unavailable");
-    if (!jid) return stanzaError("modify", "bad-request");
-    const info = await services.registration.info(jid);
-    if (info.address) {
-      return xml("query", { xmlns: NS.register }, xml("registered"),
-        xml("instructions", {}, `Your mailbox is ${info.address}. Unregister to disable it.`),
-        xml("username", {}, info.address.slice(0, info.address.lastIndexOf("@"))));
-    }
-    if (!info.allowed) return stanzaError("cancel", "not-allowed", info.why ?? "Mailboxes are offered to accounts of this server only.");
-    return xml("query", { xmlns: NS.register },
-      xml("instructions", {}, info.instructions ?? `Register to get the mailbox ${info.suggested}.`),
-      xml("username", {}, info.suggested?.slice(0, info.suggested.lastIndexOf("@")) ?? ""));
-  });
-  iq.set(NS.register, "query", async (ctx) => {
-    const jid = requester(ctx);
-    if (!services.registration || !isDomain(ctx.stanza.attrs.to)) return stanzaError("cancel", "service-unavailable");
-    if (!jid) return stanzaError("modify", "bad-request");
-    if (ctx.element.getChild("remove")) {
-      // XEP-0077 §3.2: cancel the registration; the mailbox is disabled, its mail kept.
-      return (await services.registration.unregister(jid)) ? true
-        : stanzaError("cancel", "item-not-found", "You have no self-service mailbox to remove (an administrator's mailbox stays).");
-    }
-    const wanted = ctx.element.getChildText("username")?.trim() || null;
-    const result = await services.registration.register(jid, wanted);
-    if ("address" in result) {
-      log.info({ jid, address: result.address }, "mailbox registered");
-      return true;
-    }
-    return stanzaError(result.type, result.condition, result.text);
-  });
+  installRegistration(config, iq, send, services.registration, log);
 
   /** RFC 6121 §3 subscriptions to the gateway or a contact: approved, returned, remembered. */
   async function onPresence(stanza: Element): Promise<void> {
