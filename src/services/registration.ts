@@ -1,5 +1,6 @@
 // XEP-0077 registration with the gateway: a self-service mailbox for the user's account, named by the
-// rules of src/core/policy.ts (its own name, normalised and checked), never a look-alike of another.
+// rules of src/core/policy.ts (its own name, normalised and checked), never a look-alike of another. Every
+// answer says what actually happened, in words (docs/design.md §Registration).
 import { chooseName, mailboxDomain, mayRegister, type NamePolicy } from "../core/policy.ts";
 import type { NameRepertoire } from "../core/precis.ts";
 import type { AccountStore } from "../store/accounts.ts";
@@ -30,7 +31,7 @@ export function createRegistration(config: RegistrationConfig, deps: { mailboxes
     return address.slice(at + 1).toLowerCase() === domainFor(jid).toLowerCase() ? address.slice(0, at) : address;
   };
   /** Does `wanted` name `address`, as typed or as the name rules make it? */
-  const names = (jid: string, wanted: string, address: string) => {
+  const isNameOf = (jid: string, wanted: string, address: string) => {
     const full = wanted.includes("@") ? wanted : `${wanted}@${domainFor(jid)}`;
     const verdict = chooseName(jid, wanted, domainFor(jid), policy);
     return full.toLowerCase() === address.toLowerCase() || (verdict.ok && verdict.address.toLowerCase() === address.toLowerCase());
@@ -72,7 +73,7 @@ export function createRegistration(config: RegistrationConfig, deps: { mailboxes
       // An account has one mailbox: asking again changes nothing, and says so (whoever made it).
       const existing = await current(jid);
       if (existing) {
-        if (wanted === null || names(jid, wanted, existing.address)) {
+        if (wanted === null || isNameOf(jid, wanted, existing.address)) {
           return { address: existing.address, text: `You already have the mailbox ${existing.address}; nothing changed.` };
         }
         return refuse(existing.byAdmin
@@ -86,7 +87,7 @@ export function createRegistration(config: RegistrationConfig, deps: { mailboxes
       const verdict = chooseName(jid, wanted, domainFor(jid), policy);
       let address: MailAddress;
       if (earlier) {
-        if (wanted !== null && !names(jid, wanted, earlier)) {
+        if (wanted !== null && !isNameOf(jid, wanted, earlier)) {
           return refuse(`An account holds one name: yours is ${earlier}; register with it, or with no name, to have it back ("${wanted}" was not used).`);
         }
         address = earlier;
