@@ -35,6 +35,8 @@ import { domainOf } from "./core/addresses.ts";
 import { recipientCandidates, resolveRecipient } from "./core/recipients.ts";
 import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
 import { createAccountServices } from "./services/accounts.ts";
+import { createChatDispatcher } from "./services/chat-commands.ts";
+import { createMailboxChatCommands, noMailboxAnswer } from "./services/mailbox-chat.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
 import { createWebStore } from "./store/web.ts";
@@ -104,6 +106,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   const services = { ...accountServices, commands: [...accountServices.commands.filter((c) => !c.admin), badges.command, ...accountServices.commands.filter((c) => c.admin)],
     userPresence: (from: string, presence: Parameters<typeof badges.onPresence>[1]) => badges.onPresence(from, presence) };
+  // Chat commands (docs/design.md §Chat commands): every service's words, one dispatcher.
+  const chatCommand = createChatDispatcher({
+    commands: [...createMailboxChatCommands({ componentDomain: config.xmpp.domain }, {
+      specs: services.commands, contactName: services.contactName,
+      mailboxOf: async (jid) => (await mailboxes.ownedBy(jid))[0]?.address ?? null,
+    }), ...badges.chatCommands],
+    isAdmin: services.isAdmin, hasMailbox: async (jid) => (await mailboxes.ownedBy(jid)).length > 0,
+    noMailbox: (jid) => noMailboxAnswer(jid, config.xmpp.domain, services.registration),
+  });
   /** This instance's link while it holds the link lock (docs/design.md §Several instances); null on a standby. */
   let xmpp: XmppLink | null = null;
   const linked = (): XmppLink => {
@@ -111,7 +122,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     return xmpp;
   };
   const createLink = () => createXmppLink(config.xmpp, {
-    log, version: VERSION, services,
+    log, version: VERSION, services: { ...services, chatCommand },
     onReceipt: (user, stanzaId) => void accounts.receipt(user, stanzaId).catch((err: Error) =>
       log.warn({ err: err.message, stanzaId }, "could not record a receipt")),
     onChat: acceptChat,

@@ -95,3 +95,30 @@ export function parseBareJid(value: string): BareJid | null {
   if (!domain.split(".").every((label) => DOMAIN_LABEL.test(label))) return null;
   return bare.toLowerCase() as BareJid;
 }
+
+/**
+ * What a person typed as a correspondent: `alice@example.com`, `<alice@example.com>`, `mailto:…`, or one of
+ * our contact JIDs (XEP-0106 or `%` form). null when it is none of these.
+ */
+export function readTypedAddress(typed: string, componentDomain: string): MailAddress | null {
+  const value = typed.trim().replace(/^mailto:/i, "").replace(/^<(.*)>$/, "$1").trim();
+  const domain = value.slice(value.lastIndexOf("@") + 1).toLowerCase();
+  // Our own domain names a contact, never a mailbox there: `alice%example.com@gateway` is alice@example.com.
+  if (domain === componentDomain.toLowerCase()) return jidToAddress(value, componentDomain);
+  return parseMailAddress(value);
+}
+
+// RFC 5122 §2.2 nodeid: unreserved (RFC 3986 §2.3) and nodeallow; everything else is percent-encoded.
+const URI_NODE = /^[A-Za-z0-9\-._~!$()*+,;=]$/;
+
+/**
+ * The `xmpp:` URI of a bare JID (RFC 5122 §2.2), in its URI form so that clients make it a link: each
+ * localpart character outside nodeid — the XEP-0106 `\` among them — percent-encoded as UTF-8 octets.
+ * `alice\40example.com@mail.example.org` → `xmpp:alice%5C40example.com@mail.example.org`.
+ */
+export function xmppUri(jid: BareJid): string {
+  const at = jid.lastIndexOf("@");
+  const node = [...jid.slice(0, Math.max(at, 0))].map((ch) => URI_NODE.test(ch) ? ch
+    : [...Buffer.from(ch, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join("")).join("");
+  return `xmpp:${at > 0 ? `${node}@` : ""}${jid.slice(at + 1)}`;
+}

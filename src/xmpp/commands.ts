@@ -70,6 +70,10 @@ export function createCommands(config: { domain: string; budget?: CommandBudget 
       outcome.table ? tableElement(outcome.table) : null);
 
   return {
+    /** Counts one request of `jid`'s against the command rates (docs/design.md §Budgets): words
+     * saying which is spent, or null. Chat commands (gateway-chat.ts) count here too. */
+    admit: overRate,
+
     /** XEP-0050 §2.2: the commands this requester may run, as disco#items of the commands node. */
     items(jid: BareJid): Element {
       return xml("query", { xmlns: NS.discoItems, node: NS_COMMANDS },

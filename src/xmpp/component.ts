@@ -4,7 +4,7 @@ import type { Logger } from "../log.ts";
 import type { ChatMessage } from "../core/types.ts";
 import { watchLink } from "./link.ts";
 import type { LinkState } from "./link-state.ts";
-import { installGateway, type GatewayServices } from "./gateway.ts";
+import { CONTACT_RESOURCE, installGateway, type GatewayServices } from "./gateway.ts";
 import type { CommandBudget } from "./commands.ts";
 import { createStanzaRouter, type ChatVerdict } from "./incoming.ts";
 import { createUploader, type UploadFile } from "./upload.ts";
@@ -28,8 +28,7 @@ export interface XmppConfig {
 }
 
 export const DEFAULT_ROOM_LIMITS: Omit<RoomOccupantsConfig, "resource"> = { quietMs: 600_000, joinTimeoutMs: 10_000, perRoom: 5, total: 200 };
-/** The resource of a contact's full JID, when it is an occupant (docs/design.md §Rooms with an address). */
-export const CONTACT_RESOURCE = "mail";
+
 
 export interface StanzaLimits {
   senderPerMinute: number; subscriptionsPerMinute: number; domainPerMinute: number;
@@ -151,6 +150,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   xmpp.on("stanza", createStanzaRouter({
     log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, rooms,
     onPresence: (stanza) => rooms.onPresence(stanza) ? Promise.resolve() : gateway.onPresence(stanza),
+    domain: config.domain, onGatewayMessage: (stanza) => gateway.onMessage(stanza),
     budget, queues, onStanza,
     ...(deps.onReceipt ? { onReceipt: deps.onReceipt } : {}), ...(deps.onChat ? { onChat: deps.onChat } : {}),
   }));

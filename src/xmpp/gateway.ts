@@ -1,20 +1,24 @@
-// The gateway as clients know one: discovery, XEP-0100 address prompt, XEP-0077 registration,
-// XEP-0050 commands, vcard-temp names, and RFC 6121 presence subscriptions. Decisions come from services.
+// The gateway as clients know one: discovery, XEP-0100 address prompt, XEP-0077 registration (register.ts),
+// XEP-0050 commands, chat commands (gateway-chat.ts), vcard-temp names, and RFC 6121 presence
+// subscriptions. Decisions come from services.
 import xmppComponent, { type Element, type IqContext } from "@xmpp/component";
-import { addressToJid, jidToAddress, parseBareJid, parseMailAddress } from "../core/addresses.ts";
+import { addressToJid, jidToAddress, parseBareJid, readTypedAddress } from "../core/addresses.ts";
 import { readPresence, type ResourcePresence } from "../core/presence-status.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
 import type { BareJid, MailAddress } from "../core/types.ts";
 import type { Logger } from "../log.ts";
 import { createCommands, NS_COMMANDS, stanzaError, type CommandBudget, type CommandSpec } from "./commands.ts";
 import { discoInfo, discoItems, versionInfo } from "./disco.ts";
+import { createGatewayChat } from "./gateway-chat.ts";
+import { installRegistration } from "./register.ts";
 import { NS } from "./stanzas.ts";
 
 const { xml } = xmppComponent;
 
 export interface SubscriptionState { fromUser: boolean; toUser: boolean }
 
-export type RegisterResult = { address: string } | { type: string; condition: string; text: string };
+/** What became of a registration request: done (the words say what changed), or refused with words. */
+export type RegisterResult = { address: string | null; text: string } | { type: string; condition: string; text: string };
 
 export interface GatewayServices {
   /** the correspondent's name as seen in mail to `requester`'s mailboxes (never others') */
@@ -26,19 +30,25 @@ export interface GatewayServices {
   askOnce(user: BareJid, contact: string): Promise<boolean>;
   /** XEP-0077 self-service; null when off (SELF_SERVICE_DOMAINS unset) */
   registration: null | {
-    /** the mailbox this JID has, or may get */
-    info(jid: BareJid): Promise<{ allowed: boolean; address: string | null; suggested: string | null; why?: string; instructions?: string }>;
+    /** the mailbox this JID has, or may get; `username` prefills the form with it */
+    info(jid: BareJid): Promise<{ allowed: boolean; address: string | null; suggested: string | null; why?: string;
+      instructions?: string; username?: string }>;
     register(jid: BareJid, localpart: string | null): Promise<RegisterResult>;
-    unregister(jid: BareJid): Promise<boolean>;
+    unregister(jid: BareJid): Promise<RegisterResult>;
   };
   commands: CommandSpec[];
   isAdmin(jid: BareJid): boolean;
   /** A user's available (or, null, unavailable) presence sent to the gateway's domain (RFC 6121 §4.4, §4.5). */
   userPresence?(from: string, presence: ResourcePresence | null): void;
+  /** the answer to a line typed to the gateway's JID (services/chat-commands.ts); absent: none taken */
+  chatCommand?(user: BareJid, line: string): Promise<string>;
 }
 
 type Send = (stanza: Element) => Promise<void>;
 interface IqCallee { get(ns: string, name: string, h: (ctx: IqContext) => unknown): void; set(ns: string, name: string, h: (ctx: IqContext) => unknown): void }
+
+/** The resource a contact's presence comes from (docs/design.md §Presence). */
+export const CONTACT_RESOURCE = "mail";
 
 const bareOf = (jid: string | undefined): BareJid | null => parseBareJid(String(jid ?? "").split("/")[0] ?? "");
 
@@ -72,8 +82,7 @@ export function installGateway(config: { domain: string; version: string; comman
     : stanzaError("cancel", "service-unavailable")));
   iq.set(NS.gateway, "query", (ctx) => {
     if (!isDomain(ctx.stanza.attrs.to)) return stanzaError("cancel", "service-unavailable");
-    const typed = (ctx.element.getChildText("prompt") ?? "").trim().replace(/^mailto:/i, "").replace(/^<(.*)>$/, "$1");
-    const address = parseMailAddress(typed);
+    const address = readTypedAddress(ctx.element.getChildText("prompt") ?? "", config.domain);
     if (!address) return stanzaError("modify", "not-acceptable", "That is not an e-mail address (expected name@example.org).");
     const jid = addressToJid(address, config.domain);
     return xml("query", { xmlns: NS.gateway }, xml("jid", {}, jid));
@@ -99,39 +108,7 @@ export function installGateway(config: { domain: string; version: string; comman
     return commands.execute(jid, ctx.element);
   });
 
-  // XEP-0077 in-band registration with the gateway: a mailbox for the user's account.
-  iq.get(NS.register, "query", async (ctx) => {
-    const jid = requester(ctx);
-    if (!services.registration || !isDomain(ctx.stanza.attrs.to)) return stanzaError("cancel", "service-unavailable");
-    if (!jid) return stanzaError("modify", "bad-request");
-    const info = await services.registration.info(jid);
-    if (info.address) {
-      return xml("query", { xmlns: NS.register }, xml("registered"),
-        xml("instructions", {}, `Your mailbox is ${info.address}. Unregister to disable it.`),
-        xml("username", {}, info.address.slice(0, info.address.lastIndexOf("@"))));
-    }
-    if (!info.allowed) return stanzaError("cancel", "not-allowed", info.why ?? "Mailboxes are offered to accounts of this server only.");
-    return xml("query", { xmlns: NS.register },
-      xml("instructions", {}, info.instructions ?? `Register to get the mailbox ${info.suggested}.`),
-      xml("username", {}, info.suggested?.slice(0, info.suggested.lastIndexOf("@")) ?? ""));
-  });
-  iq.set(NS.register, "query", async (ctx) => {
-    const jid = requester(ctx);
-    if (!services.registration || !isDomain(ctx.stanza.attrs.to)) return stanzaError("cancel", "service-unavailable");
-    if (!jid) return stanzaError("modify", "bad-request");
-    if (ctx.element.getChild("remove")) {
-      // XEP-0077 §3.2: cancel the registration; the mailbox is disabled, its mail kept.
-      return (await services.registration.unregister(jid)) ? true
-        : stanzaError("cancel", "item-not-found", "You have no self-service mailbox to remove (an administrator's mailbox stays).");
-    }
-    const wanted = ctx.element.getChildText("username")?.trim() || null;
-    const result = await services.registration.register(jid, wanted);
-    if ("address" in result) {
-      log.info({ jid, address: result.address }, "mailbox registered");
-      return true;
-    }
-    return stanzaError(result.type, result.condition, result.text);
-  });
+  installRegistration(config, iq, send, services.registration, log);
 
   /** RFC 6121 §3 subscriptions to the gateway or a contact: approved, returned, remembered. */
   async function onPresence(stanza: Element): Promise<void> {
@@ -140,13 +117,16 @@ export function installGateway(config: { domain: string; version: string; comman
     const isContact = !isDomain(to) && jidToAddress(to, config.domain) !== null;
     if (!user || (!isDomain(to) && !isContact)) return;
     const me = isDomain(to) ? config.domain : to;
+    // docs/design.md §Presence: a contact's availability comes from one full JID, the fixed resource
+    // (clients show only presence from a resource); subscription stanzas from the bare JID (RFC 6121 §3).
+    const shown = isDomain(to) ? config.domain : `${to}/${CONTACT_RESOURCE}`;
     const type = stanza.attrs.type as string | undefined;
     if (isDomain(to) && (type === undefined || type === "unavailable")) {
       services.userPresence?.(String(stanza.attrs.from), type === "unavailable" ? null
         : readPresence(stanza.getChildText("show") ?? undefined, stanza.getChildText("priority") ?? undefined, stanza.getChildText("status") ?? undefined));
     }
     const presence = (t?: string, ...children: (Element | null)[]) => send(xml("presence", { from: me, to: user, ...(t ? { type: t } : {}) }, ...children));
-    const available = () => send(xml("presence", { from: me, to: stanza.attrs.from ?? user },
+    const available = () => send(xml("presence", { from: shown, to: stanza.attrs.from ?? user },
       xml("status", {}, isDomain(to) ? "E-mail gateway" : "E-mail")));
     switch (type) {
       case "subscribe": {
@@ -172,7 +152,7 @@ export function installGateway(config: { domain: string; version: string; comman
       case "unsubscribe":
         await services.setSubscription(user, me, { fromUser: false });
         await presence("unsubscribed");
-        return presence("unavailable");
+        return send(xml("presence", { from: shown, to: user, type: "unavailable" }));
       case "unsubscribed":
         await services.setSubscription(user, me, { toUser: false });
         return;
@@ -182,18 +162,19 @@ export function installGateway(config: { domain: string; version: string; comman
         const state = await services.getSubscription(user, me);
         return state.fromUser || isDomain(to) ? available() : presence("unsubscribed");
       }
-      case undefined: {
-        // The user came online and told us (we are subscribed to them): answer with ours (§4.4.3).
-        const state = await services.getSubscription(user, me);
-        if (state.fromUser) await available();
-        return;
-      }
       default:
+        // A user's own available or unavailable presence is not answered: at each login their server
+        // probes every contact they are subscribed to (§4.2.2, §4.3) and the probe's answer is the one
+        // presence the new resource gets; answering the broadcast (§4.4.2), or the presence the server
+        // sends once the user approves our request (§3.1.5), would say it a second and third time.
         return;
     }
   }
 
-  return { onPresence };
+  const onMessage = createGatewayChat(config, { send, log, admit: (jid) => commands.admit(jid),
+    ...(services.chatCommand ? { answer: services.chatCommand } : {}) });
+
+  return { onPresence, onMessage };
 }
 
 export { bareOf };

@@ -1,6 +1,7 @@
 // Stanzas the server routes to the component: errors about what we sent, users' messages to contacts
-// (chat → mail), receipts and presence. Each counts against its sender's budgets first (docs/design.md
-// §Budgets), then waits in its sender's bounded queue and is handled in arrival order.
+// (chat → mail) and to the gateway itself (chat commands), receipts and presence. Each counts against its
+// sender's budgets first (docs/design.md §Budgets), then waits in its sender's bounded queue and is handled
+// in arrival order.
 import type { Element } from "@xmpp/component";
 import type { IncomingChat } from "../core/outbound.ts";
 import type { Spent, StanzaBudget } from "../core/stanza-budget.ts";
@@ -31,6 +32,10 @@ export interface RouterDeps {
   onPresence(stanza: Element): Promise<void>;
   /** The conference rooms our occupants are in (xmpp/rooms.ts): their messages are theirs to read. */
   rooms?: { knows(from: string): boolean; onMessage(stanza: Element): RoomAnswer };
+  /** the gateway's own JID: messages to it are chat commands, handled by onGatewayMessage */
+  domain?: string;
+  /** A message to the gateway's own JID (docs/design.md §Chat commands), answered before the sender's next. */
+  onGatewayMessage?(stanza: Element): Promise<void>;
   budget: StanzaBudget;
   queues: SenderQueues;
   /** What became of each stanza: accepted (queued) then handled, or the budget that refused it
@@ -105,8 +110,11 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
       const user = bareOf(from);
       if (typeof receipt === "string" && user) deps.onReceipt?.(user, receipt);
       // In the sender's order after its earlier stanzas; the answer is not waited for (above).
+      const toGateway = deps.onGatewayMessage && deps.domain
+        && String(stanza.attrs.to ?? "").split("/")[0]!.toLowerCase() === deps.domain.toLowerCase();
       const pushed = deps.queues.push(queueKey(stanza), async () => {
-        void onUserMessage(stanza).catch(failed);
+        if (toGateway) await deps.onGatewayMessage!(stanza).catch(failed);
+        else void onUserMessage(stanza).catch(failed);
         deps.onStanza?.("message", "handled");
       });
       if (pushed === "queued") deps.onStanza?.("message", "accepted");

@@ -36,7 +36,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<Prosody> {
     const [c2sPort, componentPort, httpPort] = (await freePorts(3)) as [number, number, number];
     const prosody = createProsody(dir, { ...opts, c2sPort, componentPort, httpPort });
     try {
-      await writeFile(prosody.configPath, renderConfig(template, dir, prosody));
+      await writeFile(prosody.configPath, renderConfig(template, dir, prosody, opts.otherDomains ?? []));
       await prosody.start();
       return prosody;
     } catch (err) {
@@ -118,8 +118,8 @@ function createProsody(dir: string, settings: Settings): Prosody {
   const startError = async (message: string): Promise<Error> =>
     new Error(`${message} (c2s ${settings.c2sPort}, component ${settings.componentPort})\n${await logs()}`);
 
-  const register = async (user: string, password: string): Promise<void> => {
-    const args = ["--config", configPath, "register", user, settings.domain ?? "localhost", password];
+  const register = async (user: string, password: string, domain?: string): Promise<void> => {
+    const args = ["--config", configPath, "register", user, domain ?? settings.domain ?? "localhost", password];
     try {
       await run("prosodyctl", args, { cwd: dir, timeout: 10_000 });
     } catch (err) {
@@ -149,7 +149,7 @@ function createProsody(dir: string, settings: Settings): Prosody {
   };
 }
 
-function renderConfig(template: string, dir: string, prosody: Prosody): string {
+function renderConfig(template: string, dir: string, prosody: Prosody, otherDomains: string[]): string {
   const values: Record<string, string> = {
     PIDFILE: luaString(join(dir, "prosody.pid")),
     DATA_PATH: luaString(join(dir, "data")),
@@ -171,7 +171,7 @@ function renderConfig(template: string, dir: string, prosody: Prosody): string {
     return value;
   });
   if (config.includes("{{")) throw new Error("prosody template: unreplaced placeholder");
-  return config;
+  return config + otherDomains.map((d) => `\nVirtualHost ${luaString(d)}\n`).join("");
 }
 
 /** A Lua 5.4 double-quoted string literal; control characters as decimal escapes. */

@@ -20,6 +20,8 @@ export interface StackOptions {
   server?: ServerKind;
   /** Route the gateway's component connection through a TCP proxy (`stack.xmppProxy`), to cut the link. */
   xmppProxy?: boolean;
+  /** Prosody only: VirtualHosts of "another server" (`stack.server.register(name, password, domain)`) */
+  otherDomains?: string[];
 }
 
 export interface Stack {
@@ -39,7 +41,9 @@ export interface Stack {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const start = (options.server ?? defaultServer()) === "ejabberd" ? startEjabberd : startProsody;
-  const server = await start({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET });
+  if (options.otherDomains && start !== startProsody) throw new Error("otherDomains: Prosody only");
+  const server = await start({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET,
+    ...(options.otherDomains ? { otherDomains: options.otherDomains } : {}) });
   const db = await createTestDatabase();
   const dbProxy = await startTcpProxy(5432);
   const url = new URL(db.url);

@@ -3,6 +3,8 @@
 
 export interface XmppServerOptions {
   domain?: string; // default "localhost"
+  /** Prosody only: more VirtualHosts, whose accounts are another server's as the gateway sees them */
+  otherDomains?: string[];
   componentDomain: string;
   componentSecret: string;
 }
@@ -19,7 +21,8 @@ export interface XmppServer {
   muc: string;
   dir: string; // temp dir with config, data, logs
   configPath: string;
-  register(user: string, password: string): Promise<void>;
+  /** an account on `domain` (default: the server's own; another one of `otherDomains`) */
+  register(user: string, password: string, domain?: string): Promise<void>;
   stop(): Promise<void>; // SIGTERM, wait for a clean shutdown (SIGKILL after a grace period); the ports are free after
   start(): Promise<void>; // (re)start on the same ports; resolves when both ports accept TCP
   destroy(): Promise<void>; // stop and remove the temp dir

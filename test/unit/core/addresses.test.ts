@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  addressToJid, domainOf, escapeLocalpart, jidToAddress, parseBareJid, parseMailAddress, unescapeLocalpart,
+  addressToJid, domainOf, escapeLocalpart, jidToAddress, parseBareJid, parseMailAddress, readTypedAddress, unescapeLocalpart, xmppUri,
 } from "../../../src/core/addresses.ts";
 import type { MailAddress } from "../../../src/core/types.ts";
 
@@ -240,5 +240,31 @@ describe("parseBareJid", () => {
     }
     assert.equal(parseBareJid("toto@example.org\n"), "toto@example.org");
     assert.equal(parseBareJid(`to\nto@example.org`), null);
+  });
+});
+
+describe("xmppUri (RFC 5122 §2.2)", () => {
+  it("percent-encodes what nodeid does not allow, the XEP-0106 backslash first, UTF-8 octet by octet", () => {
+    const uri = (a: string) => xmppUri(addressToJid(addr(a), GW));
+    assert.equal(uri("alice@example.com"), `xmpp:alice%5C40example.com@${GW}`);
+    assert.equal(uri("o'brien+tag@example.com"), `xmpp:o%5C27brien+tag%5C40example.com@${GW}`);
+    assert.equal(uri("a#b?c%d@example.com"), `xmpp:a%23b%3Fc%25d%5C40example.com@${GW}`);
+    assert.equal(uri("jürgen@example.de"), `xmpp:j%C3%BCrgen%5C40example.de@${GW}`);
+    assert.equal(xmppUri(GW as never), `xmpp:${GW}`);
+  });
+  it("decodes back to the same JID", () => {
+    const jid = addressToJid(addr("x&y@example.com"), GW);
+    assert.equal(decodeURIComponent(xmppUri(jid).slice("xmpp:".length)), jid);
+  });
+});
+
+describe("readTypedAddress", () => {
+  it("takes an address as people type it, and our contact JIDs in either form", () => {
+    assert.equal(readTypedAddress("  <Alice@Example.com> ", GW), "Alice@Example.com");
+    assert.equal(readTypedAddress("mailto:bob@example.org", GW), "bob@example.org");
+    assert.equal(readTypedAddress(`bob${BS}40example.org@${GW}`, GW), "bob@example.org");
+    assert.equal(readTypedAddress(`bob%example.org@${GW}`, GW), "bob@example.org");
+    assert.equal(readTypedAddress(`nobody@${GW}`, GW), null, "our own domain names contacts only");
+    assert.equal(readTypedAddress("not an address", GW), null);
   });
 });
