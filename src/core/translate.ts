@@ -74,9 +74,13 @@ export function mailToChat(input: MailToChatInput): ChatMessage {
   const notice = `[… ${formatSize(omittedBytes)} more not shown]`;
   const shown = omittedBytes === 0 ? kept : kept ? `${kept}\n\n${notice}` : notice;
   const tail = omittedBytes === 0 ? uncut : shownLessLines(shownLess({ ...less, cutBytes: omittedBytes }), url || null);
-  const full = [subject, shown, attachments, tail].filter(Boolean).join("\n\n");
-  // The subject and attachments alone can exceed a small budget: the bound holds for the whole body.
-  const body = Buffer.byteLength(full) <= input.maxBodyBytes ? full : truncateUtf8(full, input.maxBodyBytes).text;
+  const full = [subject, shown, attachments].filter(Boolean).join("\n\n");
+  // The subject and attachments alone can exceed a small budget: the bound holds for the whole body, and
+  // the last lines stay whole when they fit at all (a link cut in half leads nowhere).
+  const tailBytes = tail ? Buffer.byteLength(tail) + 2 : 0;
+  const body = Buffer.byteLength(full) + tailBytes <= input.maxBodyBytes ? [full, tail].filter(Boolean).join("\n\n")
+    : tail && tailBytes < input.maxBodyBytes ? `${truncateUtf8(full, input.maxBodyBytes - tailBytes).text}\n\n${tail}`
+      : truncateUtf8([full, tail].filter(Boolean).join("\n\n"), input.maxBodyBytes).text;
   return {
     id: input.id,
     from: input.fromJid,

@@ -69,6 +69,19 @@ describe("replies and messages like a mail client's (prosody)", () => {
     assert.deepEqual(rows.map((r) => r.recipient), ["dave@example.net", "eve@example.net", "frank@example.de"]);
   });
 
+  it("a XEP-0461 reply to an older mail copies that mail's others, not the latest one's", async () => {
+    const older = toto.messages.find((m) => body(m).startsWith("Dinner on Saturday"))!;
+    await deliver("Another topic", ['From: "Dave Moreau" <dave@example.net>', `To: toto@${MAIL_DOMAIN}`, "Cc: grace@example.org",
+      "Message-ID: <other-1@example.net>"], "Unrelated.");
+    await toto.send(xml("message", { type: "chat", to: contactJid("dave@example.net"), id: "reply-2" },
+      xml("reply", { xmlns: "urn:xmpp:reply:0", to: contactJid("dave@example.net"), id: older.attrs.id }), xml("body", {}, "And I bring wine.")));
+    const sent = await waitFor("the reply to the older mail", () => relay.relayed.find((r) => r.to.includes("dave@example.net")
+      && r.raw.toString("latin1").includes("bring wine")));
+    const mail = await simpleParser(sent.raw);
+    assert.equal(mail.inReplyTo, "<dinner-1@example.net>");
+    assert.deepEqual(names(mail.cc), ["Ève Martin <eve@example.net>", "Frank Weber <frank@example.de>"]);
+  });
+
   it("a newsletter's HTML mail ends with the link to its page, alone on the last line; a plain mail has none", async () => {
     const html = `<html><body><table role="presentation">${Array.from({ length: 60 }, (_, i) =>
       `<tr><td style="font-family:Georgia;color:#333"><h2>Offer ${i}</h2><p><b>Big</b> savings, <a href="https://shop.example/${i}">here</a>.</p></td></tr>`).join("")}</table></body></html>`;

@@ -90,6 +90,13 @@ describe("mailToChat: the link to the full mail", () => {
     assert.equal(mailToChat({ ...base, mail: reply }).body, "S\n\nYes.\n\n[quoted text hidden: 5 lines]", "no page: as before");
   });
 
+  it("the link stays whole when the attachment list alone fills the budget", () => {
+    const attachments = Array.from({ length: 50 }, (_, i) => ({ filename: `${"long-name-".repeat(8)}${i}.pdf`, contentType: "application/pdf", size: 9 }));
+    const body = mailToChat({ ...base, maxBodyBytes: 2048, mail: mail({ attachments }), fullMailUrl: URL_ }).body;
+    assert.ok(Buffer.byteLength(body) <= 2048);
+    assert.ok(body.endsWith(`[not shown here: 50 attachments and the rest of the text; full mail below]\n${URL_}`), body.slice(-200));
+  });
+
   it("the lines stay within the budget when the text is cut", () => {
     for (const maxBodyBytes of [200, 300, 1000]) {
       const body = mailToChat({ ...base, maxBodyBytes, mail: mail({ text: "word ".repeat(1000) }), parts: [text(5000), text(90_000, "text/html")], fullMailUrl: URL_ }).body;
