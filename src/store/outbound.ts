@@ -82,10 +82,12 @@ export function createOutboundStore(knex: Knex) {
             receipt_requested: input.receiptRequested,
           }))).returning(["id", "message_id"]) as { id: number; message_id: number }[];
           // A reply's copies (Cc): the same bytes to each, one delivery each with its own envelope sender, so
-          // each is retried, reported and failed alone; the receipt is the main recipient's.
+          // each is retried, reported and failed alone. The user's chat message belongs to the main recipient:
+          // its receipt and an error on it are that delivery's; a copy's trouble is told as a notice from the
+          // copy's contact (docs/design.md §Replies).
           const copies = chosen.flatMap((input) => (input.copies ?? []).map((c) => ({
             message_id: ids.get(input.token), direction: "outbound", recipient: c.to, jid: input.jid, stanza_id: newSecret(),
-            bounce_secret: c.bounceSecret, mail_from: c.mailFrom, origin_stanza_id: input.originStanzaId, receipt_requested: false,
+            bounce_secret: c.bounceSecret, mail_from: c.mailFrom, origin_stanza_id: null, receipt_requested: false,
           })));
           if (copies.length) await trx("deliveries").insert(copies);
           const byMessage = new Map(deliveries.map((d) => [Number(d.message_id), Number(d.id)]));

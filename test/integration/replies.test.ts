@@ -64,9 +64,10 @@ describe("replies and messages like a mail client's (prosody)", () => {
     assert.deepEqual(names(mail.to), ["Dave Moreau <dave@example.net>"]);
     assert.deepEqual(names(mail.cc), ["Ève Martin <eve@example.net>", "Frank Weber <frank@example.de>"], "the user is not copied, Dave once");
     assert.equal(mail.inReplyTo, "<dinner-1@example.net>");
-    const rows = await stack.db.query<{ recipient: string; receipt_requested: boolean }>(
-      "SELECT recipient, receipt_requested FROM deliveries WHERE direction = 'outbound' AND origin_stanza_id = 'reply-1' ORDER BY id");
-    assert.deepEqual(rows.map((r) => r.recipient), ["dave@example.net", "eve@example.net", "frank@example.de"]);
+    const rows = await stack.db.query<{ recipient: string; origin_stanza_id: string | null }>(`SELECT recipient, origin_stanza_id FROM deliveries
+      WHERE direction = 'outbound' AND message_id = (SELECT message_id FROM deliveries WHERE origin_stanza_id = 'reply-1') ORDER BY id`);
+    assert.deepEqual(rows.map((r) => [r.recipient, r.origin_stanza_id]),
+      [["dave@example.net", "reply-1"], ["eve@example.net", null], ["frank@example.de", null]], "one delivery per recipient");
   });
 
   it("a XEP-0461 reply to an older mail copies that mail's others, not the latest one's", async () => {
@@ -80,6 +81,32 @@ describe("replies and messages like a mail client's (prosody)", () => {
     const mail = await simpleParser(sent.raw);
     assert.equal(mail.inReplyTo, "<dinner-1@example.net>");
     assert.deepEqual(names(mail.cc), ["Ève Martin <eve@example.net>", "Frank Weber <frank@example.de>"]);
+  });
+
+  it("a copy the relay refuses fails alone: the user hears it from that recipient's contact, the others leave", async () => {
+    relay.refuseOnly.set("ivan@example.org", { code: 550, text: "5.1.1 no mailbox ivan here" });
+    try {
+      await deliver("Board meeting", ['From: "Heidi" <heidi@example.com>', `To: toto@${MAIL_DOMAIN}`, "Cc: ivan@example.org, judy@example.com",
+        "Message-ID: <board-1@example.com>"], "Agenda attached soon.");
+      await toto.send(xml("message", { type: "chat", to: contactJid("heidi@example.com"), id: "reply-3" }, xml("body", {}, "Noted.")));
+      const notice = await toto.waitForMessage((m) => m.attrs.type === "chat" && /Your mail to ivan@example\.org was not sent: .*no mailbox ivan here/.test(body(m)),
+        "the notice for the refused copy");
+      assert.equal(notice.attrs.from, contactJid("ivan@example.org"));
+      await waitFor("the two other copies at the relay", () => ["heidi@example.com", "judy@example.com"].every((a) =>
+        relay.relayed.some((r) => r.to.includes(a) && r.raw.toString("latin1").includes("board-1@example.com"))) || undefined);
+      const outcomes = async () => stack.db.query<{ recipient: string; status: string; origin_stanza_id: string | null }>(`
+        SELECT recipient, status, origin_stanza_id FROM deliveries WHERE direction = 'outbound' AND message_id =
+          (SELECT message_id FROM deliveries WHERE origin_stanza_id = 'reply-3') ORDER BY id`);
+      assert.deepEqual(await waitFor("the outcomes", async () => {
+        const r = await outcomes();
+        return r.every((d) => d.status === "delivered" || d.status === "failed") ? r : undefined;
+      }), [{ recipient: "heidi@example.com", status: "delivered", origin_stanza_id: "reply-3" },
+        { recipient: "ivan@example.org", status: "failed", origin_stanza_id: null },
+        { recipient: "judy@example.com", status: "delivered", origin_stanza_id: null }]);
+      assert.ok(!toto.messages.some((m) => m.attrs.type === "error" && m.attrs.id === "reply-3"), "the message reached its contact: no error on it");
+    } finally {
+      relay.refuseOnly.delete("ivan@example.org");
+    }
   });
 
   it("a newsletter's HTML mail ends with the link to its page, alone on the last line; a plain mail has none", async () => {
