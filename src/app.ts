@@ -151,7 +151,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     policy: { maxBytes: config.attachments.maxBytes, types: config.attachments.types } }, { log });
   const structureOf = createStructureReader({ ...bind(messages, "partsOf", "unstructuredRaw", "saveParts"), read: (raw) => parser.read(raw) });
   const prepareMail = createInboundPreparer({ componentDomain: config.xmpp.domain, chatMaxBytes: config.chatMaxBytes, publicUrl: config.web.publicUrl },
-    { loadHeaders: (ids) => messages.headerBlocks(ids), now: () => new Date(),
+    { now: () => new Date(),
       ...(config.attachments.uploadService || config.web.publicUrl ? {
         attachments: createAttachmentForwarder({ publicUrl: config.web.publicUrl }, {
           log, partsOf: structureOf, ...bind(messages, "partBytes", "uploads", "saveUploads"),

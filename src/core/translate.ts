@@ -1,5 +1,6 @@
 // Mail → chat translation: pure, no I/O (docs/design.md §Contract).
 import { collapseQuotes } from "./quotes.ts";
+import { shownLess, shownLessLines, type PartView } from "./shows-less.ts";
 import { neutraliseText, sanitizeLine, sanitizeText, truncateUtf8 } from "./sanitize.ts";
 import type { ChatMessage, ParsedMail } from "./types.ts";
 
@@ -22,11 +23,13 @@ export interface MailToChatInput {
   lateDateMs?: number;
   /** per attachment index: "sent" when it follows as a file message, else why it was not forwarded */
   attachmentFates?: ReadonlyMap<number, string>;
-  /** where the whole mail can be read; the truncation notice links to it (later: PUBLIC_URL /m/<token>) */
+  /** where the whole mail can be read (PUBLIC_URL /m/<token>): the last line when the chat shows less */
   fullMailUrl?: string;
   /** what the address the mail was sent to adds to the mailbox's (core/recipients.ts addressTag): the
    * subaddress's tag, or the address a catch-all took; shown first on the subject line, in brackets */
   addressTag?: string | null;
+  /** the leaf parts stored at intake (messages.parts): whether the chat shows less (core/shows-less.ts) */
+  parts?: readonly PartView[] | null;
 }
 
 /** Delivery later than this after acceptance carries a XEP-0203 <delay/>. */
@@ -41,6 +44,8 @@ const FORWARD_SUBJECT = /^\s*(fwd?|tr|wg|rv|enc)\s*:/i;
  * (mailparser's limit), a stanza only 512 KiB (Prosody's component_stanza_size_limit, invariant 3). */
 const LINE_BYTES = 1024;
 const FIELD_BYTES = 255;
+/** "[… 1023.9 KiB more not shown]" and the blank line before it. */
+const NOTICE_BYTES = 40;
 
 export function mailToChat(input: MailToChatInput): ChatMessage {
   const { mail } = input;
@@ -52,22 +57,33 @@ export function mailToChat(input: MailToChatInput): ChatMessage {
     if (fate === "sent") return `[attachment: ${describeAttachment(a)}, sent below]`;
     return `[attachment not forwarded: ${describeAttachment(a)}${fate ? `: ${sanitizeLine(fate)}` : ""}]`;
   }).join("\n");
-  // The subject and the attachment list always show; the text gets what is left of the budget,
-  // keeping room for the notice so the whole body stays within maxBodyBytes.
+  // The subject and the attachment list always show; the text gets what is left of the budget, keeping
+  // room for the cut notice and the last lines (what is missing, the link) so the whole body stays within
+  // maxBodyBytes.
   const fixed = Buffer.byteLength(subject) + 2 + (attachments ? Buffer.byteLength(attachments) + 2 : 0);
   const normalised = normaliseText(neutraliseText(mail.text));
   const text = input.collapseQuotes === false ? normalised
     : collapseQuotes(normalised, { forwarded: FORWARD_SUBJECT.test(mail.subject) }).trim();
-  const room = Math.max(0, input.maxBodyBytes - fixed);
   const url = input.fullMailUrl ? sanitizeLine(input.fullMailUrl) : "";
-  const noticeRoom = 40 + (url ? Buffer.byteLength(url) + 20 : 0);
-  const { text: kept, omittedBytes } = Buffer.byteLength(text) <= room
-    ? { text, omittedBytes: 0 } : truncateUtf8(text, Math.max(0, room - noticeRoom));
-  const notice = `[… ${formatSize(omittedBytes)} more not shown${url ? `; full mail: ${url}` : ""}]`;
+  const less = { mail, parts: input.parts ?? null, quotesHidden: text !== normalised,
+    ...(input.attachmentFates ? { fates: input.attachmentFates } : {}) };
+  const uncut = shownLessLines(shownLess({ ...less, cutBytes: 0 }), url || null);
+  const whole = Math.max(0, input.maxBodyBytes - fixed - (uncut ? Buffer.byteLength(uncut) + 2 : 0));
+  // The last lines once the text is cut say the same words whatever the count: their size is known before.
+  const cutTail = shownLessLines(shownLess({ ...less, cutBytes: 1 }), url || null);
+  const room = Math.max(0, input.maxBodyBytes - fixed - (cutTail ? Buffer.byteLength(cutTail) + 2 : 0));
+  const { text: kept, omittedBytes } = Buffer.byteLength(text) <= whole
+    ? { text, omittedBytes: 0 } : truncateUtf8(text, Math.max(0, room - NOTICE_BYTES));
+  const notice = `[… ${formatSize(omittedBytes)} more not shown]`;
   const shown = omittedBytes === 0 ? kept : kept ? `${kept}\n\n${notice}` : notice;
+  const tail = omittedBytes === 0 ? uncut : shownLessLines(shownLess({ ...less, cutBytes: omittedBytes }), url || null);
   const full = [subject, shown, attachments].filter(Boolean).join("\n\n");
-  // The subject and attachments alone can exceed a small budget: the bound holds for the whole body.
-  const body = Buffer.byteLength(full) <= input.maxBodyBytes ? full : truncateUtf8(full, input.maxBodyBytes).text;
+  // The subject and attachments alone can exceed a small budget: the bound holds for the whole body, and
+  // the last lines stay whole when they fit at all (a link cut in half leads nowhere).
+  const tailBytes = tail ? Buffer.byteLength(tail) + 2 : 0;
+  const body = Buffer.byteLength(full) + tailBytes <= input.maxBodyBytes ? [full, tail].filter(Boolean).join("\n\n")
+    : tail && tailBytes < input.maxBodyBytes ? `${truncateUtf8(full, input.maxBodyBytes - tailBytes).text}\n\n${tail}`
+      : truncateUtf8([full, tail].filter(Boolean).join("\n\n"), input.maxBodyBytes).text;
   return {
     id: input.id,
     from: input.fromJid,

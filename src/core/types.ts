@@ -117,10 +117,14 @@ export interface Table { title: string; columns: { var: string; label: string }[
 /** The mail a reply answers: enough to thread it (RFC 5322 §3.6.4). */
 export interface ThreadParent {
   mailbox: string; subject: string; messageId: string | null; references: string[];
-  /** the From address of that mail, in its original case */
+  /** the From address of that mail, in its original case, and the name it gave */
   correspondent: string | null;
   /** the address that mail was sent to when it reached the mailbox by another (core/recipients.ts): the reply's From */
   addressedTo?: string | null;
+  correspondentName?: string | null;
+  /** its To and Cc as the parse stored them (messages.parts, core/reply-all.ts reads them); "" when unknown */
+  to?: string;
+  cc?: string;
 }
 
 /** An outgoing mail to queue: its rendered bytes and what its delivery needs. */
@@ -133,6 +137,8 @@ export interface QueuedMail {
   /** the secret a delivery report must name (core/verp.ts); in no header of the mail */
   bounceSecret: string;
   to: string;
+  /** the reply's Cc (core/reply-all.ts): one outbound delivery each, with a bounce address of its own */
+  copies?: { to: string; mailFrom: string; bounceSecret: string }[];
   subject: string;
   body: string;
   messageId: string;

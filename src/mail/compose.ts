@@ -1,4 +1,6 @@
-// Writing mail headers: the only place that does (docs/design.md §Rooms). Values come from our own data.
+// Writing mail headers: the only place that does (docs/design.md §Rooms). Values come from our own data, or
+// from a stranger's mail only as display names and addresses already checked (core/display-name.ts,
+// core/reply-all.ts); nodemailer quotes a name or writes it as RFC 2047 encoded words as it needs.
 import MailComposer from "nodemailer/lib/mail-composer";
 import type MimeNode from "nodemailer/lib/mime-node";
 import { encodeWord } from "nodemailer/lib/mime-funcs";
@@ -23,6 +25,10 @@ export function rfc5322Date(date: Date): string {
 export interface OutboundMail {
   from: { address: string; name: string | null };
   to: string;
+  /** the correspondent's name as the answered mail gave it */
+  toName?: string | null;
+  /** RFC 5322 §3.6.3 copies (core/reply-all.ts: at most MAX_CC, each address fits a line) */
+  cc?: { address: string; name: string | null }[];
   subject: string;
   text: string;
   messageId: string;
@@ -55,7 +61,8 @@ export function mimeTree(mail: OutboundMail): MimeNode {
   const jabberId = line(mail.jabberId);
   const composer = new MailComposer({
     from: { address: mail.from.address, name: displayName(mail.from.name) ?? "" },
-    to: [{ address: mail.to, name: "" }],
+    to: [{ address: mail.to, name: displayName(mail.toName) ?? "" }],
+    ...(mail.cc?.length ? { cc: mail.cc.map((c) => ({ address: c.address, name: displayName(c.name) ?? "" })) } : {}),
     text: mail.text,
     messageId: id(mail.messageId),
     date: mail.date,

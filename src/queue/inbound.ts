@@ -3,8 +3,9 @@ import { addressToJid, parseMailAddress } from "../core/addresses.ts";
 import { mailUrl } from "../core/links.ts";
 import { addressTag } from "../core/recipients.ts";
 import { mailToChat } from "../core/translate.ts";
-import { sanitizeText, truncateUtf8 } from "../core/sanitize.ts";
+import { readerHeaders } from "../core/reader-headers.ts";
 import type { ChatFile, ChatMessage, MailAddress, ParsedMail } from "../core/types.ts";
+import type { MailStructure } from "../mail/mime-parts.ts";
 import type { Claimed, Prepared } from "./worker.ts";
 
 export interface InboundDelivery extends Claimed {
@@ -18,24 +19,24 @@ export interface InboundDelivery extends Claimed {
   settings: { collapseQuotes: boolean; showHeaders?: boolean } | null;
 }
 
-export interface StoredMail { receivedAt: Date; mailFrom: string; parsed: ParsedMail; webToken?: string | null }
+export interface StoredMail {
+  receivedAt: Date; mailFrom: string; parsed: ParsedMail; webToken?: string | null;
+  /** the MIME structure stored at intake (messages.parts): null when unread or stored before it */
+  structure?: MailStructure | null;
+}
 
-/** publicUrl: PUBLIC_URL, when set the truncation notice links to the full mail (core/links.ts) */
+/** publicUrl: PUBLIC_URL, when set a mail the chat shows less of ends with its page's URL (core/links.ts) */
 export interface InboundConfig { componentDomain: string; chatMaxBytes: number; publicUrl?: string | null }
 
 export interface InboundDeps {
   /** Attachments to send as files, and the fate of each; absent: all listed as not forwarded. */
   attachments?(delivery: { messageId: number; stanzaId: string }, mail: ParsedMail, webToken?: string | null)
     : Promise<{ files: ChatFile[]; fates: Map<number, string> }>;
-  /** The raw header blocks of mails whose recipient asked to see them. */
-  loadHeaders?(ids: number[]): Promise<Map<number, Buffer>>;
   now(): Date;
 }
 
 export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) {
   return async <T extends InboundDelivery>(batch: T[]): Promise<Prepared<T, ChatMessage>[]> => {
-    const wantHeaders = batch.filter((d) => d.settings?.showHeaders);
-    const headers = wantHeaders.length && deps.loadHeaders ? await deps.loadHeaders(wantHeaders.map((d) => d.messageId)) : new Map<number, Buffer>();
     const out: Prepared<T, ChatMessage>[] = [];
     for (const delivery of batch) out.push(await prepareOne(delivery));
     return out;
@@ -51,7 +52,10 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
         // Reading or uploading its files failed (database, upload service): this delivery alone waits.
         return { delivery, retry: `could not forward the attachments: ${(err as Error).message}` };
       }
-      const head = headerText(headers.get(delivery.messageId), Math.min(4096, Math.floor(config.chatMaxBytes / 2)));
+      const structure = stored.structure ?? null;
+      const head = delivery.settings?.showHeaders ? readerHeaders({ ...(structure ? { from: structure.from, to: structure.to,
+        cc: structure.cc, date: structure.date } : {}), subject: stored.parsed.subject, fromName: stored.parsed.fromName,
+        fromAddress: stored.parsed.fromAddress, sentAt: stored.parsed.date }, Math.min(4096, Math.floor(config.chatMaxBytes / 2))) : null;
       const input = {
         mail: stored.parsed,
         id: delivery.stanzaId,
@@ -66,6 +70,7 @@ export function createInboundPreparer(config: InboundConfig, deps: InboundDeps) 
         ...(forwarded ? { attachmentFates: forwarded.fates } : {}),
         fullMailUrl: config.publicUrl && stored.webToken ? mailUrl(config.publicUrl, stored.webToken) : undefined,
         addressTag: addressTag(delivery.addressedTo, delivery.recipient),
+        parts: structure?.parts ?? null,
       };
       // Translation is pure and should never throw; if some text still defeats it, that one delivery
       // fails with the reason (the raw mail stays stored) instead of the whole batch coming back forever.
@@ -89,11 +94,4 @@ export function correspondent(stored: StoredMail, recipient: string): MailAddres
   const envelope = stored.mailFrom && parseMailAddress(stored.mailFrom);
   if (envelope) return envelope;
   return `MAILER-DAEMON@${recipient.slice(recipient.lastIndexOf("@") + 1)}` as MailAddress;
-}
-
-/** The mail's own header block, as the "show headers" setting shows it: decoded, at most `maxBytes`. */
-export function headerText(raw: Buffer | undefined, maxBytes: number): string | null {
-  if (!raw || raw.length === 0) return null;
-  const text = sanitizeText(raw.toString("utf8")).replace(/\r\n?/g, "\n").trimEnd();
-  return text ? truncateUtf8(text, maxBytes).text : null;
 }

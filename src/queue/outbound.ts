@@ -12,6 +12,7 @@ import { isCatchAll } from "../core/recipients.ts";
 import { bounceAddress } from "../core/verp.ts";
 import { sanitizeLine } from "../core/sanitize.ts";
 import { senderName } from "../core/display-name.ts";
+import { replyRecipients } from "../core/reply-all.ts";
 import type { MailAddress, QueuedMail, SendLimit, ThreadParent } from "../core/types.ts";
 import type { OutboundMail } from "../mail/compose.ts";
 import type { Logger } from "../log.ts";
@@ -144,9 +145,12 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
       : parent ? replySubject(parent.subject) : subjectFromText(text || file!.filename);
     const token = deps.newToken();
     const messageId = `${token}@${domainOf(mailbox.address as MailAddress)}`;
+    // RFC 5322 §3.6.3: a reply copies the others the answered mail was addressed to (core/reply-all.ts).
+    const recipients = replyRecipients({ to, own: owned.map((m) => m.address), parent: parent ? { from: parent.correspondent,
+      fromName: parent.correspondentName ?? null, to: parent.to ?? "", cc: parent.cc ?? "" } : null });
     const raw = await deps.compose({
       from: { address: from, name: senderName(chat.nick, mailbox.displayName) },
-      to, subject, text, messageId,
+      to, toName: recipients.to.name, cc: recipients.cc, subject, text, messageId,
       inReplyTo: parent?.messageId ?? null,
       references: parent ? [...parent.references, ...(parent.messageId ? [parent.messageId] : [])] : [],
       jabberId: senderOf(chat),
@@ -156,9 +160,14 @@ export function createOutbound(config: { componentDomain: string; sendLimit: Sen
     });
     // VERP: a report about this mail comes back to an address that names it by a secret of its own,
     // unrelated to the Message-ID that replies and archives repeat (docs/design.md §Who speaks for a delivery).
+    // Each copy is a delivery of its own with its own secret, so a report names the one recipient it is about.
     const bounceSecret = deps.newSecret();
+    const copies = recipients.cc.map((c) => {
+      const secret = deps.newSecret();
+      return { to: c.address, bounceSecret: secret, mailFrom: bounceAddress(secret, mailbox.address as MailAddress) };
+    });
     return { token, mailbox: mailbox.address, to, subject, body: text, messageId, raw, bounceSecret,
-      mailFrom: bounceAddress(bounceSecret, mailbox.address as MailAddress),
+      mailFrom: bounceAddress(bounceSecret, mailbox.address as MailAddress), ...(copies.length ? { copies } : {}),
       jid: chat.from, originStanzaId: chat.id, receiptRequested: chat.receiptRequested };
   }
 

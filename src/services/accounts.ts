@@ -1,6 +1,7 @@
 // The gateway's own services for XMPP users and admins: registration, settings, status,
 // "new mail", mailbox and queue administration. Plain functions over the stores; the XMPP side renders them.
 import { addressToJid, domainOf, parseBareJid, parseMailAddress } from "../core/addresses.ts";
+import { displayName, MAX_DISPLAY_NAME } from "../core/display-name.ts";
 import type { IncomingChat } from "../core/outbound.ts";
 import type { BareJid, MailAddress } from "../core/types.ts";
 import type { AccountStore } from "../store/accounts.ts";
@@ -43,13 +44,21 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
             { var: "paused", type: "boolean", label: "Pause delivery (mail waits until you resume)", value: current?.paused ? "1" : "0" },
             { var: "collapse_quotes", type: "boolean", label: "Hide quoted history (one short line instead)", value: current?.collapseQuotes === false ? "0" : "1" },
             { var: "show_headers", type: "boolean", label: "Show the mail's headers above the text", value: current?.showHeaders ? "1" : "0" },
+            { var: "display_name", type: "text-single", label: "Your name in the From: of the mail you send (when your client sends no nickname)",
+              value: current?.displayName ?? "" },
           ],
         };
       },
       async run(jid, values) {
         const mailbox = await mailboxOf(jid);
         if (!mailbox) return NO_MAILBOX;
+        // RFC 5322 §3.4 display-name: one line, never one that reads as an address (core/display-name.ts).
+        const name = values.has("display_name") ? (values.get("display_name") ?? "").trim() : undefined;
+        if (name && (name.length > MAX_DISPLAY_NAME || !displayName(name))) {
+          return failed(`A name is one line of at most ${MAX_DISPLAY_NAME} characters that does not look like an address; nothing was saved.`);
+        }
         const patch = {
+          ...(name === undefined ? {} : { displayName: name ? displayName(name) : null }),
           ...(values.has("paused") ? { paused: isTrue(values.get("paused")) } : {}),
           ...(values.has("show_headers") ? { showHeaders: isTrue(values.get("show_headers")) } : {}),
           ...(values.has("collapse_quotes") ? { collapseQuotes: isTrue(values.get("collapse_quotes")) } : {}),

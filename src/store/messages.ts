@@ -31,6 +31,8 @@ export interface StoredMessage {
   report: unknown;
   /** the secret of its web page (null for mail accepted before links existed) */
   webToken: string | null;
+  /** the MIME structure found at intake (null: unread, or stored before structures were kept) */
+  structure: MailStructure | null;
 }
 
 const BASE32 = "0123456789abcdefghjkmnpqrstvwxyz";
@@ -121,15 +123,6 @@ export function createMessageStore(knex: Knex) {
     /** Store a mail durably; resolves once the transaction holding it has committed (group commit). */
     accept: createGroupCommit(GROUP, store),
 
-    /** The header block of several mails as received (our Received: first), at most 8 KiB each. */
-    async headerBlocks(ids: number[]): Promise<Map<number, Buffer>> {
-      const { rows } = await knex.raw<{ rows: { id: number; head: Buffer }[] }>(`
-        SELECT id, substring(raw FROM 1 FOR least(CASE WHEN position('\\x0d0a0d0a'::bytea IN raw) > 0
-                 THEN position('\\x0d0a0d0a'::bytea IN raw) - 1 ELSE length(raw) END, 8192)) AS head
-        FROM messages WHERE id = ANY(?)`, [[...new Set(ids)]]);
-      return new Map(rows.map((r) => [Number(r.id), r.head]));
-    },
-
     /** The MIME structure found at intake (null: unread, or stored before structures were kept). */
     async partsOf(id: number): Promise<MailStructure | null> {
       return (await knex("messages").where({ id }).first<{ parts: MailStructure | null } | undefined>("parts"))?.parts ?? null;
@@ -160,7 +153,7 @@ export function createMessageStore(knex: Knex) {
 /** The parsed side of a stored mail: what delivering it needs (never the raw bytes). */
 export const MESSAGE_COLUMNS = ["id", "token", "received_at", "mail_from", "subject", "from_address", "from_name",
   "message_id", "sent_at", "body", "body_from_html", "attachments", "automatic", "list_id", "report", "authentication",
-  "web_token"] as const satisfies readonly (keyof MessageRow)[];
+  "web_token", "parts"] as const satisfies readonly (keyof MessageRow)[];
 
 export interface MessageRow {
   id: number; token: string; received_at: Date; mail_from: string; subject: string;
@@ -169,6 +162,7 @@ export interface MessageRow {
   automatic: boolean; list_id: string | null; report: unknown;
   authentication: ParsedMail["authentication"];
   web_token: string | null;
+  parts: MailStructure | null;
 }
 
 export function toStored(r: MessageRow): StoredMessage {
@@ -179,6 +173,7 @@ export function toStored(r: MessageRow): StoredMessage {
     mailFrom: r.mail_from,
     report: r.report ?? null,
     webToken: r.web_token ?? null,
+    structure: r.parts ?? null,
     parsed: {
       subject: r.subject,
       fromAddress: r.from_address,

@@ -43,7 +43,7 @@ export function createOutboundStore(knex: Knex) {
     sentCounts: (mailboxes: string[]) => sentCounts(knex, [...new Set(mailboxes.map((m) => m.toLowerCase()))]),
 
     /**
-     * Queue outgoing mails (their bytes and one outbound delivery each) in one transaction, in the order
+     * Queue outgoing mails (their bytes, one outbound delivery each and one per copy) in one transaction, in the order
      * given, refusing those that would put their mailbox over a limit. A per-mailbox transaction lock makes
      * count-then-insert atomic across gateway instances; the count is taken once under the lock and then
      * advanced mail by mail, so the answers are exactly those of queueing them one after the other.
@@ -81,6 +81,15 @@ export function createOutboundStore(knex: Knex) {
             stanza_id: newSecret(), bounce_secret: input.bounceSecret, origin_stanza_id: input.originStanzaId,
             receipt_requested: input.receiptRequested,
           }))).returning(["id", "message_id"]) as { id: number; message_id: number }[];
+          // A reply's copies (Cc): the same bytes to each, one delivery each with its own envelope sender, so
+          // each is retried, reported and failed alone. The user's chat message belongs to the main recipient:
+          // its receipt and an error on it are that delivery's; a copy's trouble is told as a notice from the
+          // copy's contact (docs/design.md §Replies).
+          const copies = chosen.flatMap((input) => (input.copies ?? []).map((c) => ({
+            message_id: ids.get(input.token), direction: "outbound", recipient: c.to, jid: input.jid, stanza_id: newSecret(),
+            bounce_secret: c.bounceSecret, mail_from: c.mailFrom, origin_stanza_id: null, receipt_requested: false,
+          })));
+          if (copies.length) await trx("deliveries").insert(copies);
           const byMessage = new Map(deliveries.map((d) => [Number(d.message_id), Number(d.id)]));
           let next = 0;
           results.forEach((r, i) => {
@@ -97,7 +106,7 @@ export function createOutboundStore(knex: Knex) {
      * that ran out (its worker crashed, lost the database or stopped renewing).
      */
     async claim(worker: string, limit: number, leaseSeconds: number): Promise<ClaimedOutbound[]> {
-      const { rows } = await knex.raw<{ rows: ClaimedOutbound[] }>(claimSql(`${CLAIM_COLUMNS}, m.mail_from AS "mailFrom", m.raw`,
+      const { rows } = await knex.raw<{ rows: ClaimedOutbound[] }>(claimSql(`${CLAIM_COLUMNS}, coalesce(d.mail_from, m.mail_from) AS "mailFrom", m.raw`,
         "LEFT JOIN messages m ON m.id = d.message_id"), claimBindings("outbound", limit, worker, leaseSeconds));
       return rows.map((r) => ({ ...r, id: Number(r.id), messageId: Number(r.messageId) }));
     },

@@ -3,9 +3,13 @@
 import type { Knex } from "knex";
 import type { BounceTarget, ThreadParent } from "../core/types.ts";
 
+/** The answered mail's To and Cc as its one parse stored them (messages.parts), read only as far as a reply
+ * copies (core/reply-all.ts): never the raw mail. */
+const ADDRESS_LISTS = `left(coalesce(m.parts->>'to', ''), 16384) AS "to", left(coalesce(m.parts->>'cc', ''), 16384) AS cc`;
+
 export function createThreadStore(knex: Knex) {
   const parentColumns = ["d.recipient AS mailbox", "m.subject", "m.message_id AS messageId", "m.references",
-    "m.from_address AS correspondent", "d.addressed_to AS addressedTo"];
+    "m.from_address AS correspondent", "d.addressed_to AS addressedTo", "m.from_name AS correspondentName", knex.raw(ADDRESS_LISTS)];
   return {
     /** XEP-0461: the inbound mail whose chat message had this stable id, if it went to one of `mailboxes`. */
     async byStanzaId(stanzaId: string, mailboxes: string[]): Promise<ThreadParent | undefined> {
@@ -25,7 +29,7 @@ export function createThreadStore(knex: Knex) {
         SELECT w.wanted, p.* FROM unnest(?::text[]) AS w(wanted)
         CROSS JOIN LATERAL (
           SELECT d.recipient AS mailbox, m.subject, m.message_id AS "messageId", m.references,
-                 m.from_address AS correspondent, d.addressed_to AS "addressedTo"
+                 m.from_address AS correspondent, d.addressed_to AS "addressedTo", m.from_name AS "correspondentName", ${ADDRESS_LISTS}
           FROM messages m JOIN deliveries d ON d.message_id = m.id
           WHERE m.direction = 'inbound' AND lower(m.from_address) = w.wanted AND lower(d.recipient) = ANY(?)
           ORDER BY m.id DESC LIMIT 1) p`, [wanted, mailboxes.map((a) => a.toLowerCase())]);

@@ -51,7 +51,7 @@ describe("the full mail on the web", () => {
     ].join("\r\n"));
     assert.match(token, /^[A-Za-z0-9_-]{43}$/);
     const url = `${PUBLIC_URL}/m/${token}`;
-    assert.ok(body(message).endsWith(`; full mail: ${url}]`), body(message).slice(-200));
+    assert.ok(body(message).endsWith(`[not shown here: the rest of the text; full mail below]\n${url}`), body(message).slice(-200));
 
     const res = await fetch(local(url));
     assert.equal(res.status, 200);

@@ -3,12 +3,13 @@
 // `UPDATE_CORPUS=1 node --test test/unit/corpus.test.ts` rewrites them, read every changed one by eye.
 //
 // Conventions: the gateway accepted each mail at ACCEPTED and delivers it a second later; quoted history
-// is collapsed (the default); a `Return-Path: <>` header stands for the null envelope sender (RFC 5321
+// is collapsed (the default); the gateway has a web page for it (PUBLIC_URL), so a mail the chat shows less of
+// ends with that page's URL; attachments are not sent as files; a `Return-Path: <>` header stands for the null envelope sender (RFC 5321
 // §4.4: the delivering MTA records the envelope there).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
-import { parseMail } from "../../src/mail/parse.ts";
+import { readMail } from "../../src/mail/parse.ts";
 import { mailToChat } from "../../src/core/translate.ts";
 
 const DIR = new URL("../corpus/", import.meta.url);
@@ -18,12 +19,13 @@ const XML_CHAR = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 
 /** What the user sees, written the way a mail is: a few header lines, a blank line, the body. */
 async function render(raw: Buffer): Promise<string> {
-  const mail = await parseMail(raw);
+  const { mail, structure } = await readMail(raw);
   const head = raw.subarray(0, raw.indexOf("\r\n\r\n") + 2).toString("latin1");
   const nullSender = /^Return-Path:[ \t]*<>[ \t]*$/im.test(head);
   const chat = mailToChat({
     mail, id: "corpus.0", fromJid: "correspondent@mail.example.org", toJid: "toto@jabber.example.org",
     acceptedAt: ACCEPTED, now: new Date(ACCEPTED.getTime() + 1_000), maxBodyBytes: 16 * 1024, nullSender,
+    fullMailUrl: "https://mail.example.org/m/PAGE", parts: structure?.parts ?? null,
   });
   assert.match(chat.body, XML_CHAR, "body is XML 1.0 text");
   assert.ok(Buffer.byteLength(chat.body) <= 16 * 1024, "body within the chat limit");

@@ -149,10 +149,11 @@ describe("mailToChat", () => {
     assert.equal(mailToChat(input({ mail: mail({ subject: "S", text }) })).body, "S\n\nYour account is dednepsus; paypal");
   });
 
-  it("links the full mail in the truncation notice when its URL is given, within the budget", () => {
+  it("ends a cut text with the full mail's URL alone on the last line, within the budget", () => {
     const url = "https://gw.example.org/m/0123456789abcdefghjkmnpqrstvwxyz";
     const message = mailToChat(input({ mail: mail({ subject: "S", text: "word ".repeat(100) }), maxBodyBytes: 200, fullMailUrl: url }));
-    assert.match(message.body, /^S\n\n(word )+word\n\n\[… \d+ bytes more not shown; full mail: https:\/\/gw\.example\.org\/m\/0123456789abcdefghjkmnpqrstvwxyz\]$/);
+    assert.match(message.body, /^S\n\n(word )+word\n\n\[… \d+ bytes more not shown\]\n\n\[not shown here: the rest of the text; full mail below\]\nhttps:\/\/gw\.example\.org\/m\/0123456789abcdefghjkmnpqrstvwxyz$/);
+    assert.equal(message.body.split("\n").at(-1), url, "nothing glued to the URL");
     assert.ok(Buffer.byteLength(message.body) <= 200, `${Buffer.byteLength(message.body)} bytes`);
     assert.doesNotMatch(mailToChat(input({ fullMailUrl: url })).body, /full mail/, "no link when nothing was cut");
   });

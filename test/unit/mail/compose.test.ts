@@ -73,7 +73,8 @@ describe("composeMail", () => {
   const variants: Partial<OutboundMail>[] = [{}, { from: { address: "toto@jabber.example.org", name: "Zoé \"Z\" Ünïcode, Esq." } },
     { from: { address: "toto@jabber.example.org", name: null }, inReplyTo: null, references: [] },
     { subject: "Ré: ".repeat(40) + "😀 long subject that needs folding ".repeat(5) }, { to: "Alice.Smith@Bücher.example" },
-    { jabberId: "zoé@jabber.example.org" }];
+    { jabberId: "zoé@jabber.example.org" },
+    { toName: "Alice Martin", cc: [{ address: "eve@example.net", name: null }, { address: "frank@example.de", name: "Frank Wéber, Jr." }] }];
 
   it("writes a text-only mail exactly as nodemailer's build() would, byte for byte", async () => {
     for (const variant of variants) {
@@ -136,6 +137,27 @@ describe("header lines (RFC 5322 §2.1.1: at most 998, should be 78)", () => {
     assert.match(head, /^References: <ok@x>$/m);
     assert.doesNotMatch(head, /^Jabber-ID:/m);
     assert.match(raw.toString("latin1"), /Content-Type: application\/octet-stream/);
+  });
+
+  it("a reply's To and Cc carry names, encoded as RFC 2047 needs, and fold within 78", async () => {
+    const cc = Array.from({ length: 20 }, (_, i) => ({ address: `person.number.${i}@a-rather-long-domain-name.example`,
+      name: i % 2 ? `Zoë Ünïcode-Name ${"é".repeat(40)} ${i}` : `"Quoted, Name" ${"x".repeat(50)}` }));
+    const raw = await composeMail({ ...base, toName: "Alice Martin", cc });
+    const lines = header(raw);
+    const long = lines.find((l) => l.length > 78);
+    assert.equal(long, undefined, long);
+    const head = lines.join("\r\n").replace(/\r\n[ \t]/g, " ");
+    assert.match(head, /^To: Alice Martin <alice@example\.com>$/m);
+    const ccLine = /^Cc: (.*)$/m.exec(head)?.[1] ?? "";
+    for (const c of cc) assert.ok(ccLine.includes(`<${c.address}>`), c.address);
+    assert.match(ccLine, /=\?UTF-8\?/, "non-ASCII names as encoded words");
+    assert.match(ccLine, /"\\"Quoted, Name\\" x+"/, "specials quoted");
+  });
+
+  it("a name that reads as an address is left out of To and Cc", async () => {
+    const head = header(await composeMail({ ...base, toName: "ceo@bank.example", cc: [{ address: "eve@example.net", name: "<boss@x>" }] })).join("\n");
+    assert.match(head, /^To: alice@example\.com$/m);
+    assert.match(head, /^Cc: eve@example\.net$/m);
   });
 
   it("keeps References to the first id and the latest ones", async () => {

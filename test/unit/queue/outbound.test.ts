@@ -20,6 +20,7 @@ function harness(options: { owned?: { address: string; displayName: string | nul
   const rendered: OutboundMail[] = [];
   const queued: QueuedMail[] = [];
   let n = 0;
+  let secrets = 0;
   const deps: OutboundDeps = {
     ownedBy: async (jid) => (jid === "toto@jabber.example.org" ? options.owned ?? [{ address: "toto@jabber.example.org", displayName: null }] : []),
     byStanzaId: async () => undefined,
@@ -34,8 +35,8 @@ function harness(options: { owned?: { address: string; displayName: string | nul
       queued.push(input);
       return { queued: queued.length };
     }),
-    newToken: () => `token${String(++n).padStart(11, "0")}`,
-    newSecret: () => `secret${String(n).padStart(20, "0")}`,
+    newToken: () => { secrets = 0; return `token${String(++n).padStart(11, "0")}`; },
+    newSecret: () => `secret${String(n).padStart(20, "0")}${secrets++ ? `-${secrets}` : ""}`,
     now: options.clock ?? (() => new Date("2026-11-25T12:00:00Z")),
   };
   const accept = createOutbound({ componentDomain: GW, sendLimit: { perMinute: 3, perDay: 100 } }, deps);
@@ -68,6 +69,26 @@ describe("createOutbound", () => {
     const plain = harness();
     await plain.accept(chat());
     assert.equal(plain.rendered[0]!.from.name, null);
+  });
+
+  it("a reply copies the answered mail's others (Cc) with names, each a delivery with its own bounce address", async () => {
+    const h = harness({ parent: { mailbox: "toto@jabber.example.org", subject: "Plans", messageId: "p@example.com", references: [],
+      correspondent: "Alice@Example.com", correspondentName: "Alice Martin",
+      to: '"Toto" <toto@jabber.example.org>, "Eve" <eve@example.net>', cc: "frank@example.de, alice@example.com" } });
+    assert.deepEqual(await h.accept(chat({ receiptRequested: true })), { kind: "queued" });
+    const mail = h.rendered[0]!;
+    assert.equal(mail.to, "Alice@Example.com");
+    assert.equal(mail.toName, "Alice Martin");
+    assert.deepEqual(mail.cc, [{ address: "eve@example.net", name: "Eve" }, { address: "frank@example.de", name: null }]);
+    const queued = h.queued[0]!;
+    assert.deepEqual(queued.copies?.map((c) => c.to), ["eve@example.net", "frank@example.de"]);
+    const secrets = [queued.bounceSecret, ...queued.copies!.map((c) => c.bounceSecret)];
+    assert.equal(new Set(secrets).size, 3, "a secret per recipient");
+    for (const c of queued.copies!) assert.equal(c.mailFrom, `bounces+${c.bounceSecret}@jabber.example.org`);
+    const fresh = harness();
+    await fresh.accept(chat({ fresh: true }));
+    assert.equal(fresh.rendered[0]!.cc?.length ?? 0, 0, "a new mail copies no one");
+    assert.equal(fresh.queued[0]!.copies, undefined);
   });
 
   it("over a limit: policy-violation (type wait) every time, the chat notice at most once in ten minutes", async () => {
