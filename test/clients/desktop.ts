@@ -2,7 +2,7 @@
 // manager (placement and focus like a desktop), programs run as an unprivileged user (GUI clients such
 // as Gajim refuse to run as root), screenshots with ImageMagick and OCR with tesseract.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { chmod, chown, mkdtemp } from "node:fs/promises";
+import { chmod, chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -131,6 +131,10 @@ export async function startDesktop(account: Account | null, home: string, width:
 export async function ocr(path: string): Promise<string> {
   const big = path.replace(/\.png$/, ".x2.png");
   await run("convert", [path, "-resize", "200%", big]);
-  const { stdout } = await run("tesseract", [big, "-", "--psm", "3"], { maxBuffer: 4 * 1024 * 1024 });
-  return stdout;
+  try {
+    const { stdout } = await run("tesseract", [big, "-", "--psm", "3"], { maxBuffer: 4 * 1024 * 1024 });
+    return stdout;
+  } finally {
+    await rm(big, { force: true });
+  }
 }

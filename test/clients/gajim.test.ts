@@ -4,7 +4,7 @@
 // (docs/design.md §Contract, Addressing: the localpart is the address with XEP-0106 escaping).
 // Run: npm run test:clients (as root it runs Gajim as a system user it creates; see desktop.ts).
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -63,7 +63,8 @@ describe("Gajim 1.7.3 receives a mail from Alice Martin", { timeout: 110_000 }, 
       ...WINDOW,
     });
     const gajimJid = `${USER}@${stack.server.domain}/gajim`;
-    await watcher.waitForPresence((p) => p.attrs.from === gajimJid && p.attrs.type === undefined, "Gajim to log in", 30_000);
+    await watcher.waitForPresence((p) => p.attrs.from === gajimJid && p.attrs.type === undefined, "Gajim to log in", 30_000)
+      .catch((err: Error) => { throw new Error(`${err.message}\n${gajim!.output().slice(-4000)}`); });
     await sendMail(stack.gateway.smtpPort, {
       from: `${SENDER.name} <${SENDER.address}>`, to: address, subject: SUBJECT,
       text: "Shall we meet at noon, at the usual place?\n\nAlice",
@@ -71,6 +72,7 @@ describe("Gajim 1.7.3 receives a mail from Alice Martin", { timeout: 110_000 }, 
   });
 
   after(async () => {
+    if (gajim) await writeFile(join(shots, "gajim.log"), gajim.output());
     await watcher?.stop();
     await gajim?.stop();
     await desktop?.stop();
@@ -99,7 +101,7 @@ describe("Gajim 1.7.3 receives a mail from Alice Martin", { timeout: 110_000 }, 
       const text = await ocr(shot);
       return text.includes("usual place") && text;
     }, 20_000, 200);
-    t.diagnostic(`screenshots: ${shot} and ${join(shots, "gajim-chat-list.png")}`);
+    t.diagnostic(`screenshots: ${shot} and ${join(shots, "gajim-chat-list.png")} (Gajim's log: ${join(shots, "gajim.log")})`);
     assert.match(screen, new RegExp(SUBJECT), screen);
   });
 

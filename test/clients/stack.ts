@@ -6,6 +6,7 @@ import { createGateway, type Gateway } from "../support/gateway.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 import { startProsody, type Prosody } from "../support/prosody.ts";
 import { COMPONENT_DOMAIN, MAIL_DOMAIN, SECRET } from "../support/stack.ts";
+import { waitFor } from "../support/wait.ts";
 
 export interface ClientStackOptions {
   /** Grant the component XEP-0356 roster "both" and message "outgoing" permission (mod_privilege). */
@@ -63,6 +64,11 @@ export async function startClientStack(options: ClientStackOptions): Promise<Cli
     });
     cleanup.push(async () => { await gateway.stop(); });
     await gateway.start();
+    // mod_privilege logs this when the component connects with permissions granted (Prosody's debug log).
+    if (options.privilege) {
+      await waitFor("mod_privilege to grant the gateway its permissions (is prosody-modules installed?)",
+        async () => (await server.logs()).includes("Entity is privileged"), 10_000, 100);
+    }
     return {
       server, db, gateway, close,
       async user(name, password) {
