@@ -4,7 +4,7 @@
 // (docs/design.md §Contract, Addressing: the localpart is the address with XEP-0106 escaping).
 // Run: npm run test:clients (as root it runs Gajim as a system user it creates; see desktop.ts).
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -20,6 +20,7 @@ import { waitFor } from "../support/wait.ts";
 
 // XEP-0356 for the gateway through Prosody's mod_privilege; false runs the same test without it.
 const PRIVILEGE = process.env.TEST_CLIENTS_PRIVILEGE !== "0";
+// Screenshots go to $TEST_CLIENTS_SHOTS when set (e.g. docs/img), else to a new temp dir; the test prints where.
 const SCREEN = { width: 1280, height: 800 };
 const WINDOW = { width: 1200, height: 720 };
 const USER = "toto";
@@ -46,7 +47,8 @@ describe("Gajim 1.7.3 receives a mail from Alice Martin", { timeout: 110_000 }, 
   let desktop: Desktop | undefined;
   let gajim: Gajim | undefined;
   let watcher: ChatClient | undefined;
-  let shots: string;
+  let shots: string; // the screenshots: $TEST_CLIENTS_SHOTS, else next to the log
+  let logs: string; // Gajim's log, kept after the run
   let screen = ""; // the OCR of the chat window once the mail is open
 
   before(async () => {
@@ -54,7 +56,9 @@ describe("Gajim 1.7.3 receives a mail from Alice Martin", { timeout: 110_000 }, 
     const address = await stack.user(USER, PASSWORD);
     account = await clientAccount();
     home = await clientHome(account);
-    shots = await mkdtemp(join(tmpdir(), "passerelle-gajim-shots-"));
+    logs = await mkdtemp(join(tmpdir(), "passerelle-gajim-"));
+    shots = process.env.TEST_CLIENTS_SHOTS || logs;
+    await mkdir(shots, { recursive: true });
     desktop = await startDesktop(account, home, SCREEN.width, SCREEN.height);
     // A second resource of the same account sees Gajim's presence once Gajim is logged in (RFC 6121 §4.2.2).
     watcher = await connectClient(stack.server.c2sPort, stack.server.domain, USER, PASSWORD, { resource: "watcher" });
@@ -72,7 +76,7 @@ describe("Gajim 1.7.3 receives a mail from Alice Martin", { timeout: 110_000 }, 
   });
 
   after(async () => {
-    if (gajim) await writeFile(join(shots, "gajim.log"), gajim.output());
+    if (gajim) await writeFile(join(logs, "gajim.log"), gajim.output());
     await watcher?.stop();
     await gajim?.stop();
     await desktop?.stop();
@@ -101,7 +105,7 @@ describe("Gajim 1.7.3 receives a mail from Alice Martin", { timeout: 110_000 }, 
       const text = await ocr(shot);
       return text.includes("usual place") && text;
     }, 20_000, 200);
-    t.diagnostic(`screenshots: ${shot} and ${join(shots, "gajim-chat-list.png")} (Gajim's log: ${join(shots, "gajim.log")})`);
+    t.diagnostic(`screenshots: ${shot} and ${join(shots, "gajim-chat-list.png")} (Gajim's log: ${join(logs, "gajim.log")})`);
     assert.match(screen, new RegExp(SUBJECT), screen);
   });
 
