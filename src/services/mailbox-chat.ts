@@ -20,7 +20,7 @@ export interface MailboxChatDeps {
 }
 
 /** Short words for the settings form's fields; a field without one goes by its var. */
-const SETTING_WORDS: Record<string, string> = { paused: "pause", collapse_quotes: "quotes", show_headers: "headers" };
+const SETTING_WORDS: Record<string, string> = { paused: "pause", collapse_quotes: "quotes", show_headers: "headers", display_name: "name" };
 const ON = new Set(["on", "yes", "true", "1"]);
 const OFF = new Set(["off", "no", "false", "0"]);
 
@@ -84,12 +84,13 @@ export function createMailboxChatCommands(config: { componentDomain: string }, d
   };
 
   const set: ChatCommand = {
-    word: "set", usage: "set NAME on|off", help: "change a setting, e.g. set pause on",
+    word: "set", usage: "set NAME on|off (set name Your Name)", help: "change a setting, e.g. set pause on",
     async run(user, args) {
       const fields = await settable(user);
       const [name = "", ...rest] = args.split(/\s+/u);
       const field = fields.find((f) => wordOf(f) === name.toLowerCase() || f.var === name.toLowerCase());
-      const usage = `Usage: set NAME on|off, NAME one of ${fields.map(wordOf).join(", ")}.`;
+      const usage = `Usage: set NAME on|off, NAME one of ${fields.filter((f) => f.type === "boolean").map(wordOf).join(", ")}; `
+        + `or ${fields.filter((f) => f.type !== "boolean").map((f) => `set ${wordOf(f)} TEXT`).join(", ") || "nothing else"}.`;
       if (!field) return usage;
       const typed = rest.join(" ").trim();
       let value = typed;

@@ -69,13 +69,16 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`chat commands (
   });
 
   it("settings shows what the Mailbox settings command shows; set changes it", async () => {
-    assert.match(await say(toto, "settings"), new RegExp(`^Settings for toto@${MAIL_DOMAIN}:\n  pause: off — .*\n  quotes: on — .*\n  headers: off — `));
+    assert.match(await say(toto, "settings"), new RegExp(`^Settings for toto@${MAIL_DOMAIN}:\n  pause: off — .*\n  quotes: on — .*\n  headers: off — .*\n  name: \\(none\\) — `));
     assert.match(await say(toto, "set pause on"), /^pause: on\. Saved\.$/);
     const [row] = await stack.db.query<{ paused: boolean }>("SELECT paused FROM mailboxes WHERE address = $1", [`toto@${MAIL_DOMAIN}`]);
     assert.equal(row?.paused, true);
     assert.match(await say(toto, "settings"), /pause: on/);
     assert.match(await say(toto, "set pause off"), /Delivery resumes/);
-    assert.match(await say(toto, "set colour blue"), /^Usage: set NAME on\|off, NAME one of pause, quotes, headers\.$/);
+    assert.match(await say(toto, "set colour blue"), /^Usage: set NAME on\|off, NAME one of pause, quotes, headers; or set name TEXT\.$/);
+    assert.match(await say(toto, "set name Toto Dupont"), /^name: Toto Dupont\./);
+    const [named] = await stack.db.query<{ display_name: string }>("SELECT display_name FROM mailboxes WHERE address = $1", [`toto@${MAIL_DOMAIN}`]);
+    assert.equal(named?.display_name, "Toto Dupont");
     assert.match(await say(toto, "set pause maybe"), /^Usage: /);
   });
 
