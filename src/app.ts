@@ -33,10 +33,12 @@ import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
 import { domainOf } from "./core/addresses.ts";
 import { roleRecipient } from "./core/role-addresses.ts";
-import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
+import type { BareJid, ChatMessage, MailAddress, Recipient } from "./core/types.ts";
 import { createAccountServices } from "./services/accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
+import { createRosterStore } from "./store/roster.ts";
+import { createRosterService } from "./services/roster.ts";
 import { createWebStore } from "./store/web.ts";
 
 export const VERSION = "0.1.0";
@@ -76,8 +78,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const acceptChat: typeof queueChat = async (chat) => relay ? queueChat(chat)
     : { kind: "refused", type: "cancel", condition: "service-unavailable", text: "This gateway has no relay for outgoing mail (SMTP_RELAY); nothing was sent." };
   const accounts = createAccountStore(db.knex);
+  const subscriptions = createSubscriptionStore(db.knex);
+  // XEP-0356 (docs/design.md §Roster and privileges): within what the server grants the link; `xmpp` below.
+  const roster = createRosterService({ componentDomain: config.xmpp.domain, ...config.roster }, {
+    store: createRosterStore(db.knex), subscriptions, log,
+    link: () => ({ ...xmpp.privilege, askSubscription: (from, to, nick) => xmpp.askSubscription(from, to, nick) }),
+  });
   const services = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
-    mailboxes, accounts, deliveries, subscriptions: createSubscriptionStore(db.knex), acceptChat,
+    mailboxes, accounts, deliveries, subscriptions, acceptChat,
+    sentCopy: (user, contact, body, subject) => xmpp.privilege.sendAsUser(user, contact, body, subject),
   });
   const xmpp = createXmppLink(config.xmpp, {
     log, version: VERSION, services,
@@ -126,7 +135,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     prepare: async (batch) => [...await prepareMail(batch.filter((d) => d.kind === "mail")),
       ...prepareReports(batch.filter((d) => d.kind === "report"))],
     send: async (m) => {
-      if (!("kind" in m)) return xmpp.sendChat(m);
+      if (!("kind" in m)) {
+        await xmpp.sendChat(m);
+        // After delivery, best effort, never waited for (services/roster.ts).
+        roster.noteDelivered(m.to.split("/")[0] as BareJid, m.from, m.nick);
+        return;
+      }
       if (m.error) await xmpp.sendLateError(m.error.from, m.error.to, m.error.id, "recipient-unavailable", m.error.text);
       await xmpp.sendChat(m.notice);
     },
@@ -217,6 +231,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await pagePool?.close();
       await auth?.close();
       await worker.stop();
+      await roster.stop();
       await relayLoop?.stop();
       await unlistenMailboxes();
       relay?.close();

@@ -1,7 +1,7 @@
 // The XEP-0114 link to the XMPP server: one @xmpp/component, reconnecting forever with backoff.
 import xmppComponent from "@xmpp/component";
 import type { Logger } from "../log.ts";
-import type { ChatMessage } from "../core/types.ts";
+import type { BareJid, ChatMessage } from "../core/types.ts";
 import { watchLink } from "./link.ts";
 import type { LinkState } from "./link-state.ts";
 import { installGateway, type GatewayServices } from "./gateway.ts";
@@ -12,7 +12,8 @@ import { createStanzaBudget } from "../core/stanza-budget.ts";
 import { installIqGuard } from "./iq-guard.ts";
 import { createSenderQueues } from "./sender-queues.ts";
 import type { IncomingChat } from "../core/outbound.ts";
-import { chatStanza, fileStanza, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
+import { createPrivilege, type RosterItem } from "./privilege.ts";
+import { chatStanza, fileStanza, laterError, noticeStanza, pingStanza, receiptStanza, subscribeStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig {
   service: string; domain: string; secret: string;
@@ -22,6 +23,8 @@ export interface XmppConfig {
   commands?: CommandBudget;
   /** What one party may send us (docs/design.md §Budgets); defaults below. */
   stanzas?: StanzaLimits;
+  /** Domains whose XEP-0356 announcements we trust (XMPP_SERVER_DOMAINS); default the component's parent domain. */
+  serverDomains?: string[];
 }
 
 export interface StanzaLimits {
@@ -87,6 +90,17 @@ export interface XmppLink {
   /** Resolves once the server has read everything sent before: a ping IQ answered (result or error)
    * after a batch proves it, streams being ordered (RFC 6120 §10.1). */
   flush(to: string, timeoutMs?: number): Promise<void>;
+  /** XEP-0356, within what the server granted in this link session (docs/design.md §Roster and privileges). */
+  privilege: {
+    canRoster(user: BareJid, need: "get" | "set"): boolean;
+    canMessage(user: BareJid): boolean;
+    rosterItem(user: BareJid, contact: string): Promise<RosterItem | null>;
+    rosterSet(user: BareJid, contact: string, name: string, groups: string[]): Promise<void>;
+    /** false when no message permission was granted (nothing sent) */
+    sendAsUser(user: BareJid, contact: string, body: string, subject: string | null): Promise<boolean>;
+  };
+  /** RFC 6121 §3.1.1 from a contact, with its XEP-0172 nick: the fallback without roster permission. */
+  askSubscription(from: string, to: BareJid, nick: string | null): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -127,8 +141,18 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   const gateway = installGateway({ domain: config.domain, version: deps.version, ...(config.commands ? { commands: config.commands } : {}) }, xmpp.iqCallee,
     (stanza) => xmpp.send(stanza), deps.services ?? BASIC, log);
 
+  const privilege = createPrivilege({ domain: config.domain, serverDomains: config.serverDomains ?? [parentDomain(config.domain)] }, {
+    send: (stanza) => xmpp.send(stanza), request: (stanza, timeoutMs) => xmpp.iqCaller.request(stanza, timeoutMs),
+  });
+  xmpp.on("connect", () => privilege.reset());
+  xmpp.on("disconnect", () => privilege.reset());
   xmpp.on("stanza", createStanzaRouter({
     log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, onPresence: (stanza) => gateway.onPresence(stanza),
+    onPrivilege: (stanza, element) => {
+      if (privilege.onAnnouncement(stanza, element)) log.info({ from: stanza.attrs.from, grant: privilege.grantFor(`x@${String(stanza.attrs.from)}` as BareJid) }, "xep-0356 permissions granted");
+      else log.warn({ from: stanza.attrs.from }, "xep-0356 announcement ignored: not from our server");
+    },
+    isEcho: (stanza) => privilege.isEcho(stanza),
     budget, queues, onStanza,
     ...(deps.onReceipt ? { onReceipt: deps.onReceipt } : {}), ...(deps.onChat ? { onChat: deps.onChat } : {}),
   }));
@@ -183,6 +207,14 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     sendLateError: (from, to, id, condition, text) => xmpp.send(laterError(from, to, id, condition, text)),
     sendReceipt: (from, to, id) => xmpp.send(receiptStanza(from, to, id)),
     flush,
+    privilege: {
+      canRoster: (user, need) => privilege.canRoster(user, need),
+      canMessage: (user) => privilege.canMessage(user),
+      rosterItem: (user, contact) => privilege.rosterItem(user, contact),
+      rosterSet: (user, contact, name, groups) => privilege.rosterSet(user, contact, name, groups),
+      sendAsUser: (user, contact, body, subject) => privilege.sendAsUser(user, contact, body, subject),
+    },
+    askSubscription: (from, to, nick) => xmpp.send(subscribeStanza(from, to, nick)),
     async stop() {
       link.stop();
       xmpp.reconnect.stop();
@@ -196,6 +228,12 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       link.drop();
     },
   };
+}
+
+/** XEP-0356 §4.2: the component's parent domain, whose server grants it permissions (`mail.localhost` → `localhost`). */
+export function parentDomain(componentDomain: string): string {
+  const dot = componentDomain.indexOf(".");
+  return dot > 0 ? componentDomain.slice(dot + 1) : componentDomain;
 }
 
 /** The server that hosts the component: `mail.jabber.example` → `jabber.example`. */

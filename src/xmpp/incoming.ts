@@ -8,6 +8,7 @@ import type { Logger } from "../log.ts";
 import { messageError, noticeStanza, NS, readChat, readError, type StanzaErrorInfo } from "./stanzas.ts";
 import { bareOf } from "./gateway.ts";
 import type { SenderQueues } from "./sender-queues.ts";
+import { privilegeOf } from "./privilege.ts";
 
 const SUBSCRIPTION = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
 
@@ -28,6 +29,10 @@ export interface RouterDeps {
   /** Must queue one sender's messages in the order it is called (RFC 6120 §10.1); may resolve later. */
   onChat?(chat: IncomingChat): Promise<ChatVerdict>;
   onPresence(stanza: Element): Promise<void>;
+  /** XEP-0356 §4.2: a permission announcement (trusted or not is the callee's call); never mailed. */
+  onPrivilege?(stanza: Element, privilege: Element): void;
+  /** Our own XEP-0356 message as the user, routed back to us: never mailed a second time. */
+  isEcho?(stanza: Element): boolean;
   budget: StanzaBudget;
   queues: SenderQueues;
   /** What became of each stanza: accepted (queued) then handled, or the budget that refused it
@@ -86,6 +91,11 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
       };
       const spent = deps.budget.admit("message", from);
       if (spent) return refuse(spent);
+      const privilege = privilegeOf(stanza);
+      if (privilege || deps.isEcho?.(stanza)) {
+        if (privilege) deps.onPrivilege?.(stanza, privilege);
+        return deps.onStanza?.("message", "handled");
+      }
       const receipt = stanza.getChild("received", NS.receipts)?.attrs.id;
       const user = bareOf(from);
       if (typeof receipt === "string" && user) deps.onReceipt?.(user, receipt);

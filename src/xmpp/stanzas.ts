@@ -134,3 +134,8 @@ export function noticeStanza(from: string, to: string, text: string): Element {
   return xml("message", { type: "chat", id, from: s(from), to: s(to) }, xml("body", {}, s(text)),
     xml("origin-id", { xmlns: NS.sid, id }));
 }
+
+/** RFC 6121 §3.1.1 from a contact to a user, named with XEP-0172 §4.2 (a nick in a subscription request). */
+export function subscribeStanza(from: string, to: string, nick: string | null): Element {
+  return xml("presence", { type: "subscribe", from: s(from), to: s(to) }, nick ? xml("nick", { xmlns: NS.nick }, s(nick)) : null);
+}

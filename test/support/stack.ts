@@ -20,6 +20,8 @@ export interface StackOptions {
   server?: ServerKind;
   /** Route the gateway's component connection through a TCP proxy (`stack.xmppProxy`), to cut the link. */
   xmppProxy?: boolean;
+  /** XEP-0356: the server grants the gateway roster and message permission (xmpp-server.ts); default off */
+  privilege?: boolean;
 }
 
 export interface Stack {
@@ -39,7 +41,7 @@ export interface Stack {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const start = (options.server ?? defaultServer()) === "ejabberd" ? startEjabberd : startProsody;
-  const server = await start({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET });
+  const server = await start({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET, privilege: options.privilege ?? false });
   const db = await createTestDatabase();
   const dbProxy = await startTcpProxy(5432);
   const url = new URL(db.url);

@@ -5,6 +5,8 @@ export interface XmppServerOptions {
   domain?: string; // default "localhost"
   componentDomain: string;
   componentSecret: string;
+  /** XEP-0356: grant the component roster ("both") and message ("outgoing") permission; default off */
+  privilege?: boolean;
 }
 
 export interface XmppServer {
