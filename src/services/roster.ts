@@ -51,8 +51,14 @@ export function createRosterService(config: RosterConfig, deps: RosterDeps) {
   async function onMail(user: BareJid, address: MailAddress, name: string | null): Promise<void> {
     if (!(await deps.store.enabledFor(user))) return;
     if (granted(user)) {
-      await privileged(user, address, name, false);
-      return;
+      try {
+        await privileged(user, address, name, false);
+        return;
+      } catch (err) {
+        // Granted but refused (ejabberd 23.01 answers every privileged roster set with an error): the
+        // link stops offering it, and this mail falls back to the request below.
+        if (granted(user)) throw err;
+      }
     }
     const jid = addressToJid(address, config.componentDomain);
     const state = await deps.subscriptions.get(user, jid);

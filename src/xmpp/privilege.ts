@@ -59,6 +59,8 @@ const IQ_TIMEOUT_MS = 10_000;
 export function createPrivilege(config: { domain: string; serverDomains: string[] }, deps: PrivilegeDeps) {
   const trusted = new Set(config.serverDomains.map((d) => d.toLowerCase()));
   const grants = new Map<string, Grant>();
+  /** hosts that granted roster writes yet refused one (ejabberd 23.01, fixed in 23.10): none more this stream */
+  const setRefused = new Set<string>();
   /** ids of messages we sent as a user (§message), expected back once from the user's bare JID */
   const echoes = new Map<string, number>();
   const echoKey = (user: string, to: string, id: string) => `${user.toLowerCase()}\n${to.toLowerCase()}\n${id}`;
@@ -68,8 +70,14 @@ export function createPrivilege(config: { domain: string; serverDomains: string[
   };
   const canRoster = (user: BareJid, need: "get" | "set") => {
     const r = grantFor(user)?.roster;
+    if (need === "set" && setRefused.has(hostOf(user))) return false;
     return r === "both" || r === need;
   };
+
+  const sendSet = (user: BareJid, contact: string, name: string, groups: string[]) =>
+    deps.request(xml("iq", { type: "set", from: config.domain, to: user },
+      xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: contact, name: sanitizeLine(name), subscription: "both" },
+        ...[...new Set(groups.map(sanitizeLine))].map((g) => xml("group", {}, g))))), IQ_TIMEOUT_MS);
 
   return {
     /**
@@ -85,7 +93,10 @@ export function createPrivilege(config: { domain: string; serverDomains: string[
     },
     grantFor,
     /** A stream begins or ends: what was granted on the last one no longer holds. */
-    reset: () => grants.clear(),
+    reset: () => {
+      grants.clear();
+      setRefused.clear();
+    },
     canRoster,
     canMessage: (user: BareJid) => grantFor(user)?.message === "outgoing",
 
@@ -100,9 +111,11 @@ export function createPrivilege(config: { domain: string; serverDomains: string[
     },
     /** RFC 6121 §2.3 roster set on the user's behalf; subscription "both" where the server takes it (Prosody). */
     async rosterSet(user: BareJid, contact: string, name: string, groups: string[]): Promise<void> {
-      await deps.request(xml("iq", { type: "set", from: config.domain, to: user },
-        xml("query", { xmlns: NS_ROSTER }, xml("item", { jid: contact, name: sanitizeLine(name), subscription: "both" },
-          ...[...new Set(groups.map(sanitizeLine))].map((g) => xml("group", {}, g))))), IQ_TIMEOUT_MS);
+      await sendSet(user, contact, name, groups).catch((err: Error & { condition?: string }) => {
+        // A stanza error (not a timeout) means the server will not do it: do not ask again on this stream.
+        if (err.condition) setRefused.add(hostOf(user));
+        throw err;
+      });
     },
 
     /**

@@ -62,52 +62,63 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`roster names an
     await waitFor(`${address} in the roster`, () => itemFor(toto, address));
   }
 
-  it("a new correspondent becomes a roster item named after the mail's From, in the group E-mail", async () => {
-    await mail(toto, "Alice Martin <alice@example.com>", "first mail");
-    const item = await waitFor("alice in the roster", () => itemFor(toto, "alice@example.com"));
-    assert.equal(item.attrs.name, "Alice Martin");
-    assert.deepEqual(item.getChildren("group").map((g) => g.getText()), ["E-mail"]);
-  });
+  // ejabberd 23.01 grants roster permission but answers each privileged roster set with an error (its
+  // mod_roster looks up its options for the component's host; fixed in 23.10): the fallback applies there.
+  if (server === "prosody") {
+    it("a new correspondent becomes a roster item named after the mail's From, in the group E-mail", async () => {
+      await mail(toto, "Alice Martin <alice@example.com>", "first mail");
+      const item = await waitFor("alice in the roster", () => itemFor(toto, "alice@example.com"));
+      assert.equal(item.attrs.name, "Alice Martin");
+      assert.deepEqual(item.getChildren("group").map((g) => g.getText()), ["E-mail"]);
+    });
 
-  it("a later mail with another name renames the item the gateway named", async () => {
-    await mail(toto, "Alice Martin-Dupont <alice@example.com>", "second mail");
-    await waitFor("alice renamed", async () => (await itemFor(toto, "alice@example.com"))?.attrs.name === "Alice Martin-Dupont");
-  });
+    it("a later mail with another name renames the item the gateway named", async () => {
+      await mail(toto, "Alice Martin-Dupont <alice@example.com>", "second mail");
+      await waitFor("alice renamed", async () => (await itemFor(toto, "alice@example.com"))?.attrs.name === "Alice Martin-Dupont");
+    });
 
-  it("a mail without a name is named after its address", async () => {
-    await mail(toto, "nameless@example.net", "no name");
-    const item = await waitFor("nameless in the roster", () => itemFor(toto, "nameless@example.net"));
-    assert.equal(item.attrs.name, "nameless@example.net");
-  });
+    it("a mail without a name is named after its address", async () => {
+      await mail(toto, "nameless@example.net", "no name");
+      const item = await waitFor("nameless in the roster", () => itemFor(toto, "nameless@example.net"));
+      assert.equal(item.attrs.name, "nameless@example.net");
+    });
 
-  it("a name the user gave is never overwritten", async () => {
-    await mail(toto, "Bob Smith <bob@example.com>", "from bob");
-    await waitFor("bob in the roster", () => itemFor(toto, "bob@example.com"));
-    await setItem(toto, { jid: contactJid("bob@example.com"), name: "Bobby" }, "Friends");
-    await mail(toto, "Robert Smith <bob@example.com>", "bob again");
-    await settled();
-    const item = await itemFor(toto, "bob@example.com");
-    assert.equal(item?.attrs.name, "Bobby");
-    assert.deepEqual(item?.getChildren("group").map((g) => g.getText()), ["Friends"]);
-  });
+    it("a name the user gave is never overwritten", async () => {
+      await mail(toto, "Bob Smith <bob@example.com>", "from bob");
+      await waitFor("bob in the roster", () => itemFor(toto, "bob@example.com"));
+      await setItem(toto, { jid: contactJid("bob@example.com"), name: "Bobby" }, "Friends");
+      await mail(toto, "Robert Smith <bob@example.com>", "bob again");
+      await settled();
+      const item = await itemFor(toto, "bob@example.com");
+      assert.equal(item?.attrs.name, "Bobby");
+      assert.deepEqual(item?.getChildren("group").map((g) => g.getText()), ["Friends"]);
+    });
 
-  it("a contact the user removed is never added again", async () => {
-    await mail(toto, "Carol <carol@example.com>", "from carol");
-    await waitFor("carol in the roster", () => itemFor(toto, "carol@example.com"));
-    await setItem(toto, { jid: contactJid("carol@example.com"), subscription: "remove" });
-    await mail(toto, "Carol Jones <carol@example.com>", "carol again");
-    await settled();
-    assert.equal(await itemFor(toto, "carol@example.com"), null);
-  });
+    it("a contact the user removed is never added again", async () => {
+      await mail(toto, "Carol <carol@example.com>", "from carol");
+      await waitFor("carol in the roster", () => itemFor(toto, "carol@example.com"));
+      await setItem(toto, { jid: contactJid("carol@example.com"), subscription: "remove" });
+      await mail(toto, "Carol Jones <carol@example.com>", "carol again");
+      await settled();
+      assert.equal(await itemFor(toto, "carol@example.com"), null);
+    });
 
-  it("the mailbox setting turns it off", async () => {
-    const saved = await run(zoe, "settings", { roster_names: "0" });
-    assert.match(saved.getChildText("note") ?? "", /Saved/);
-    await mail(zoe, "Frank <frank@example.com>", "for zoe");
-    await settled();
-    assert.equal(await itemFor(zoe, "frank@example.com"), null);
-    await run(zoe, "settings", { roster_names: "1" });
-  });
+    it("the mailbox setting turns it off", async () => {
+      const saved = await run(zoe, "settings", { roster_names: "0" });
+      assert.match(saved.getChildText("note") ?? "", /Saved/);
+      await mail(zoe, "Frank <frank@example.com>", "for zoe");
+      await settled();
+      assert.equal(await itemFor(zoe, "frank@example.com"), null);
+      await run(zoe, "settings", { roster_names: "1" });
+    });
+
+  } else {
+    it("roster writes granted but refused: the gateway falls back to a subscription request with the name", async () => {
+      await sendMail(stack.gateway.smtpPort, { from: "Alice Martin <alice@example.com>", to: `toto@${MAIL_DOMAIN}`, subject: "Hi", text: "hello" });
+      const ask = await toto.waitForPresence((p) => p.attrs.type === "subscribe" && p.attrs.from === contactJid("alice@example.com"), "a subscription request");
+      assert.equal(ask.getChildText("nick", NS.nick), "Alice Martin");
+    });
+  }
 
   it("a mail written with the new-mail command shows in the user's other client as sent by them, and is mailed once", async () => {
     const phone = await connectClient(stack.server.c2sPort, stack.server.domain, "toto", "secret", { resource: "phone" });
