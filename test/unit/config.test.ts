@@ -86,6 +86,7 @@ describe("loadConfig defaults", () => {
       XMPP_KEEPALIVE_SECONDS: "5",
       XMPP_SENDER_PER_MINUTE: "60", XMPP_SUBSCRIPTIONS_PER_MINUTE: "0", XMPP_DOMAIN_PER_MINUTE: "600",
       XMPP_SENDER_QUEUE: "10", XMPP_PENDING_MAX: "50",
+      XMPP_SERVER_DOMAINS: "Jabber.Example.org, chat.example.net", ROSTER_GROUP: " Mail ", ROSTER_QUEUE_MAX: "20",
       HTTP_LISTEN: "localhost:9090",
       LOG_LEVEL: "debug",
       SMTP_MAX_SIZE: "1048576",
@@ -104,7 +105,9 @@ describe("loadConfig defaults", () => {
     assert.deepEqual(config.xmpp, { service: "xmpp://prosody:5275", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 5000,
       commands: { sessionsPerUser: 2, sessions: 50, perMinute: 0, perDomainPerMinute: 7,
         homeDomains: ["jabber.example.org", "chat.example.net", "admins.example.org"] },
-      stanzas: { senderPerMinute: 60, subscriptionsPerMinute: 0, domainPerMinute: 600, senderQueue: 10, pendingMax: 50 } });
+      stanzas: { senderPerMinute: 60, subscriptionsPerMinute: 0, domainPerMinute: 600, senderQueue: 10, pendingMax: 50 },
+      serverDomains: ["jabber.example.org", "chat.example.net"] });
+    assert.deepEqual(config.roster, { group: "Mail", queueMax: 20 });
     assert.deepEqual(config.httpListen, { host: "localhost", port: 9090 });
     assert.equal(config.logLevel, "debug");
     assert.equal(config.smtp.maxSize, 1048576);
