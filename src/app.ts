@@ -82,7 +82,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // XEP-0356 (docs/design.md §Roster and privileges): within what the server grants the link; `xmpp` below.
   const roster = createRosterService({ componentDomain: config.xmpp.domain, ...config.roster }, {
     store: createRosterStore(db.knex), subscriptions, log,
-    link: () => ({ ...xmpp.privilege, askSubscription: (from, to, nick) => xmpp.askSubscription(from, to, nick) }),
+    link: () => ({ ...xmpp.privilege, askSubscription: (from, to, nick) => xmpp.askSubscription(from, to, nick),
+      suggestContact: (user, contact, name, group) => xmpp.suggestContact(user, contact, name, group) }),
   });
   const services = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
     mailboxes, accounts, deliveries, subscriptions, acceptChat,

@@ -1,7 +1,7 @@
 // Correspondents in the user's roster (docs/design.md §Roster and privileges). With XEP-0356 roster
 // permission: an item named after the sender, in ROSTER_GROUP, kept up to date but never against the
 // user's word (core/roster.ts). Without it: once per pair, a subscription request carrying the name
-// (RFC 6121 §3.1.1, XEP-0172 §4.2). After delivery, best effort: a bounded queue, one at a time, so it
+// (RFC 6121 §3.1.1, XEP-0172 §4.2), and a XEP-0144 suggestion to the clients that announce it. After delivery, best effort: a bounded queue, one at a time, so it
 // never holds up the delivery queue; a mail that finds it full is simply not looked at.
 import { addressToJid, jidToAddress } from "../core/addresses.ts";
 import { decide, mustLook, rosterName, settled, type AddResult } from "../core/roster.ts";
@@ -18,6 +18,7 @@ export interface RosterLink {
   rosterItem(user: BareJid, contact: string): Promise<{ name: string | null; groups: string[] } | null>;
   rosterSet(user: BareJid, contact: string, name: string, groups: string[]): Promise<void>;
   askSubscription(from: string, to: BareJid, nick: string | null): Promise<void>;
+  suggestContact(user: BareJid, contact: string, name: string, group: string): Promise<number>;
 }
 
 export interface RosterDeps { store: RosterStore; subscriptions: SubscriptionStore; link: () => RosterLink; log: Logger }
@@ -66,6 +67,8 @@ export function createRosterService(config: RosterConfig, deps: RosterDeps) {
     // The row first (askOnce marks it): remembered only for a user with a mailbox.
     if (!(await deps.subscriptions.set(user, jid, {})) || !(await deps.subscriptions.askOnce(user, jid))) return;
     await deps.link().askSubscription(jid, user, rosterName(name, address));
+    // XEP-0144 too, to the clients that announce it: the name and the group, for the user to accept.
+    await deps.link().suggestContact(user, jid, rosterName(name, address), config.group);
   }
 
   function drain(): void {

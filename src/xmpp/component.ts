@@ -13,6 +13,7 @@ import { installIqGuard } from "./iq-guard.ts";
 import { createSenderQueues } from "./sender-queues.ts";
 import type { IncomingChat } from "../core/outbound.ts";
 import { createPrivilege, type RosterItem } from "./privilege.ts";
+import { createResources } from "./resources.ts";
 import { chatStanza, fileStanza, laterError, noticeStanza, pingStanza, receiptStanza, subscribeStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig {
@@ -101,6 +102,8 @@ export interface XmppLink {
   };
   /** RFC 6121 §3.1.1 from a contact, with its XEP-0172 nick: the fallback without roster permission. */
   askSubscription(from: string, to: BareJid, nick: string | null): Promise<void>;
+  /** XEP-0144 "add" to the user's online clients that announce it; resolves with how many. */
+  suggestContact(user: BareJid, contact: string, name: string, group: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -144,10 +147,16 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
   const privilege = createPrivilege({ domain: config.domain, serverDomains: config.serverDomains ?? [parentDomain(config.domain)] }, {
     send: (stanza) => xmpp.send(stanza), request: (stanza, timeoutMs) => xmpp.iqCaller.request(stanza, timeoutMs),
   });
+  const resources = createResources({ domain: config.domain }, {
+    send: (stanza) => xmpp.send(stanza), request: (stanza, timeoutMs) => xmpp.iqCaller.request(stanza, timeoutMs),
+  });
   xmpp.on("connect", () => privilege.reset());
   xmpp.on("disconnect", () => privilege.reset());
   xmpp.on("stanza", createStanzaRouter({
-    log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, onPresence: (stanza) => gateway.onPresence(stanza),
+    log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, onPresence: (stanza) => {
+      resources.see(stanza);
+      return gateway.onPresence(stanza);
+    },
     onPrivilege: (stanza, element) => {
       if (privilege.onAnnouncement(stanza, element)) log.info({ from: stanza.attrs.from, grant: privilege.grantFor(`x@${String(stanza.attrs.from)}` as BareJid) }, "xep-0356 permissions granted");
       else log.warn({ from: stanza.attrs.from }, "xep-0356 announcement ignored: not from our server");
@@ -215,6 +224,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       sendAsUser: (user, contact, body, subject) => privilege.sendAsUser(user, contact, body, subject),
     },
     askSubscription: (from, to, nick) => xmpp.send(subscribeStanza(from, to, nick)),
+    suggestContact: (user, contact, name, group) => resources.suggest(user, contact, name, group),
     async stop() {
       link.stop();
       xmpp.reconnect.stop();

@@ -171,4 +171,31 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`names without X
     await toto.waitForPresence((p) => p.attrs.type === "subscribe" && p.attrs.from === contactJid("bob@example.com"), "bob's request");
     assert.equal(toto.presences.filter((p) => p.attrs.type === "subscribe" && p.attrs.from === contactJid("alice@example.com")).length, 1);
   });
+
+  it("a client that announces XEP-0144 (caps) is also sent the contact to add, with its name and group", async () => {
+    const rex = (await stack.user("rex"))!;
+    const rosterx = "http://jabber.org/protocol/rosterx";
+    const node = "https://client.example/test";
+    const asked: string[] = [];
+    rex.answerGet("http://jabber.org/protocol/disco#info", "query", (iq) => {
+      asked.push(String(iq.getChild("query")?.attrs.node));
+      return xml("query", { xmlns: "http://jabber.org/protocol/disco#info", node: iq.getChild("query")?.attrs.node },
+        xml("identity", { category: "client", type: "pc" }), xml("feature", { var: rosterx }));
+    });
+    // The gateway in the roster both ways (XEP-0100 §4.1.1), so it sees rex's presence and caps.
+    await rex.send(xml("presence", { type: "subscribe", to: COMPONENT_DOMAIN }));
+    await rex.waitForPresence((p) => p.attrs.type === "subscribe" && p.attrs.from === COMPONENT_DOMAIN, "the gateway asking back");
+    await rex.send(xml("presence", { type: "subscribed", to: COMPONENT_DOMAIN }));
+    const answers = () => rex.presences.filter((p) => p.attrs.from === COMPONENT_DOMAIN && !p.attrs.type).length;
+    const before = answers();
+    await rex.send(xml("presence", {}, xml("c", { xmlns: "http://jabber.org/protocol/caps", hash: "sha-1", node, ver: "x1" })));
+    await waitFor("the gateway's answer to rex's presence", () => answers() > before);
+    await sendMail(stack.gateway.smtpPort, { from: "Grace Hopper <grace@example.com>", to: `rex@${MAIL_DOMAIN}`, subject: "Hi", text: "hello rex" });
+    const offer = await rex.waitForMessage((m) => Boolean(m.getChild("x", rosterx)), "a roster item exchange");
+    assert.equal(offer.attrs.from, COMPONENT_DOMAIN);
+    const item = offer.getChild("x", rosterx)!.getChild("item")!;
+    assert.deepEqual([item.attrs.action, item.attrs.jid, item.attrs.name], ["add", contactJid("grace@example.com"), "Grace Hopper"]);
+    assert.deepEqual(item.getChildren("group").map((g) => g.getText()), ["E-mail"]);
+    assert.deepEqual(asked, [`${node}#x1`]);
+  });
 });
