@@ -104,6 +104,10 @@ export function createRosterService(config: RosterConfig, deps: RosterDeps) {
       drain();
       return true;
     },
+    /** Resolves once nothing waits. */
+    async idle(): Promise<void> {
+      while (running) await running;
+    },
     /** Shutdown: what waits is dropped (best effort), the pair in course finishes. */
     async stop(): Promise<void> {
       pending.clear();

@@ -158,7 +158,8 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       return gateway.onPresence(stanza);
     },
     onPrivilege: (stanza, element) => {
-      if (privilege.onAnnouncement(stanza, element)) log.info({ from: stanza.attrs.from, grant: privilege.grantFor(`x@${String(stanza.attrs.from)}` as BareJid) }, "xep-0356 permissions granted");
+      const grant = privilege.onAnnouncement(stanza, element);
+      if (grant) log.info({ from: stanza.attrs.from, grant }, "xep-0356 permissions granted");
       else log.warn({ from: stanza.attrs.from }, "xep-0356 announcement ignored: not from our server");
     },
     isEcho: (stanza) => privilege.isEcho(stanza),

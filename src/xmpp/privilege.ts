@@ -82,14 +82,15 @@ export function createPrivilege(config: { domain: string; serverDomains: string[
   return {
     /**
      * An announcement: trusted only from one of our server's own domains (a bare domain JID, which the
-     * server stamps, RFC 6120 §8.1.2.1); from anyone else it changes nothing. True when taken.
+     * server stamps, RFC 6120 §8.1.2.1); from anyone else it changes nothing. The grant taken, or null.
      */
-    onAnnouncement(stanza: Element, privilege: Element): boolean {
+    onAnnouncement(stanza: Element, privilege: Element): Grant | null {
       const from = String(stanza.attrs.from ?? "").toLowerCase();
-      if (from.includes("@") || from.includes("/") || !trusted.has(from)) return false;
-      if (String(stanza.attrs.to ?? "").toLowerCase() !== config.domain.toLowerCase()) return false;
-      grants.set(from, readGrant(privilege));
-      return true;
+      if (from.includes("@") || from.includes("/") || !trusted.has(from)) return null;
+      if (String(stanza.attrs.to ?? "").toLowerCase() !== config.domain.toLowerCase()) return null;
+      const grant = readGrant(privilege);
+      grants.set(from, grant);
+      return grant;
     },
     grantFor,
     /** A stream begins or ends: what was granted on the last one no longer holds. */
