@@ -135,6 +135,18 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`roster names an
       await toto.send(xml("message", { type: "chat", to: contactJid("marker@example.org") }, xml("body", {}, "after the copy")));
       await waitFor("the later mail at the relay", () => relay.relayed.find((r) => r.to.includes("marker@example.org")));
       assert.equal(relay.relayed.filter((r) => r.to.includes("dave@example.net")).length, 1, "mailed once, not again when the server routes the copy back");
+      if (server === "prosody") {
+        // The server handled it as the user's own message: it is in their archive (XEP-0313).
+        const mam = "urn:xmpp:mam:2";
+        await toto.request(xml("iq", { type: "set" }, xml("query", { xmlns: mam, queryid: "q1" },
+          xml("x", { xmlns: NS.data, type: "submit" },
+            xml("field", { var: "FORM_TYPE", type: "hidden" }, xml("value", {}, mam)),
+            xml("field", { var: "with" }, xml("value", {}, contactJid("dave@example.net")))))));
+        const archived = toto.messages.filter((m) => m.getChild("result", mam)?.attrs.queryid === "q1")
+          .map((m) => m.getChild("result", mam)!.getChild("forwarded", NS.forward)!.getChild("message")!);
+        assert.deepEqual(archived.map((m) => [m.attrs.from?.split("/")[0], m.attrs.to, m.getChildText("body")]),
+          [[toto.jid, contactJid("dave@example.net"), "Shall we meet on Friday?"]]);
+      }
     } finally {
       await phone.stop();
     }

@@ -163,7 +163,8 @@ function renderConfig(template: string, dir: string, prosody: Prosody, privilege
     HTTP_URL: luaString(`http://127.0.0.1:${prosody.upload.httpPort}/`),
     UPLOAD_DOMAIN: luaString(prosody.upload.domain),
     // XEP-0356: roster read and write, and messages as a user (README_mod_privilege).
-    PRIVILEGED_ENTITIES: privilege ? `\tmodules_enabled = { "privilege" }\n\tprivileged_entities = {\n\t\t[${luaString(prosody.componentDomain)}] = { roster = "both"; message = "outgoing" };\n\t}` : "",
+    // With it, the archive (XEP-0313) too: a message sent as the user is kept as theirs.
+    PRIVILEGED_ENTITIES: privilege ? `\tmodules_enabled = { "privilege"; "mam" }\n\tprivileged_entities = {\n\t\t[${luaString(prosody.componentDomain)}] = { roster = "both"; message = "outgoing" };\n\t}` : "",
     COMPONENT_MODULES: privilege ? `\tmodules_enabled = { "privilege" }` : "",
   };
   const config = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
