@@ -91,7 +91,8 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
       };
       const spent = deps.budget.admit("message", from);
       if (spent) return refuse(spent);
-      const privilege = privilegeOf(stanza);
+      // An announcement has no body (XEP-0356 §4.2): a message with words is a message, whatever else it holds.
+      const privilege = stanza.getChild("body") ? null : privilegeOf(stanza);
       if (privilege || deps.isEcho?.(stanza)) {
         if (privilege) deps.onPrivilege?.(stanza, privilege);
         return deps.onStanza?.("message", "handled");
