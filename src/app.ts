@@ -33,12 +33,14 @@ import { createReportPreparer, type ReportStanzas } from "./queue/reports.ts";
 import { readBounceAddress } from "./core/verp.ts";
 import { domainOf } from "./core/addresses.ts";
 import { recipientCandidates, resolveRecipient } from "./core/recipients.ts";
-import type { ChatMessage, MailAddress, Recipient } from "./core/types.ts";
+import type { BareJid, ChatMessage, MailAddress, Recipient } from "./core/types.ts";
 import { createAccountServices } from "./services/accounts.ts";
 import { createChatDispatcher } from "./services/chat-commands.ts";
 import { createMailboxChatCommands, noMailboxAnswer } from "./services/mailbox-chat.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
+import { createRosterStore } from "./store/roster.ts";
+import { createRosterService } from "./services/roster.ts";
 import { createWebStore } from "./store/web.ts";
 import { createRoomStore } from "./store/rooms.ts";
 import { createRoomPreparer } from "./queue/rooms.ts";
@@ -93,8 +95,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     : { kind: "refused", type: "cancel", condition: "service-unavailable", text: "This gateway has no relay for outgoing mail (SMTP_RELAY); nothing was sent." };
   const accounts = createAccountStore(db.knex);
   const subscriptions = createSubscriptionStore(db.knex);
+  // XEP-0356 (docs/design.md §Roster and privileges): within what the server grants the link in hand.
+  const roster = createRosterService({ componentDomain: config.xmpp.domain, ...config.roster }, {
+    store: createRosterStore(db.knex), subscriptions, log,
+    link: () => { const link = linked(); return { ...link.privilege, askSubscription: (from, to, nick) => link.askSubscription(from, to, nick),
+      suggestContact: (user, contact, name, group) => link.suggestContact(user, contact, name, group) }; },
+  });
   const accountServices = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
     mailboxes, accounts, deliveries, subscriptions, acceptChat,
+    sentCopy: (user, contact, body, subject) => linked().privilege.sendAsUser(user, contact, body, subject),
   });
   const badgeStore = createBadgeStore(db.knex);
   const badges = createBadges({ publicUrl: config.web.publicUrl }, {
@@ -111,6 +120,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     commands: [...createMailboxChatCommands({ componentDomain: config.xmpp.domain }, {
       specs: services.commands, contactName: services.contactName,
       mailboxOf: async (jid) => (await mailboxes.ownedBy(jid))[0]?.address ?? null,
+      addContact: (user, address, name) => roster.addContact(user, address, name),
     }), ...badges.chatCommands],
     isAdmin: services.isAdmin, hasMailbox: async (jid) => (await mailboxes.ownedBy(jid)).length > 0,
     noMailbox: (jid) => noMailboxAnswer(jid, config.xmpp.domain, services.registration),
@@ -168,7 +178,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       ...await prepareRoomMail(await prepareMail(batch.filter((d) => d.kind === "room"))),
       ...prepareReports(batch.filter((d) => d.kind === "report"))],
     send: async (m) => {
-      if (!("kind" in m)) return link.sendChat(m);
+      if (!("kind" in m)) {
+        await link.sendChat(m);
+        // After delivery, best effort, never waited for (services/roster.ts); a room has no roster.
+        if (!m.room) roster.noteDelivered(m.to.split("/")[0] as BareJid, m.from, m.nick);
+        return;
+      }
       if (m.error) await link.sendLateError(m.error.from, m.error.to, m.error.id, "recipient-unavailable", m.error.text);
       await link.sendChat(m.notice);
     },
@@ -303,6 +318,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await pagePool?.close();
       await auth?.close();
       await relayLoop?.stop();
+      await roster.stop();
       await keeper.stop();
       await unlistenMailboxes();
       relay?.close();

@@ -91,6 +91,14 @@ export const schema = z.object({
   // Stanzas waiting to be handled: for one sender, and in all.
   XMPP_SENDER_QUEUE: z.coerce.number().int().min(1).default(100),
   XMPP_PENDING_MAX: z.coerce.number().int().min(1).default(1000),
+  // XEP-0356: the server domains whose permission announcements we trust (bare domain JIDs, stamped by the
+  // server); unset: the component's parent domain (mail.jabber.example → jabber.example).
+  XMPP_SERVER_DOMAINS: commaList()
+    .pipe(z.array(domain)),
+  // XEP-0356 roster items for correspondents: their group, and pairs waiting to be looked at after
+  // delivery (past it a mail's pair is skipped; the next mail of the pair tries again).
+  ROSTER_GROUP: z.string().trim().min(1).max(64).default("E-mail"),
+  ROSTER_QUEUE_MAX: z.coerce.number().int().min(1).default(1000),
   HTTP_LISTEN: listen("127.0.0.1:8080"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   RELAY_RETRY_SCHEDULE: z.string().default("30,60,300,900,1800,3600")

@@ -33,7 +33,11 @@ export interface Config {
     /** XEP-0050 sessions and request rates (docs/design.md §Budgets) */
     commands: { sessionsPerUser: number; sessions: number; perMinute: number; perDomainPerMinute: number; homeDomains: string[] };
     stanzas: StanzaLimits;
+    /** XEP-0356: domains whose permission announcements are trusted */
+    serverDomains: string[];
   };
+  /** XEP-0356 roster items for correspondents (docs/design.md §Roster and privileges) */
+  roster: { group: string; queueMax: number };
   httpListen: Listen;
   logLevel: Env["LOG_LEVEL"];
   chatMaxBytes: number;
@@ -192,7 +196,9 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
         // the users' own servers: the component's parent domain, self-service and administrators' domains
         homeDomains: [(e.XMPP_DOMAIN ?? "").replace(/^[^.]*\./, ""), ...e.SELF_SERVICE_DOMAINS, ...e.ADMIN_JIDS.map((j) => j.split("@")[1] ?? "")] },
       stanzas: { senderPerMinute: e.XMPP_SENDER_PER_MINUTE, subscriptionsPerMinute: e.XMPP_SUBSCRIPTIONS_PER_MINUTE,
-        domainPerMinute: e.XMPP_DOMAIN_PER_MINUTE, senderQueue: e.XMPP_SENDER_QUEUE, pendingMax: e.XMPP_PENDING_MAX } },
+        domainPerMinute: e.XMPP_DOMAIN_PER_MINUTE, senderQueue: e.XMPP_SENDER_QUEUE, pendingMax: e.XMPP_PENDING_MAX },
+      serverDomains: e.XMPP_SERVER_DOMAINS.length > 0 ? e.XMPP_SERVER_DOMAINS : [(e.XMPP_DOMAIN ?? "").replace(/^[^.]*\./, "")] },
+    roster: { group: e.ROSTER_GROUP, queueMax: e.ROSTER_QUEUE_MAX },
     httpListen: e.HTTP_LISTEN,
     logLevel: e.LOG_LEVEL,
     chatMaxBytes: e.CHAT_MAX_BYTES,

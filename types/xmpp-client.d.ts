@@ -13,6 +13,7 @@ declare module "@xmpp/client" {
     send(element: Element): Promise<void>;
     reconnect: EventEmitter & { delay: number; stop(): void };
     iqCaller: { request(stanza: Element, timeout?: number): Promise<Element> };
+    iqCallee: { get(ns: string, name: string, handler: (ctx: { stanza: Element; element: Element }) => Element | true | undefined): void };
   }
 
   export type Authenticate = (credentials: { username: string; password: string }, mechanism: string) => Promise<void>;

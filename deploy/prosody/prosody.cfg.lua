@@ -44,12 +44,23 @@ component_interfaces = { "0.0.0.0" }
 
 ---------- Virtual host ----------
 VirtualHost (xmpp_host)
+	-- XEP-0356 (docs/xmpp-servers.md, Privileges): Passerelle names correspondents in its users' rosters
+	-- and shows the mail a user wrote as a message they sent (carbons, archive). mod_privilege is a
+	-- community module: Debian's prosody-modules package; in the prosody/prosody image,
+	-- `prosodyctl install --server=https://modules.prosody.im/rocks/ mod_privilege`. Without it Prosody
+	-- logs that the module is missing and Passerelle falls back to subscription requests with names.
+	modules_enabled = { "privilege" }
+	privileged_entities = {
+		[gateway] = { roster = "both"; message = "outgoing" };
+	}
 
 ---------- Passerelle ----------
 Component (gateway)
 	component_secret = secret
 	-- The default "kick_new" refuses every reconnect while a half-dead old session lingers.
 	component_conflict_resolve = "kick_old"
+	-- mod_privilege must be loaded on the component too (README_mod_privilege).
+	modules_enabled = { "privilege" }
 	-- Defaults kept on purpose: stanzas from outside the component's domain end the stream,
 	-- and 512 KiB is the size limit (Passerelle stays well under it).
 	-- validate_from_addresses = true

@@ -22,6 +22,8 @@ export interface AccountsDeps {
   subscriptions: SubscriptionStore;
   /** chat → mail, as if the user had written to the contact (core/outbound.ts rules apply) */
   acceptChat(chat: IncomingChat): Promise<{ kind: string; text?: string }>;
+  /** XEP-0356 message permission: the mail also shown as a message the user sent (docs/design.md §Roster and privileges). */
+  sentCopy?(user: BareJid, contact: string, body: string, subject: string | null): Promise<unknown>;
 }
 
 const info = (note: string): CommandOutcome => ({ note });
@@ -46,6 +48,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
             { var: "show_headers", type: "boolean", label: "Show the mail's headers above the text", value: current?.showHeaders ? "1" : "0" },
             { var: "display_name", type: "text-single", label: "Your name in the From: of the mail you send (when your client sends no nickname)",
               value: current?.displayName ?? "" },
+            { var: "roster_names", type: "boolean", label: "Add the people who write to you to your contacts, with their names", value: current?.rosterNames === false ? "0" : "1" },
           ],
         };
       },
@@ -62,6 +65,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
           ...(values.has("paused") ? { paused: isTrue(values.get("paused")) } : {}),
           ...(values.has("show_headers") ? { showHeaders: isTrue(values.get("show_headers")) } : {}),
           ...(values.has("collapse_quotes") ? { collapseQuotes: isTrue(values.get("collapse_quotes")) } : {}),
+          ...(values.has("roster_names") ? { rosterNames: isTrue(values.get("roster_names")) } : {}),
         };
         await deps.accounts.setSettings(mailbox.address, patch);
         return info(patch.paused === false ? "Saved. Delivery resumes; waiting mail follows." : "Saved.");
@@ -82,12 +86,18 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
       async run(jid, values) {
         const to = parseMailAddress((values.get("to") ?? "").trim());
         if (!to) return failed("That is not an e-mail address; nothing was sent.");
+        const contact = addressToJid(to, config.componentDomain);
+        const body = values.get("text") ?? "";
+        const subject = values.get("subject") || null;
         const verdict = await deps.acceptChat({
-          id: null, from: jid, to: addressToJid(to, config.componentDomain), body: values.get("text") ?? "",
-          subject: values.get("subject") || null, replyTo: null, fallback: [], encrypted: null,
+          id: null, from: jid, to: contact, body, subject, replyTo: null, fallback: [], encrypted: null,
           receiptRequested: false, nick: null, fresh: true,
         });
-        if (verdict.kind === "queued") return info(`Your mail to ${to} is on its way.`);
+        if (verdict.kind === "queued") {
+          // Best effort, after the mail is queued: the conversation shows it as the user's (XEP-0356 §message).
+          await deps.sentCopy?.(jid, contact, body, subject).catch(() => undefined);
+          return info(`Your mail to ${to} is on its way.`);
+        }
         if (verdict.kind === "ignored") return failed("The mail has no text; nothing was sent.");
         return failed(verdict.text ?? "The mail was not sent.");
       },

@@ -1,7 +1,7 @@
 // The XEP-0114 link to the XMPP server: one @xmpp/component, reconnecting forever with backoff.
 import xmppComponent from "@xmpp/component";
 import type { Logger } from "../log.ts";
-import type { ChatMessage } from "../core/types.ts";
+import type { BareJid, ChatMessage } from "../core/types.ts";
 import { watchLink } from "./link.ts";
 import type { LinkState } from "./link-state.ts";
 import { CONTACT_RESOURCE, installGateway, type GatewayServices } from "./gateway.ts";
@@ -13,7 +13,9 @@ import { installIqGuard } from "./iq-guard.ts";
 import { createSenderQueues } from "./sender-queues.ts";
 import { createRoomOccupants, type RoomOccupantsConfig } from "./rooms.ts";
 import type { IncomingChat } from "../core/outbound.ts";
-import { NS, chatStanza, fileStanza, gatewayPresence, laterError, noticeStanza, pingStanza, receiptStanza, type StanzaErrorInfo } from "./stanzas.ts";
+import { createPrivilege, type RosterItem } from "./privilege.ts";
+import { createResources } from "./resources.ts";
+import { NS, chatStanza, fileStanza, gatewayPresence, laterError, noticeStanza, pingStanza, receiptStanza, subscribeStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig {
   service: string; domain: string; secret: string;
@@ -25,6 +27,8 @@ export interface XmppConfig {
   stanzas?: StanzaLimits;
   /** Our occupants in conference rooms (docs/design.md §Rooms with an address); defaults below. */
   rooms?: Omit<RoomOccupantsConfig, "resource">;
+  /** Domains whose XEP-0356 announcements we trust (XMPP_SERVER_DOMAINS); default the component's parent domain. */
+  serverDomains?: string[];
 }
 
 export const DEFAULT_ROOM_LIMITS: Omit<RoomOccupantsConfig, "resource"> = { quietMs: 600_000, joinTimeoutMs: 10_000, perRoom: 5, total: 200 };
@@ -97,6 +101,19 @@ export interface XmppLink {
   /** Resolves once the server has read everything sent before: a ping IQ answered (result or error)
    * after a batch proves it, streams being ordered (RFC 6120 §10.1). */
   flush(to: string, timeoutMs?: number): Promise<void>;
+  /** XEP-0356, within what the server granted in this link session (docs/design.md §Roster and privileges). */
+  privilege: {
+    canRoster(user: BareJid, need: "get" | "set"): boolean;
+    canMessage(user: BareJid): boolean;
+    rosterItem(user: BareJid, contact: string): Promise<RosterItem | null>;
+    rosterSet(user: BareJid, contact: string, name: string, groups: string[]): Promise<void>;
+    /** false when no message permission was granted (nothing sent) */
+    sendAsUser(user: BareJid, contact: string, body: string, subject: string | null): Promise<boolean>;
+  };
+  /** RFC 6121 §3.1.1 from a contact, with its XEP-0172 nick: the fallback without roster permission. */
+  askSubscription(from: string, to: BareJid, nick: string | null): Promise<void>;
+  /** XEP-0144 "add" to the user's online clients that announce it; resolves with how many. */
+  suggestContact(user: BareJid, contact: string, name: string, group: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -147,10 +164,28 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     log, send: (stanza) => xmpp.send(stanza),
     discoInfo: (room, from, timeoutMs) => xmpp.iqCaller.request(xml("iq", { type: "get", to: room, from }, xml("query", { xmlns: NS.discoInfo })), timeoutMs),
   });
+  const privilege = createPrivilege({ domain: config.domain, serverDomains: config.serverDomains ?? [parentDomain(config.domain)] }, {
+    send: (stanza) => xmpp.send(stanza), request: (stanza, timeoutMs) => xmpp.iqCaller.request(stanza, timeoutMs),
+  });
+  const resources = createResources({ domain: config.domain }, {
+    send: (stanza) => xmpp.send(stanza), request: (stanza, timeoutMs) => xmpp.iqCaller.request(stanza, timeoutMs),
+  });
+  xmpp.on("connect", () => privilege.reset());
+  xmpp.on("disconnect", () => privilege.reset());
   xmpp.on("stanza", createStanzaRouter({
     log, send: (stanza) => xmpp.send(stanza), onBounce: deps.onBounce, rooms,
-    onPresence: (stanza) => rooms.onPresence(stanza) ? Promise.resolve() : gateway.onPresence(stanza),
+    onPresence: (stanza) => {
+      if (rooms.onPresence(stanza)) return Promise.resolve();
+      resources.see(stanza);
+      return gateway.onPresence(stanza);
+    },
     domain: config.domain, onGatewayMessage: (stanza) => gateway.onMessage(stanza),
+    onPrivilege: (stanza, element) => {
+      const grant = privilege.onAnnouncement(stanza, element);
+      if (grant) log.info({ from: stanza.attrs.from, grant }, "xep-0356 permissions granted");
+      else log.warn({ from: stanza.attrs.from }, "xep-0356 announcement ignored: not from our server");
+    },
+    isEcho: (stanza) => privilege.isEcho(stanza),
     budget, queues, onStanza,
     ...(deps.onReceipt ? { onReceipt: deps.onReceipt } : {}), ...(deps.onChat ? { onChat: deps.onChat } : {}),
   }));
@@ -212,6 +247,15 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
     sendReceipt: (from, to, id) => xmpp.send(receiptStanza(from, to, id)),
     sendPresence: (to, type) => xmpp.send(gatewayPresence(config.domain, to, type)),
     flush,
+    privilege: {
+      canRoster: (user, need) => privilege.canRoster(user, need),
+      canMessage: (user) => privilege.canMessage(user),
+      rosterItem: (user, contact) => privilege.rosterItem(user, contact),
+      rosterSet: (user, contact, name, groups) => privilege.rosterSet(user, contact, name, groups),
+      sendAsUser: (user, contact, body, subject) => privilege.sendAsUser(user, contact, body, subject),
+    },
+    askSubscription: (from, to, nick) => xmpp.send(subscribeStanza(from, to, nick)),
+    suggestContact: (user, contact, name, group) => resources.suggest(user, contact, name, group),
     async stop() {
       await rooms.stop();
       link.stop();
@@ -226,6 +270,12 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       link.drop();
     },
   };
+}
+
+/** XEP-0356 §4.2: the component's parent domain, whose server grants it permissions (`mail.localhost` → `localhost`). */
+export function parentDomain(componentDomain: string): string {
+  const dot = componentDomain.indexOf(".");
+  return dot > 0 ? componentDomain.slice(dot + 1) : componentDomain;
 }
 
 /** The server that hosts the component: `mail.jabber.example` → `jabber.example`. */

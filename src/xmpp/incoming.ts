@@ -10,6 +10,7 @@ import { messageError, noticeStanza, NS, readChat, readError, type StanzaErrorIn
 import { bareOf } from "./gateway.ts";
 import type { SenderQueues } from "./sender-queues.ts";
 import type { RoomAnswer } from "./rooms.ts";
+import { privilegeOf } from "./privilege.ts";
 
 const SUBSCRIPTION = new Set(["subscribe", "subscribed", "unsubscribe", "unsubscribed"]);
 
@@ -36,6 +37,10 @@ export interface RouterDeps {
   domain?: string;
   /** A message to the gateway's own JID (docs/design.md §Chat commands), answered before the sender's next. */
   onGatewayMessage?(stanza: Element): Promise<void>;
+  /** XEP-0356 §4.2: a permission announcement (trusted or not is the callee's call); never mailed. */
+  onPrivilege?(stanza: Element, privilege: Element): void;
+  /** Our own XEP-0356 message as the user, routed back to us: never mailed a second time. */
+  isEcho?(stanza: Element): boolean;
   budget: StanzaBudget;
   queues: SenderQueues;
   /** What became of each stanza: accepted (queued) then handled, or the budget that refused it
@@ -106,6 +111,12 @@ export function createStanzaRouter(deps: RouterDeps): (stanza: Element) => void 
       };
       const spent = deps.budget.admit("message", from);
       if (spent) return refuse(spent);
+      // An announcement has no body (XEP-0356 §4.2): a message with words is a message, whatever else it holds.
+      const privilege = stanza.getChild("body") ? null : privilegeOf(stanza);
+      if (privilege || deps.isEcho?.(stanza)) {
+        if (privilege) deps.onPrivilege?.(stanza, privilege);
+        return deps.onStanza?.("message", "handled");
+      }
       const receipt = stanza.getChild("received", NS.receipts)?.attrs.id;
       const user = bareOf(from);
       if (typeof receipt === "string" && user) deps.onReceipt?.(user, receipt);

@@ -142,3 +142,8 @@ export function gatewayPresence(domain: string, to: string, type: "subscribe" | 
     type === "subscribe" ? xml("nick", { xmlns: NS.nick }, "E-mail gateway") : null,
     type === "subscribe" ? xml("status", {}, "For your presence badge: the gateway shows whether you are online on the badge's web address.") : null);
 }
+
+/** RFC 6121 §3.1.1 from a contact to a user, named with XEP-0172 §4.2 (a nick in a subscription request). */
+export function subscribeStanza(from: string, to: string, nick: string | null): Element {
+  return xml("presence", { type: "subscribe", from: s(from), to: s(to) }, nick ? xml("nick", { xmlns: NS.nick }, s(nick)) : null);
+}

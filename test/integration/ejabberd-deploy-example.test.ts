@@ -1,15 +1,16 @@
 // deploy/ejabberd/ejabberd.yml.example does what docs/xmpp-servers.md says, on ejabberd 23.01: added to a
 // running server's config and applied with `ejabberdctl reload_config`, its listener takes the
 // component with its secret, and its mod_block_strangers whitelist lets the gateway's contacts through
-// while other strangers stay blocked. (The snippet is added with include_config_file, which merges
+// while other strangers stay blocked, and its mod_privilege grants the gateway (only) XEP-0356 permissions. (The snippet is added with include_config_file, which merges
 // its listen, acl, access_rules and modules into the main file's.)
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import xmppComponent, { type Component } from "@xmpp/component";
+import xmppComponent, { type Component, type Element } from "@xmpp/component";
 import { type Ejabberd, startEjabberd } from "../support/ejabberd.ts";
 import { freePort } from "../support/ports.ts";
+import { waitFor } from "../support/wait.ts";
 import { connectClient, type ChatClient, xml as clientXml } from "../support/xmpp-client.ts";
 
 const { component, xml } = xmppComponent;
@@ -21,6 +22,7 @@ let ejabberd: Ejabberd;
 let examplePort: number;
 let toto: ChatClient;
 const components: Component[] = [];
+const received = new Map<Component, Element[]>();
 
 before(async () => {
   ejabberd = await startEjabberd({ componentDomain: "mail.localhost", componentSecret: "s3cret" });
@@ -48,6 +50,8 @@ after(async () => {
 async function connect(port: number, domain: string, password: string): Promise<Component> {
   const c = component({ service: `xmpp://127.0.0.1:${port}`, domain, password });
   c.on("error", () => undefined);
+  received.set(c, []);
+  c.on("stanza", (stanza: Element) => received.get(c)!.push(stanza));
   components.push(c);
   await c.start();
   return c;
@@ -66,6 +70,15 @@ it("takes the component on the example's listener after reload_config, and refus
   }
 });
 
+it("grants the gateway roster and message permission (XEP-0356, urn:xmpp:privilege:1 in 23.01)", async () => {
+  const gateway = components[0] ?? assert.fail("component from the first test");
+  const privilege = (await waitFor("the announcement", () => received.get(gateway)!.find((m) => m.getChild("privilege", "urn:xmpp:privilege:1"))))
+    .getChild("privilege", "urn:xmpp:privilege:1")!;
+  const perms = Object.fromEntries(privilege.getChildren("perm").map((p) => [p.attrs.access, p.attrs.type]));
+  assert.equal(perms.roster, "both");
+  assert.equal(perms.message, "outgoing");
+});
+
 it("lets the gateway's contacts through mod_block_strangers, and blocks other strangers", async () => {
   const gateway = components[0] ?? assert.fail("component from the first test");
   const other = await connect(ejabberd.componentPort, "mail.localhost", "s3cret");
@@ -80,4 +93,5 @@ it("lets the gateway's contacts through mod_block_strangers, and blocks other st
   await other.iqCaller.request(xml("iq", { type: "get", from: "mail.localhost", to: ejabberd.domain }, xml("ping", { xmlns: "urn:xmpp:ping" })));
   await toto.request(clientXml("iq", { type: "get", to: ejabberd.domain }, clientXml("ping", { xmlns: "urn:xmpp:ping" })));
   assert.ok(!toto.messages.some((s) => s.attrs.id === "stranger"), "mod_block_strangers dropped the stranger's message");
+  assert.ok(!received.get(other)!.some((m) => m.getChild("privilege", "urn:xmpp:privilege:1")), "another component is granted nothing");
 });

@@ -13,6 +13,8 @@ export interface ConfigValues {
   componentSecret: string;
   c2sPort: number;
   componentPort: number;
+  /** XEP-0356 permissions for the component (mod_privilege, which in 23.01 speaks urn:xmpp:privilege:1) */
+  privilege?: boolean;
 }
 
 /** The `erl` binary and ERL_LIBS, read from the installed ejabberdctl (Debian's or a source build's). */
@@ -38,6 +40,7 @@ export function renderConfig(template: string, ejabberd: ConfigValues): string {
     COMPONENT_DOMAIN: yamlString(ejabberd.componentDomain),
     MUC_DOMAIN: yamlString(`conference.${ejabberd.domain}`),
     COMPONENT_SECRET: yamlString(ejabberd.componentSecret),
+    PRIVILEGE_MODULE: ejabberd.privilege ? "  mod_privilege:\n    roster:\n      both: all\n    message:\n      outgoing: all" : "",
   };
   const config = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];

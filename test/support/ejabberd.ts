@@ -60,7 +60,7 @@ export async function startEjabberd(opts: EjabberdOptions): Promise<Ejabberd> {
     const [c2sPort, componentPort, distPort] = (await freePorts(3)) as [number, number, number];
     const ejabberd = createEjabberd(dir, install, { ...opts, c2sPort, componentPort, distPort, node, cookie });
     try {
-      await writeFile(ejabberd.configPath, renderConfig(template, ejabberd));
+      await writeFile(ejabberd.configPath, renderConfig(template, { ...ejabberd, privilege: opts.privilege ?? false }));
       await ejabberd.start();
       return ejabberd;
     } catch (err) {

@@ -36,7 +36,7 @@ export async function startProsody(opts: ProsodyOptions): Promise<Prosody> {
     const [c2sPort, componentPort, httpPort] = (await freePorts(3)) as [number, number, number];
     const prosody = createProsody(dir, { ...opts, c2sPort, componentPort, httpPort });
     try {
-      await writeFile(prosody.configPath, renderConfig(template, dir, prosody, opts.otherDomains ?? []));
+      await writeFile(prosody.configPath, renderConfig(template, dir, prosody, opts.otherDomains ?? [], opts.privilege ?? false));
       await prosody.start();
       return prosody;
     } catch (err) {
@@ -149,7 +149,7 @@ function createProsody(dir: string, settings: Settings): Prosody {
   };
 }
 
-function renderConfig(template: string, dir: string, prosody: Prosody, otherDomains: string[]): string {
+function renderConfig(template: string, dir: string, prosody: Prosody, otherDomains: string[], privilege: boolean): string {
   const values: Record<string, string> = {
     PIDFILE: luaString(join(dir, "prosody.pid")),
     DATA_PATH: luaString(join(dir, "data")),
@@ -164,6 +164,10 @@ function renderConfig(template: string, dir: string, prosody: Prosody, otherDoma
     HTTP_URL: luaString(`http://127.0.0.1:${prosody.upload.httpPort}/`),
     UPLOAD_DOMAIN: luaString(prosody.upload.domain),
     MUC_DOMAIN: luaString(prosody.muc),
+    // XEP-0356: roster read and write, and messages as a user (README_mod_privilege).
+    // With it, the archive (XEP-0313) too: a message sent as the user is kept as theirs.
+    PRIVILEGED_ENTITIES: privilege ? `\tmodules_enabled = { "privilege"; "mam" }\n\tprivileged_entities = {\n\t\t[${luaString(prosody.componentDomain)}] = { roster = "both"; message = "outgoing" };\n\t}` : "",
+    COMPONENT_MODULES: privilege ? `\tmodules_enabled = { "privilege" }` : "",
   };
   const config = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     const value = values[name];

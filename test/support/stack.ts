@@ -22,6 +22,8 @@ export interface StackOptions {
   xmppProxy?: boolean;
   /** Prosody only: VirtualHosts of "another server" (`stack.server.register(name, password, domain)`) */
   otherDomains?: string[];
+  /** XEP-0356: the server grants the gateway roster and message permission (xmpp-server.ts); default off */
+  privilege?: boolean;
 }
 
 export interface Stack {
@@ -42,7 +44,7 @@ export interface Stack {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const start = (options.server ?? defaultServer()) === "ejabberd" ? startEjabberd : startProsody;
   if (options.otherDomains && start !== startProsody) throw new Error("otherDomains: Prosody only");
-  const server = await start({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET,
+  const server = await start({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET, privilege: options.privilege ?? false,
     ...(options.otherDomains ? { otherDomains: options.otherDomains } : {}) });
   const db = await createTestDatabase();
   const dbProxy = await startTcpProxy(5432);

@@ -13,6 +13,8 @@ export interface ChatClient {
   send(stanza: Element): Promise<void>;
   /** An IQ request; resolves with the result, rejects with the error reply. */
   request(stanza: Element, timeoutMs?: number): Promise<Element>;
+  /** Answer IQ gets for a namespace's element (e.g. disco#info for XEP-0115 caps) with the handler's result. */
+  answerGet(ns: string, name: string, handler: (stanza: Element) => Element): void;
   stop(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function connectClient(c2sPort: number, domain: string, username: s
       waitFor(what, () => messages.find(predicate), timeoutMs),
     send: (stanza) => xmpp.send(stanza),
     request: (stanza, timeoutMs = 10_000) => xmpp.iqCaller.request(stanza, timeoutMs),
+    answerGet: (ns, name, handler) => xmpp.iqCallee.get(ns, name, (ctx: { stanza: Element }) => handler(ctx.stanza)),
     stop: async () => {
       await xmpp.stop().catch(() => undefined);
     },

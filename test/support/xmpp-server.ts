@@ -7,6 +7,8 @@ export interface XmppServerOptions {
   otherDomains?: string[];
   componentDomain: string;
   componentSecret: string;
+  /** XEP-0356: grant the component roster ("both") and message ("outgoing") permission; default off */
+  privilege?: boolean;
 }
 
 export interface XmppServer {

@@ -52,7 +52,9 @@ describe("loadConfig defaults", () => {
       xmpp: { service: "xmpp://localhost:5347", domain: "mail.jabber.example.org", secret: "s3cret", keepaliveMs: 30_000,
         rooms: { quietMs: 600_000, joinTimeoutMs: 10_000, perRoom: 5, total: 200 },
         commands: { sessionsPerUser: 5, sessions: 10_000, perMinute: 30, perDomainPerMinute: 300, homeDomains: ["jabber.example.org"] },
-        stanzas: { senderPerMinute: 300, subscriptionsPerMinute: 30, domainPerMinute: 3000, senderQueue: 100, pendingMax: 1000 } },
+        stanzas: { senderPerMinute: 300, subscriptionsPerMinute: 30, domainPerMinute: 3000, senderQueue: 100, pendingMax: 1000 },
+        serverDomains: ["jabber.example.org"] },
+      roster: { group: "E-mail", queueMax: 1000 },
       httpListen: { host: "127.0.0.1", port: 8080 },
       logLevel: "info",
       chatMaxBytes: 16 * 1024,
@@ -87,6 +89,7 @@ describe("loadConfig defaults", () => {
       ROOM_QUIET_SECONDS: "60", ROOM_OCCUPANTS_PER_ROOM: "3", ROOM_OCCUPANTS: "50",
       XMPP_SENDER_PER_MINUTE: "60", XMPP_SUBSCRIPTIONS_PER_MINUTE: "0", XMPP_DOMAIN_PER_MINUTE: "600",
       XMPP_SENDER_QUEUE: "10", XMPP_PENDING_MAX: "50",
+      XMPP_SERVER_DOMAINS: "Jabber.Example.org, chat.example.net", ROSTER_GROUP: " Mail ", ROSTER_QUEUE_MAX: "20",
       HTTP_LISTEN: "localhost:9090",
       LOG_LEVEL: "debug",
       SMTP_MAX_SIZE: "1048576",
@@ -106,7 +109,9 @@ describe("loadConfig defaults", () => {
       rooms: { quietMs: 60_000, joinTimeoutMs: 10_000, perRoom: 3, total: 50 },
       commands: { sessionsPerUser: 2, sessions: 50, perMinute: 0, perDomainPerMinute: 7,
         homeDomains: ["jabber.example.org", "chat.example.net", "admins.example.org"] },
-      stanzas: { senderPerMinute: 60, subscriptionsPerMinute: 0, domainPerMinute: 600, senderQueue: 10, pendingMax: 50 } });
+      stanzas: { senderPerMinute: 60, subscriptionsPerMinute: 0, domainPerMinute: 600, senderQueue: 10, pendingMax: 50 },
+      serverDomains: ["jabber.example.org", "chat.example.net"] });
+    assert.deepEqual(config.roster, { group: "Mail", queueMax: 20 });
     assert.deepEqual(config.httpListen, { host: "localhost", port: 9090 });
     assert.equal(config.logLevel, "debug");
     assert.equal(config.smtp.maxSize, 1048576);
