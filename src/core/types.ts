@@ -28,7 +28,23 @@ export interface BounceTarget {
 /** A recipient the SMTP listener accepted: a mailbox, or a bounce address standing for the mail it names
  * (then `address` and `jid` are the sending mailbox's), or a role address without a mailbox
  * (core/role-addresses.ts: `admins`, one delivery each; none: kept with a failed delivery). */
-export interface Recipient extends Mailbox { bounceOf?: BounceTarget; admins?: BareJid[] }
+export interface Recipient extends Mailbox {
+  bounceOf?: BounceTarget; admins?: BareJid[];
+  /** envelope senders this mailbox's user blocked, lower case (refused at RCPT, docs/design.md §Spam) */
+  blocked?: readonly string[];
+  /** hold mail rspamd marks as spam instead of delivering it (the user releases it) */
+  holdSpam?: boolean;
+}
+
+/** What the content filter said of a mail (docs/design.md §Spam): rspamd's action, score and symbols,
+ * or why it was not asked (`unfiltered`: unreachable, timed out, or past its budget). */
+export interface SpamVerdict {
+  action: string | null;
+  score: number | null;
+  required: number | null;
+  symbols: string[];
+  unfiltered?: string;
+}
 
 /** What the parser extracted from a mail; everything already free of NUL and XML-forbidden characters. */
 export interface ParsedMail {
@@ -51,6 +67,8 @@ export interface ParsedMail {
   listId?: string | null;
   /** the sender authentication verdict (SPF/DKIM/DMARC); absent when not checked */
   authentication?: { verified: boolean; warning: string | null } | null;
+  /** the content filter's verdict; absent or null when none is configured */
+  spam?: SpamVerdict | null;
 }
 
 /** A chat message ready to become a stanza: pure data, no XML. */
@@ -81,6 +99,8 @@ export interface PlannedDelivery {
   originStanzaId: string | null;
   /** stored as failed at once, with this reason (a role address with no one to read it) */
   failed?: string;
+  /** stored as held: spam for a mailbox that holds it, delivered when its user releases it */
+  held?: boolean;
 }
 
 /** A XEP-0004 data form as plain data: what a command asks for or shows. */

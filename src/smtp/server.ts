@@ -144,6 +144,9 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
       if (accepted.length >= config.maxRecipients) return refuse(replies.tooManyRecipients(config.maxRecipients), "limit");
       guard.busy(session, deps.findRecipient(rcpt)).then((mailbox) => {
         if (!mailbox || !mailbox.enabled) return refuse(replies.noMailbox(), mailbox ? "disabled" : "unknown");
+        // docs/design.md §Spam: the envelope sender is known here; the list came with the mailbox lookup.
+        const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address.toLowerCase() : "";
+        if (sender && mailbox.blocked?.includes(sender)) return refuse(replies.blockedSender(), "blocked");
         if (!accepted.some((m) => key(m) === key(mailbox))) accepted.push(mailbox);
         recipients.set(session.envelope, accepted);
         callback();

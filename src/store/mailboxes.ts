@@ -2,9 +2,12 @@
 import type { Knex } from "knex";
 import type { BareJid, MailAddress, Mailbox } from "../core/types.ts";
 
-interface Row { address: string; jid: string; enabled: boolean; created_at: Date; display_name: string | null; collapse_quotes: boolean }
+interface Row { address: string; jid: string; enabled: boolean; created_at: Date; display_name: string | null; collapse_quotes: boolean;
+  hold_spam?: boolean; blocked?: string[] }
 
-export interface MailboxRecord extends Mailbox { createdAt: Date; displayName: string | null; collapseQuotes: boolean }
+export interface MailboxRecord extends Mailbox { createdAt: Date; displayName: string | null; collapseQuotes: boolean;
+  /** only from `find` (the RCPT lookup): the envelope senders its user blocked, and whether spam is held */
+  blocked?: string[]; holdSpam?: boolean }
 
 /** Per-mailbox settings that shape the chat message; read with each claim (deliveries.ts), so a change applies to the next delivery. */
 export interface MailboxSettings { collapseQuotes: boolean; showHeaders: boolean }
@@ -16,13 +19,17 @@ const toRecord = (r: Row): MailboxRecord => ({
   createdAt: r.created_at,
   displayName: r.display_name ?? null,
   collapseQuotes: r.collapse_quotes,
+  ...(r.blocked ? { blocked: r.blocked } : {}),
+  ...(r.hold_spam === undefined ? {} : { holdSpam: r.hold_spam }),
 });
 
 export function createMailboxStore(knex: Knex) {
   return {
-    /** The mailbox for an address, compared case-insensitively (docs/design.md §Contract, Data). */
+    /** The mailbox for an address, compared case-insensitively (docs/design.md §Contract, Data), with the
+     * senders its user blocked (docs/design.md §Spam: refused at RCPT from what this one read gives). */
     async find(address: string): Promise<MailboxRecord | undefined> {
-      const row = await knex<Row>("mailboxes").whereRaw("lower(address) = lower(?)", [address]).first();
+      const row = await knex<Row>("mailboxes").whereRaw("lower(address) = lower(?)", [address])
+        .first("*", knex.raw("array(SELECT b.sender FROM blocked_senders b WHERE b.mailbox = lower(mailboxes.address)) AS blocked"));
       return row && toRecord(row);
     },
     /** The enabled mailboxes a JID owns, oldest first (invariant 5: only these may send). */

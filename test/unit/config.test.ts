@@ -66,6 +66,7 @@ describe("loadConfig defaults", () => {
         fetchPerUser: 2, fetchMemoryBytes: 64 * 1024 * 1024 },
       dkim: null,
       web: { publicUrl: null, linkDays: 30 },
+      rspamd: null,
     };
     assert.deepEqual(loadConfig(MINIMAL), expected);
   });
