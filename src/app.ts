@@ -38,6 +38,9 @@ import { createAccountServices } from "./services/accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
 import { createWebStore } from "./store/web.ts";
+import { createRspamd } from "./mail/rspamd.ts";
+import { createSpamStore } from "./store/spam.ts";
+import { createSpamServices } from "./services/spam.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
@@ -76,8 +79,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const acceptChat: typeof queueChat = async (chat) => relay ? queueChat(chat)
     : { kind: "refused", type: "cancel", condition: "service-unavailable", text: "This gateway has no relay for outgoing mail (SMTP_RELAY); nothing was sent." };
   const accounts = createAccountStore(db.knex);
+  // Content filtering and the user's own decisions about senders (docs/design.md §Spam).
+  const rspamd = config.rspamd && createRspamd(config.rspamd);
+  const spam = createSpamServices({ mailboxes, spam: createSpamStore(db.knex), learnSpam: rspamd && ((raw) => rspamd.learnSpam(raw)) });
   const services = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
     mailboxes, accounts, deliveries, subscriptions: createSubscriptionStore(db.knex), acceptChat,
+    commands: [...spam.contactCommands, ...spam.gatewayCommands], heldSummary: (jid) => spam.heldSummary(jid),
   });
   const xmpp = createXmppLink(config.xmpp, {
     log, version: VERSION, services,
@@ -169,8 +176,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       return found && { address: found.mailbox as MailAddress, jid: found.target.userJid.split("/")[0] as Recipient["jid"],
         enabled: true, bounceOf: found.target };
     },
-    accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
+    accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode,
+      spamUnavailable: config.rspamd?.unavailable ?? "tempfail" }, {
       authenticate: auth && ((input) => auth.authenticate(input)),
+      filter: rspamd && ((input) => rspamd.check(input)),
       read: (raw) => timed(metrics.parseSeconds, () => parser.read(raw, { refusable: true })), store: messages,
       newId: () => newToken().slice(0, 12), now: () => new Date(), log,
     })),

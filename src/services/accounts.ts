@@ -21,6 +21,10 @@ export interface AccountsDeps {
   subscriptions: SubscriptionStore;
   /** chat → mail, as if the user had written to the contact (core/outbound.ts rules apply) */
   acceptChat(chat: IncomingChat): Promise<{ kind: string; text?: string }>;
+  /** more commands for users (services/spam.ts: on contacts and on the gateway) */
+  commands?: CommandSpec[];
+  /** lines the status command adds: the mail held as spam (services/spam.ts) */
+  heldSummary?(jid: BareJid): Promise<string[]>;
 }
 
 const info = (note: string): CommandOutcome => ({ note });
@@ -43,6 +47,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
             { var: "paused", type: "boolean", label: "Pause delivery (mail waits until you resume)", value: current?.paused ? "1" : "0" },
             { var: "collapse_quotes", type: "boolean", label: "Hide quoted history (one short line instead)", value: current?.collapseQuotes === false ? "0" : "1" },
             { var: "show_headers", type: "boolean", label: "Show the mail's headers above the text", value: current?.showHeaders ? "1" : "0" },
+            { var: "hold_spam", type: "boolean", label: "Hold mail the spam filter marks (list and release it from My mailbox)", value: current?.holdSpam ? "1" : "0" },
           ],
         };
       },
@@ -53,6 +58,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
           ...(values.has("paused") ? { paused: isTrue(values.get("paused")) } : {}),
           ...(values.has("show_headers") ? { showHeaders: isTrue(values.get("show_headers")) } : {}),
           ...(values.has("collapse_quotes") ? { collapseQuotes: isTrue(values.get("collapse_quotes")) } : {}),
+          ...(values.has("hold_spam") ? { holdSpam: isTrue(values.get("hold_spam")) } : {}),
         };
         await deps.accounts.setSettings(mailbox.address, patch);
         return info(patch.paused === false ? "Saved. Delivery resumes; waiting mail follows." : "Saved.");
@@ -92,7 +98,8 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
         const lines = [`Address: ${owned.map((m) => m.address).join(", ")}`,
           `Waiting: ${s.waitingIn} to you, ${s.waitingOut} from you.`,
           s.failures.length ? "Recent failures:" : "No recent failures.",
-          ...s.failures.map((f) => `${f.when.toISOString().slice(0, 16).replace("T", " ")} ${f.direction === "outbound" ? "to" : "for"} ${f.recipient}: ${f.why}`)];
+          ...s.failures.map((f) => `${f.when.toISOString().slice(0, 16).replace("T", " ")} ${f.direction === "outbound" ? "to" : "for"} ${f.recipient}: ${f.why}`),
+          ...(await deps.heldSummary?.(jid) ?? [])];
         return info(lines.join("\n"));
       },
     },
@@ -163,7 +170,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
     setSubscription: (u, c, patch) => deps.subscriptions.set(u, c, patch),
     askOnce: (u, c) => deps.subscriptions.askOnce(u, c),
     isAdmin: (jid) => admins.has(jid.toLowerCase()),
-    commands: [...user, ...admin],
+    commands: [...user, ...(deps.commands ?? []), ...admin],
     registration: createRegistration(config, deps),
   };
 }

@@ -6,7 +6,7 @@ import type { MailAddress } from "../core/types.ts";
 const localOf = (address: string) => address.slice(0, address.lastIndexOf("@"));
 const domainOf = (address: string) => address.slice(address.lastIndexOf("@") + 1);
 
-export interface UserSettings { paused: boolean; showHeaders: boolean; collapseQuotes: boolean }
+export interface UserSettings { paused: boolean; showHeaders: boolean; collapseQuotes: boolean; holdSpam: boolean }
 
 const FILL_BATCH = 500;
 
@@ -68,13 +68,14 @@ export function createAccountStore(knex: Knex) {
     },
     async settings(address: string): Promise<UserSettings | undefined> {
       return knex("mailboxes").whereRaw("lower(address) = lower(?)", [address])
-        .first<UserSettings | undefined>("paused", "show_headers AS showHeaders", "collapse_quotes AS collapseQuotes");
+        .first<UserSettings | undefined>("paused", "show_headers AS showHeaders", "collapse_quotes AS collapseQuotes", "hold_spam AS holdSpam");
     },
     async setSettings(address: string, patch: Partial<UserSettings>): Promise<void> {
       await knex("mailboxes").whereRaw("lower(address) = lower(?)", [address]).update({
         ...(patch.paused === undefined ? {} : { paused: patch.paused }),
         ...(patch.showHeaders === undefined ? {} : { show_headers: patch.showHeaders }),
         ...(patch.collapseQuotes === undefined ? {} : { collapse_quotes: patch.collapseQuotes }),
+        ...(patch.holdSpam === undefined ? {} : { hold_spam: patch.holdSpam }),
       });
       // Resuming makes waiting mail due at once: wake the workers as the deliveries trigger would.
       if (patch.paused === false) await knex.raw("SELECT pg_notify('passerelle_deliveries', '')");
