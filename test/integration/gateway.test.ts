@@ -67,7 +67,7 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`a native XMPP g
     assert.deepEqual(features, [NS.info, NS.items, NS.commands, NS.gateway, NS.register, "jabber:iq:version", "jid\\20escaping",
       "urn:xmpp:ping", NS.receipts, NS.vcard].sort());
     const contact = (await toto.request(iq("get", contactJid("alice@example.com"), xml("query", { xmlns: NS.info })))).getChild("query", NS.info)!;
-    assert.deepEqual(contact.getChildren("feature").map((f) => f.attrs.var).sort(), [NS.info, NS.receipts, NS.vcard].sort());
+    assert.deepEqual(contact.getChildren("feature").map((f) => f.attrs.var).sort(), [NS.info, NS.receipts, NS.vcard, NS.commands].sort());
     const version = (await toto.request(iq("get", COMPONENT_DOMAIN, xml("query", { xmlns: "jabber:iq:version" })))).getChild("query", "jabber:iq:version")!;
     assert.equal(version.getChildText("name"), "Passerelle");
   });
@@ -148,8 +148,8 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`a native XMPP g
   it("XEP-0050: users see their commands, admins see theirs too; an admin command is forbidden to others", async () => {
     const list = async (c: ChatClient) => (await c.request(iq("get", COMPONENT_DOMAIN, xml("query", { xmlns: NS.items, node: NS.commands }))))
       .getChild("query", NS.items)!.getChildren("item").map((i) => i.attrs.node);
-    assert.deepEqual(await list(toto), ["settings", "new-mail", "status"]);
-    assert.deepEqual(await list(admin), ["settings", "new-mail", "status", "admin-add-mailbox", "admin-disable-mailbox",
+    assert.deepEqual(await list(toto), ["settings", "new-mail", "status", "spam-held"]);
+    assert.deepEqual(await list(admin), ["settings", "new-mail", "status", "spam-held", "admin-add-mailbox", "admin-disable-mailbox",
       "admin-list-mailboxes", "admin-failed", "admin-retry"]);
     const forbidden = await refusal(run(toto, "admin-list-mailboxes"));
     assert.equal(forbidden.condition, "forbidden");

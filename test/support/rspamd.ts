@@ -33,7 +33,20 @@ const OFF = ["rbl", "surbl", "spf", "dkim", "dmarc", "arc", "asn", "fuzzy_check"
 
 const run = promisify(execFile);
 
+/** Started, answering on both ports. */
 export async function startRspamd(): Promise<Rspamd> {
+  const rspamd = await prepareRspamd();
+  try {
+    await rspamd.start();
+  } catch (err) {
+    await rspamd.destroy();
+    throw err;
+  }
+  return rspamd;
+}
+
+/** Configured on its ports but not started: `start()` it beside the rest of a stack (it takes seconds). */
+export async function prepareRspamd(): Promise<Rspamd> {
   const dir = await mkdtemp(join(tmpdir(), "passerelle-rspamd-"));
   const [normal, controller] = await freePorts(2) as [number, number];
   // One database per run, out of the way of anything else using this Redis.
@@ -73,7 +86,11 @@ export async function startRspamd(): Promise<Rspamd> {
     current = proc;
     let gone = false;
     void proc.exited.then(() => { gone = true; });
-    await waitFor("rspamd to answer /ping", async () => gone || (await ping(url) && await ping(controllerUrl)), 30_000, 100);
+    try {
+      await waitFor("rspamd to answer /ping", async () => gone || (await ping(url) && await ping(controllerUrl)), 120_000, 200);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}:\n${output}`);
+    }
     if (gone) throw new Error(`rspamd exited during start:\n${output}`);
   };
   const stop = async () => {
@@ -86,13 +103,6 @@ export async function startRspamd(): Promise<Rspamd> {
       await exited;
     }
   };
-  try {
-    await start();
-  } catch (err) {
-    await stop();
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
   return {
     url, controllerUrl, redisDb, start, stop, output: () => output,
     async destroy() {
