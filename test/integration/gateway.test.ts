@@ -164,7 +164,7 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`a native XMPP g
     const form = (await toto.request(iq("set", COMPONENT_DOMAIN, xml("command", { xmlns: NS.commands, node: "settings", action: "execute" }))))
       .getChild("command", NS.commands)!;
     const fields = form.getChild("x", NS.data)!.getChildren("field").map((f) => `${f.attrs.var}=${f.getChildText("value")}`);
-    assert.deepEqual(fields, ["paused=0", "collapse_quotes=1", "show_headers=0"]);
+    assert.deepEqual(fields, ["paused=0", "collapse_quotes=1", "show_headers=0", "hold_spam=0"]);
     await toto.request(iq("set", COMPONENT_DOMAIN, xml("command", { xmlns: NS.commands, node: "settings", action: "cancel", sessionid: form.attrs.sessionid })));
 
     await run(toto, "settings", { paused: "1", collapse_quotes: "0", show_headers: "1" });
