@@ -2,6 +2,7 @@
 // the verdict is stored and shown, held mail is released by its user, and a user's blocks are refused
 // at RCPT for their own mailbox only. Real Prosody, real clients, real PostgreSQL and Redis.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { prepareRspamd, type Rspamd } from "../support/rspamd.ts";
 import { buildMail, sendRaw } from "../support/smtp.ts";
@@ -128,11 +129,15 @@ describe("spam and unwanted mail (rspamd)", () => {
     await toto.waitForMessage((s) => body(s).includes("dave offer"), "dave's mail");
     const answer = note(await command(toto, contactJid("dave@example.com"), "spam-report"));
     assert.match(answer, /^Blocked: mail from dave@example\.com .* Its latest mail was learned as spam\.$/);
+    // rspamd 3.4 keeps its Bayes tokens in Redis (its `RS` keys).
+    assert.ok(execFileSync("redis-cli", ["-h", "127.0.0.1", "-n", String(rspamd.redisDb), "keys", "RS*"]).toString().trim().length > 0);
     assert.equal((await send("dave@example.com", `toto@${MAIL_DOMAIN}`, "dave again", CLEAN)).rcpt[0]!.code, 550);
   });
 
   it("rspamd stopped: 451 4.7.0 by default; RSPAMD_UNAVAILABLE=accept stores it unfiltered and says so", async () => {
+    assert.match((await stack.gateway.cli("check")).stdout, /^✓ rspamd: http:\/\/127\.0\.0\.1:\d+ answers, and its controller$/m);
     await rspamd.stop();
+    assert.match((await stack.gateway.cli("check")).stdout, /^✗ rspamd: .* \(mail gets RSPAMD_UNAVAILABLE=tempfail meanwhile\)$/m);
     const r = await send("erin@example.com", `toto@${MAIL_DOMAIN}`, "while down", CLEAN);
     assert.equal(r.data?.code, 451, r.data?.text);
     assert.match(r.data?.text ?? "", /^4\.7\.0 /);
