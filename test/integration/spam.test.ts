@@ -56,6 +56,13 @@ describe("spam and unwanted mail (rspamd)", () => {
     assert.equal((await stack.db.query("SELECT 1 FROM messages WHERE subject = 'gtube one'")).length, 0);
   });
 
+  it("`soft reject` is answered 451 4.7.1 at DATA; nothing is stored", async () => {
+    const r = await send("maybe@example.com", `toto@${MAIL_DOMAIN}`, "please greylist me", CLEAN);
+    assert.equal(r.data?.code, 451, r.data?.text);
+    assert.match(r.data?.text ?? "", /^4\.7\.1 /);
+    assert.equal((await stack.db.query("SELECT 1 FROM messages WHERE subject = 'please greylist me'")).length, 0);
+  });
+
   it("a clean mail is delivered unmarked, its verdict stored and shown on the web page", async () => {
     const r = await send("alice@example.com", `toto@${MAIL_DOMAIN}`, "clean one", CLEAN);
     assert.equal(r.data?.code, 250, r.data?.text);

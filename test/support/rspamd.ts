@@ -1,7 +1,8 @@
 // A real rspamd (Debian package, 3.4) per test file: Debian's own rules (/etc/rspamd) with our
 // LOCAL_CONFDIR in a temp dir: a normal worker and a controller on free loopback ports, no proxy or
-// fuzzy worker, the modules that need DNS or the network off, the GTUBE test patterns on, Bayes in the
-// local Redis (127.0.0.1:6379, a database of its own). Run in the foreground (`-f`); as root it drops
+// fuzzy worker, the modules that need DNS or the network off, the GTUBE test patterns on (`XJS…`
+// reject, `YJS…` add header), a subject "greylist me" soft-rejected, Bayes in the local Redis
+// (127.0.0.1:6379, a database of its own). Run in the foreground (`-f`); as root it drops
 // to the `_rspamd` user (`-u/-g`), which then owns the temp dir.
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -68,6 +69,10 @@ export async function prepareRspamd(): Promise<Rspamd> {
     "local.d/redis.conf": `servers = "127.0.0.1:6379";\ndb = "${redisDb}";\n`,
     "local.d/classifier-bayes.conf": `backend = "redis";\nservers = "127.0.0.1:6379";\ndb = "${redisDb}";\nmin_learns = 1;\nmin_tokens = 1;\n`,
     ...Object.fromEntries(OFF.map((m) => [`local.d/${m}.conf`, "enabled = false;\n"])),
+    // A prefilter for the tests of `soft reject`: any mail whose subject says "greylist me".
+    "local.d/multimap.conf": `TEST_SOFT_REJECT { type = "header"; header = "Subject"; regexp = true; prefilter = true;\n` +
+      `  action = "soft reject"; map = "${dir}/soft-reject.map"; }\n`,
+    "soft-reject.map": "/greylist me/i\n",
   };
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
   const asRoot = userInfo().uid === 0;
