@@ -11,12 +11,14 @@ export async function up(knex: Knex): Promise<void> {
     ADD CONSTRAINT deliveries_status_check CHECK (status IN ('pending', 'sending', 'delivered', 'failed', 'held'))`);
   await knex.raw(`CREATE INDEX deliveries_held ON deliveries (lower(split_part(jid, '/', 1)), id) WHERE status = 'held'`);
   // `mailbox` and `sender` in lower case; `sender` is matched against the envelope sender at RCPT,
-  // `named` is the address the user blocked (a contact's address, or the envelope sender of its mail).
+  // through `sender_hash` (src/core/sender-hash.ts: what the RCPT lookup carries); `named` is the
+  // address the user blocked (a contact's address, or the envelope sender of its mail).
   await knex.raw(`CREATE TABLE blocked_senders (
-    mailbox    text NOT NULL,
-    sender     text NOT NULL,
-    named      text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
+    mailbox     text NOT NULL,
+    sender      text NOT NULL,
+    sender_hash bigint NOT NULL,
+    named       text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (mailbox, sender))`);
   // The RCPT lookup remembers a mailbox with its blocked senders (store/mailbox-cache.ts): a change
   // to either is the same notice.

@@ -30,8 +30,8 @@ export interface BounceTarget {
  * (core/role-addresses.ts: `admins`, one delivery each; none: kept with a failed delivery). */
 export interface Recipient extends Mailbox {
   bounceOf?: BounceTarget; admins?: BareJid[];
-  /** envelope senders this mailbox's user blocked, lower case (refused at RCPT, docs/design.md §Spam) */
-  blocked?: readonly string[];
+  /** envelope senders this mailbox's user blocked, as core/sender-hash.ts (refused at RCPT, docs/design.md §Spam) */
+  blocked?: Float64Array;
   /** hold mail rspamd marks as spam instead of delivering it (the user releases it) */
   holdSpam?: boolean;
 }

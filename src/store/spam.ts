@@ -1,9 +1,10 @@
 // SQL behind "this is spam", "block this sender" and held mail (docs/design.md §Spam). Every call
 // names the mailboxes it acts for; the services pass only the ones the requesting user owns.
 import type { Knex } from "knex";
+import { senderHash } from "../core/sender-hash.ts";
 import type { SpamVerdict } from "../core/types.ts";
 
-/** At most this many blocked senders per mailbox: the list travels with every RCPT lookup. */
+/** At most this many blocked senders per mailbox: the list travels with every RCPT lookup (8 bytes each). */
 export const BLOCKS_PER_MAILBOX = 1000;
 
 export interface HeldMail { id: number; from: string; subject: string; receivedAt: Date; spam: SpamVerdict | null }
@@ -24,7 +25,7 @@ export function createSpamStore(knex: Knex) {
           const { rows: [row] } = await trx.raw<{ rows: { n: number }[] }>(
             "SELECT count(*)::int AS n FROM blocked_senders WHERE mailbox = ? AND NOT (sender = ANY(?))", [mailbox, wanted]);
           if ((row?.n ?? 0) + wanted.length > BLOCKS_PER_MAILBOX) return "full";
-          await trx("blocked_senders").insert(wanted.map((sender) => ({ mailbox, sender, named: named.toLowerCase() })))
+          await trx("blocked_senders").insert(wanted.map((sender) => ({ mailbox, sender, sender_hash: senderHash(sender), named: named.toLowerCase() })))
             .onConflict(["mailbox", "sender"]).merge(["named"]);
         }
         return "blocked";
