@@ -49,6 +49,10 @@ import { createBadges } from "./services/badges.ts";
 import { createBadgeRoutes } from "./web/badges.ts";
 import { createLinkLock, createSoleLock } from "./store/link-lock.ts";
 import { createRoleKeeper, type Term } from "./ops/role-keeper.ts";
+import { createRspamd } from "./mail/rspamd.ts";
+import { createSpamStore } from "./store/spam.ts";
+import { createSpamServices } from "./services/spam.ts";
+import { createSpamChatCommands } from "./services/spam-chat.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
@@ -101,9 +105,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     link: () => { const link = linked(); return { ...link.privilege, askSubscription: (from, to, nick) => link.askSubscription(from, to, nick),
       suggestContact: (user, contact, name, group) => link.suggestContact(user, contact, name, group) }; },
   });
+  // Content filtering and the user's own decisions about senders (docs/design.md §Spam).
+  const rspamd = config.rspamd && createRspamd(config.rspamd);
+  const spam = createSpamServices({ mailboxes, spam: createSpamStore(db.knex), learnSpam: rspamd && ((raw) => rspamd.learnSpam(raw)) });
   const accountServices = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
     mailboxes, accounts, deliveries, subscriptions, acceptChat,
     sentCopy: (user, contact, body, subject) => linked().privilege.sendAsUser(user, contact, body, subject),
+    commands: [...spam.contactCommands, ...spam.gatewayCommands], heldSummary: (jid) => spam.heldSummary(jid),
   });
   const badgeStore = createBadgeStore(db.knex);
   const badges = createBadges({ publicUrl: config.web.publicUrl }, {
@@ -121,7 +129,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       specs: services.commands, contactName: services.contactName,
       mailboxOf: async (jid) => (await mailboxes.ownedBy(jid))[0]?.address ?? null,
       addContact: (user, address, name) => roster.addContact(user, address, name),
-    }), ...badges.chatCommands],
+    }), ...badges.chatCommands, ...createSpamChatCommands({ spam })],
     isAdmin: services.isAdmin, hasMailbox: async (jid) => (await mailboxes.ownedBy(jid)).length > 0,
     noMailbox: (jid) => noMailboxAnswer(jid, config.xmpp.domain, services.registration),
   });
@@ -266,8 +274,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       return found && { address: found.mailbox as MailAddress, jid: found.target.userJid.split("/")[0] as Recipient["jid"],
         enabled: true, bounceOf: found.target };
     },
-    accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode }, {
+    accept: countAccepted(metrics, createIntake({ hostname: config.smtp.hostname, mailDomains: config.mailDomains, authMode: config.auth.mode,
+      spamUnavailable: config.rspamd?.unavailable ?? "tempfail" }, {
       authenticate: auth && ((input) => auth.authenticate(input)),
+      filter: rspamd && ((input) => rspamd.check(input)),
       read: (raw) => timed(metrics.parseSeconds, () => parser.read(raw, { refusable: true })), store: messages,
       newId: () => newToken().slice(0, 12), now: () => new Date(), log,
     })),

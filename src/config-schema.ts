@@ -165,6 +165,17 @@ export const schema = z.object({
   PUBLIC_URL: url(["http:", "https:"], "http(s)://host[/path], the gateway's public web address")
     .refine((v) => !/[?#]/.test(v), "no query or fragment").transform((v) => v.replace(/\/+$/, "")).optional(),
   WEB_LINK_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  // Content filtering by rspamd (its HTTP protocol, POST /checkv2 on the normal worker); unset: off.
+  RSPAMD_URL: url(["http:", "https:"], "http(s)://host:port of rspamd's normal worker").transform((v) => v.replace(/\/+$/, "")).optional(),
+  // rspamd's controller (POST /learnspam) for "this is spam"; unset: nothing is learned. Its password, if it asks one.
+  RSPAMD_CONTROLLER_URL: url(["http:", "https:"], "http(s)://host:port of rspamd's controller").transform((v) => v.replace(/\/+$/, "")).optional(),
+  RSPAMD_PASSWORD: z.string().regex(/^[\x20-\x7E]+$/, "must be printable ASCII").optional(),
+  // How long one check may take; past it (or rspamd unreachable) RSPAMD_UNAVAILABLE decides.
+  RSPAMD_TIMEOUT_MS: z.coerce.number().int().positive().max(120_000).default(5_000),
+  // tempfail: answer 451 4.7.0 (the sender retries); accept: store the mail unfiltered, marked so.
+  RSPAMD_UNAVAILABLE: z.enum(["tempfail", "accept"]).default("tempfail"),
+  // Checks in flight at once, overall; past it a mail is treated as with rspamd unavailable.
+  RSPAMD_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(32),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
 });
 

@@ -60,6 +60,9 @@ export interface Config {
   dkim: { selector: string; privateKey: string } | null;
   /** links to `GET /m/<token>`: PUBLIC_URL (null: no links) and how many days a link lives */
   web: { publicUrl: string | null; linkDays: number };
+  /** content filtering by rspamd (mail/rspamd.ts), off when null */
+  rspamd: { url: string; controllerUrl: string | null; password: string | null; timeoutMs: number;
+    unavailable: "tempfail" | "accept"; maxConcurrent: number } | null;
 }
 
 export class ConfigError extends Error {
@@ -214,5 +217,7 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
       types: e.ATTACHMENT_TYPES, fetchHosts: e.FETCH_HOSTS, fetchPerUser: e.FETCH_PER_USER, fetchMemoryBytes: e.FETCH_MEMORY_BYTES },
     dkim,
     web: { publicUrl: e.PUBLIC_URL ?? null, linkDays: e.WEB_LINK_DAYS },
+    rspamd: e.RSPAMD_URL ? { url: e.RSPAMD_URL, controllerUrl: e.RSPAMD_CONTROLLER_URL ?? null, password: e.RSPAMD_PASSWORD ?? null,
+      timeoutMs: e.RSPAMD_TIMEOUT_MS, unavailable: e.RSPAMD_UNAVAILABLE, maxConcurrent: e.RSPAMD_MAX_CONCURRENT } : null,
   };
 }

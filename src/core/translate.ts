@@ -49,7 +49,7 @@ const NOTICE_BYTES = 40;
 
 export function mailToChat(input: MailToChatInput): ChatMessage {
   const { mail } = input;
-  const markers = [addressMarker(input.addressTag), authenticationMarker(mail), automaticMarker(mail, input.nullSender ?? false)].filter(Boolean);
+  const markers = [spamMarker(mail), addressMarker(input.addressTag), authenticationMarker(mail), automaticMarker(mail, input.nullSender ?? false)].filter(Boolean);
   const subjectLine = [...markers, sanitizeLine(mail.subject) || "(no subject)"].join(" ");
   const subject = truncateUtf8(subjectLine, LINE_BYTES).text;
   const attachments = mail.attachments.slice(0, 50).map((a, i) => {
@@ -122,6 +122,14 @@ export function authenticationMarker(mail: ParsedMail): string {
   if (!auth) return "";
   if (auth.warning) return `[⚠ ${sanitizeLine(auth.warning)}]`;
   return auth.verified ? "" : "[unverified sender]";
+}
+
+/** docs/design.md §Spam: mail the filter marks (`add header`, `rewrite subject`), or could not check. */
+export function spamMarker(mail: ParsedMail): string {
+  const v = mail.spam;
+  if (!v) return "";
+  if (v.unfiltered) return "[not checked for spam]";
+  return v.action === "add header" || v.action === "rewrite subject" ? `[spam${v.score === null ? "" : ` ${v.score}`}]` : "";
 }
 
 /** One short marker in front of the subject for list and automatic mail (RFC 2919, RFC 3834). */

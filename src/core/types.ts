@@ -35,6 +35,20 @@ export interface Recipient extends Mailbox {
   addressedTo?: MailAddress;
   /** a conference room's address (`rooms`): `jid` is the room's */
   room?: boolean;
+  /** envelope senders this mailbox's user blocked, as core/sender-hash.ts (refused at RCPT, docs/design.md §Spam) */
+  blocked?: Float64Array;
+  /** hold mail rspamd marks as spam instead of delivering it (the user releases it) */
+  holdSpam?: boolean;
+}
+
+/** What the content filter said of a mail (docs/design.md §Spam): rspamd's action, score and symbols,
+ * or why it was not asked (`unfiltered`: unreachable, timed out, or past its budget). */
+export interface SpamVerdict {
+  action: string | null;
+  score: number | null;
+  required: number | null;
+  symbols: string[];
+  unfiltered?: string;
 }
 
 /** What the parser extracted from a mail; everything already free of NUL and XML-forbidden characters. */
@@ -58,6 +72,8 @@ export interface ParsedMail {
   listId?: string | null;
   /** the sender authentication verdict (SPF/DKIM/DMARC); absent when not checked */
   authentication?: { verified: boolean; warning: string | null } | null;
+  /** the content filter's verdict; absent or null when none is configured */
+  spam?: SpamVerdict | null;
 }
 
 /** A chat message ready to become a stanza: pure data, no XML. */
@@ -92,6 +108,8 @@ export interface PlannedDelivery {
   addressedTo?: string | null;
   /** stored as failed at once, with this reason (a role address with no one to read it) */
   failed?: string;
+  /** stored as held: spam for a mailbox that holds it, delivered when its user releases it */
+  held?: boolean;
 }
 
 /** A XEP-0004 data form as plain data: what a command asks for or shows. */

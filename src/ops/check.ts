@@ -22,6 +22,7 @@ export async function runCheck(env: NodeJS.ProcessEnv): Promise<number> {
   }
   const lines: Line[] = [{ ok: true, what: "configuration", detail: `mail for ${config.mailDomains.join(", ")}` }];
   lines.push(await checkDatabase(config), await checkXmpp(config), await checkRelay(config));
+  if (config.rspamd) lines.push(await checkRspamd(config.rspamd));
   if (config.dkim) lines.push(dkimLine(config.dkim, config.mailDomains));
   for (const l of lines) console.log(`${l.ok ? "✓" : "✗"} ${l.what}: ${l.detail}`);
   return lines.every((l) => l.ok) ? 0 : 1;
@@ -100,6 +101,16 @@ async function checkRelay(config: Config): Promise<Line> {
   } finally {
     transport.close();
   }
+}
+
+/** rspamd's normal worker (and controller, when set) answer `GET /ping` with `pong`. */
+async function checkRspamd(rspamd: NonNullable<Config["rspamd"]>): Promise<Line> {
+  const ping = (base: string) => fetch(`${base}/ping`, { signal: AbortSignal.timeout(rspamd.timeoutMs) })
+    .then(async (r) => (r.ok && (await r.text()).trim() === "pong" ? null : `${base} answers HTTP ${r.status}, not pong`),
+      (err: Error) => `${base}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
+  const problems = (await Promise.all([rspamd.url, ...(rspamd.controllerUrl ? [rspamd.controllerUrl] : [])].map(ping))).filter(Boolean);
+  if (problems.length) return { ok: false, what: "rspamd", detail: `${problems.join("; ")} (mail gets RSPAMD_UNAVAILABLE=${rspamd.unavailable} meanwhile)` };
+  return { ok: true, what: "rspamd", detail: `${rspamd.url} answers${rspamd.controllerUrl ? ", and its controller" : "; RSPAMD_CONTROLLER_URL not set: nothing is learned"}` };
 }
 
 /** What to publish in DNS for DKIM; the key itself was validated with the configuration. */

@@ -1,8 +1,10 @@
 // What happens to a mail between the end of DATA and the `250` (invariant 1): authenticate the sender,
 // add our trace fields, parse, decide which deliveries it makes, and store it all in one transaction.
 import { judge, type AuthMode } from "../core/auth-policy.ts";
+import { judgeSpam, type FilterOutcome } from "../core/spam-policy.ts";
 import { crashPoint } from "../ops/crash.ts";
-import type { ParsedMail } from "../core/types.ts";
+import type { ParsedMail, SpamVerdict } from "../core/types.ts";
+import type { CheckInput } from "../mail/rspamd.ts";
 import type { AuthOutcome, AuthInput } from "../mail/auth.ts";
 import type { MailRead } from "../mail/parse.ts";
 import type { Logger } from "../log.ts";
@@ -13,12 +15,18 @@ import type { Envelope } from "../smtp/server.ts";
 import { SmtpReply } from "../smtp/replies.ts";
 import type { MessageStore } from "../store/messages.ts";
 
-export interface IntakeConfig { hostname: string; mailDomains: string[]; authMode: AuthMode | "off" }
+export interface IntakeConfig {
+  hostname: string; mailDomains: string[]; authMode: AuthMode | "off";
+  /** what a mail gets when the content filter cannot answer (docs/design.md §Spam) */
+  spamUnavailable?: "tempfail" | "accept";
+}
 
 export interface IntakeDeps {
   authenticate: ((input: AuthInput) => Promise<AuthOutcome>) | null;
   /** the one parse of the mail, in the parse pool (docs/design.md §Parsing once) */
   read(raw: Buffer): Promise<MailRead>;
+  /** the content filter (mail/rspamd.ts); null: none */
+  filter?: ((input: CheckInput) => Promise<FilterOutcome>) | null;
   store: Pick<MessageStore, "accept">;
   newId(): string;
   now(): Date;
@@ -39,17 +47,29 @@ export function createIntake(config: IntakeConfig, deps: IntakeDeps) {
       authHeaders = outcome.headers;
       authentication = { verified: decision.verified, warning: decision.warning };
     }
-    const trace = receivedHeader({ ...envelope, by: config.hostname, id: deps.newId(),
+    const queueId = deps.newId();
+    // docs/design.md §Spam: the filter sees the mail as the sender sent it, beside the parse; its
+    // refusal comes before anything is stored, like the sender checks above.
+    const filtered = deps.filter ? deps.filter({ raw, mailFrom: envelope.mailFrom, ip: envelope.remoteAddress, helo: envelope.helo,
+      recipients: envelope.recipients.map((r) => r.address), queueId }).then((o) => judgeSpam(o, config.spamUnavailable ?? "tempfail")) : null;
+    const trace = receivedHeader({ ...envelope, by: config.hostname, id: queueId,
       // RFC 5321 §4.4: `for` names the address as the sender gave it (a subaddress, a catch-all's address).
       recipient: envelope.recipients.length === 1 ? envelope.recipients[0]!.addressedTo ?? envelope.recipients[0]!.address : null, date: deps.now() });
     // RFC 8601 §5 / RFC 5321 §4.4: our fields go on top, Authentication-Results above our Received.
     // Into the room kept in front of a large mail: no second copy of it (mail/raw-buffer.ts).
     const full = prependHeader(Buffer.from(authHeaders.replace(/\r?\n/g, "\r\n") + trace, "utf8"), raw);
-    const read = await deps.read(full);
+    const [read, decision] = await Promise.all([deps.read(full), filtered]);
+    if (decision?.kind === "refuse") throw new SmtpReply(decision.code, decision.text);
+    const spam: SpamVerdict | null = decision?.verdict ?? null;
     // The report counts only for mail to a bounce address: it speaks about mail we sent (RFC 3464 §2).
     const report = envelope.recipients.some((r) => r.bounceOf) ? read.report : null;
-    const parsed = { ...read.mail, authentication };
-    const { ignored, ...plan } = planDeliveries(envelope.recipients, report);
+    const parsed = { ...read.mail, authentication, spam };
+    const { ignored, ...planned } = planDeliveries(envelope.recipients, report);
+    // Spam for a mailbox that holds it waits for its user (docs/design.md §Spam).
+    const holds = new Set(decision?.kind === "accept" && decision.spam
+      ? envelope.recipients.filter((r) => r.holdSpam && !r.bounceOf).map((r) => r.address.toLowerCase()) : []);
+    const plan = { ...planned, deliveries: planned.deliveries.map((d) =>
+      d.kind === "mail" && !d.failed && holds.has(d.recipient.toLowerCase()) ? { ...d, held: true } : d) };
     const stored = await deps.store.accept({ ...envelope, raw: full, parsed, parts: read.structure, report, ...plan });
     crashPoint("after-commit");
     // docs/design.md §Who speaks for a delivery: a report about another recipient is kept, never shown.

@@ -24,6 +24,10 @@ export interface AccountsDeps {
   acceptChat(chat: IncomingChat): Promise<{ kind: string; text?: string }>;
   /** XEP-0356 message permission: the mail also shown as a message the user sent (docs/design.md §Roster and privileges). */
   sentCopy?(user: BareJid, contact: string, body: string, subject: string | null): Promise<unknown>;
+  /** more commands for users (services/spam.ts: on contacts and on the gateway) */
+  commands?: CommandSpec[];
+  /** lines the status command adds: the mail held as spam (services/spam.ts) */
+  heldSummary?(jid: BareJid): Promise<string[]>;
 }
 
 const info = (note: string): CommandOutcome => ({ note });
@@ -49,6 +53,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
             { var: "display_name", type: "text-single", label: "Your name in the From: of the mail you send (when your client sends no nickname)",
               value: current?.displayName ?? "" },
             { var: "roster_names", type: "boolean", label: "Add the people who write to you to your contacts, with their names", value: current?.rosterNames === false ? "0" : "1" },
+            { var: "hold_spam", type: "boolean", label: "Hold mail the spam filter marks (list and release it from My mailbox)", value: current?.holdSpam ? "1" : "0" },
           ],
         };
       },
@@ -66,6 +71,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
           ...(values.has("show_headers") ? { showHeaders: isTrue(values.get("show_headers")) } : {}),
           ...(values.has("collapse_quotes") ? { collapseQuotes: isTrue(values.get("collapse_quotes")) } : {}),
           ...(values.has("roster_names") ? { rosterNames: isTrue(values.get("roster_names")) } : {}),
+          ...(values.has("hold_spam") ? { holdSpam: isTrue(values.get("hold_spam")) } : {}),
         };
         await deps.accounts.setSettings(mailbox.address, patch);
         return info(patch.paused === false ? "Saved. Delivery resumes; waiting mail follows." : "Saved.");
@@ -111,7 +117,8 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
         const lines = [`Address: ${owned.map((m) => m.address).join(", ")}`,
           `Waiting: ${s.waitingIn} to you, ${s.waitingOut} from you.`,
           s.failures.length ? "Recent failures:" : "No recent failures.",
-          ...s.failures.map((f) => `${f.when.toISOString().slice(0, 16).replace("T", " ")} ${f.direction === "outbound" ? "to" : "for"} ${f.recipient}: ${f.why}`)];
+          ...s.failures.map((f) => `${f.when.toISOString().slice(0, 16).replace("T", " ")} ${f.direction === "outbound" ? "to" : "for"} ${f.recipient}: ${f.why}`),
+          ...(await deps.heldSummary?.(jid) ?? [])];
         return info(lines.join("\n"));
       },
     },
@@ -182,7 +189,7 @@ export function createAccountServices(config: AccountsConfig, deps: AccountsDeps
     setSubscription: (u, c, patch) => deps.subscriptions.set(u, c, patch),
     askOnce: (u, c) => deps.subscriptions.askOnce(u, c),
     isAdmin: (jid) => admins.has(jid.toLowerCase()),
-    commands: [...user, ...admin],
+    commands: [...user, ...(deps.commands ?? []), ...admin],
     registration: createRegistration(config, deps),
   };
 }

@@ -15,6 +15,8 @@ export const replies = {
   relayDenied: () => new SmtpReply(554, "5.7.1 Relay access denied"),
   /** RFC 3463 §3.2 X.1.1: no such mailbox here. Refused at RCPT, never accepted then bounced. */
   noMailbox: () => new SmtpReply(550, "5.1.1 No such mailbox here"),
+  // RFC 3463 X.7.1: the recipient's user blocked this sender (docs/design.md §Spam).
+  blockedSender: () => new SmtpReply(550, "5.7.1 The recipient does not accept mail from this sender"),
   badRecipient: () => new SmtpReply(501, "5.1.3 Bad recipient address syntax"),
   badSender: () => new SmtpReply(501, "5.1.7 Bad sender address syntax"),
   /** RFC 5321 §4.5.3.1.10 and RFC 3463 X.5.3: too many recipients; the earlier ones stay accepted. */

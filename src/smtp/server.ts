@@ -5,6 +5,7 @@ import type { Logger } from "../log.ts";
 import type { Recipient } from "../core/types.ts";
 import { domainOf, parseMailAddress } from "../core/addresses.ts";
 import { withPostmasterDomain } from "../core/role-addresses.ts";
+import { senderHash } from "../core/sender-hash.ts";
 import { countReceived } from "./hops.ts";
 import { createGreetingPolicy } from "./greeting.ts";
 import { createSessionGuard, type SessionLimits } from "./limits.ts";
@@ -144,6 +145,9 @@ export function createSmtpListener(config: SmtpConfig, deps: SmtpDeps): SmtpList
       if (accepted.length >= config.maxRecipients) return refuse(replies.tooManyRecipients(config.maxRecipients), "limit");
       guard.busy(session, deps.findRecipient(rcpt)).then((mailbox) => {
         if (!mailbox || !mailbox.enabled) return refuse(replies.noMailbox(), mailbox ? "disabled" : "unknown");
+        // docs/design.md §Spam: the envelope sender is known here; the list came with the mailbox lookup.
+        const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address.toLowerCase() : "";
+        if (sender && mailbox.blocked?.length && mailbox.blocked.includes(senderHash(sender))) return refuse(replies.blockedSender(), "blocked");
         if (!accepted.some((m) => key(m) === key(mailbox))) accepted.push(mailbox);
         recipients.set(session.envelope, accepted);
         callback();

@@ -6,7 +6,7 @@ import type { MailAddress } from "../core/types.ts";
 const localOf = (address: string) => address.slice(0, address.lastIndexOf("@"));
 const domainOf = (address: string) => address.slice(address.lastIndexOf("@") + 1);
 
-export interface UserSettings { paused: boolean; showHeaders: boolean; collapseQuotes: boolean; displayName: string | null; rosterNames: boolean }
+export interface UserSettings { paused: boolean; showHeaders: boolean; collapseQuotes: boolean; displayName: string | null; rosterNames: boolean; holdSpam: boolean }
 
 const FILL_BATCH = 500;
 
@@ -69,7 +69,7 @@ export function createAccountStore(knex: Knex) {
     async settings(address: string): Promise<UserSettings | undefined> {
       return knex("mailboxes").whereRaw("lower(address) = lower(?)", [address])
         .first<UserSettings | undefined>("paused", "show_headers AS showHeaders", "collapse_quotes AS collapseQuotes",
-          "display_name AS displayName", "roster_names AS rosterNames");
+          "display_name AS displayName", "roster_names AS rosterNames", "hold_spam AS holdSpam");
     },
     async setSettings(address: string, patch: Partial<UserSettings>): Promise<void> {
       await knex("mailboxes").whereRaw("lower(address) = lower(?)", [address]).update({
@@ -78,6 +78,7 @@ export function createAccountStore(knex: Knex) {
         ...(patch.collapseQuotes === undefined ? {} : { collapse_quotes: patch.collapseQuotes }),
         ...(patch.displayName === undefined ? {} : { display_name: patch.displayName }),
         ...(patch.rosterNames === undefined ? {} : { roster_names: patch.rosterNames }),
+        ...(patch.holdSpam === undefined ? {} : { hold_spam: patch.holdSpam }),
       });
       // Resuming makes waiting mail due at once: wake the workers as the deliveries trigger would.
       if (patch.paused === false) await knex.raw("SELECT pg_notify('passerelle_deliveries', '')");

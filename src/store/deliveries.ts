@@ -120,7 +120,7 @@ export function createDeliveryStore(knex: Knex) {
         SELECT status, count(*)::int AS n,
                extract(epoch FROM now() - min(created_at))::float AS oldest
         FROM deliveries GROUP BY status`);
-      const out = { pending: 0, sending: 0, delivered: 0, failed: 0, oldestWaitingSeconds: null as number | null };
+      const out = { pending: 0, sending: 0, delivered: 0, failed: 0, held: 0, oldestWaitingSeconds: null as number | null };
       for (const r of rows) {
         out[r.status] = r.n;
         if (r.status === "pending" || r.status === "sending") {

@@ -29,7 +29,8 @@ import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import { sanitizeText } from "../core/sanitize.ts";
 
-export type DeliveryStatus = "pending" | "sending" | "delivered" | "failed";
+/** `held`: spam waiting for its user's release (docs/design.md §Spam); no worker claims it. */
+export type DeliveryStatus = "pending" | "sending" | "delivered" | "failed" | "held";
 
 /** A claimed delivery's own columns, from the claim's `d` (claimSql). */
 export const CLAIM_COLUMNS = `d.id, d.message_id AS "messageId", d.recipient, d.jid, d.stanza_id AS "stanzaId",

@@ -2,9 +2,13 @@
 import type { Knex } from "knex";
 import type { BareJid, MailAddress, Mailbox } from "../core/types.ts";
 
-interface Row { address: string; jid: string; enabled: boolean; created_at: Date; display_name: string | null; collapse_quotes: boolean }
+interface Row { address: string; jid: string; enabled: boolean; created_at: Date; display_name: string | null; collapse_quotes: boolean;
+  hold_spam?: boolean; blocked?: (string | number | bigint)[] }
 
-export interface MailboxRecord extends Mailbox { createdAt: Date; displayName: string | null; collapseQuotes: boolean }
+export interface MailboxRecord extends Mailbox { createdAt: Date; displayName: string | null; collapseQuotes: boolean;
+  /** only from `find` (the RCPT lookup): the envelope senders its user blocked (core/sender-hash.ts),
+   * and whether spam is held */
+  blocked?: Float64Array; holdSpam?: boolean }
 
 /** Per-mailbox settings that shape the chat message; read with each claim (deliveries.ts), so a change applies to the next delivery. */
 export interface MailboxSettings { collapseQuotes: boolean; showHeaders: boolean }
@@ -16,18 +20,27 @@ const toRecord = (r: Row): MailboxRecord => ({
   createdAt: r.created_at,
   displayName: r.display_name ?? null,
   collapseQuotes: r.collapse_quotes,
+  // bigint arrives as text (node-postgres) or a bigint (PGlite); 48 bits fit a double exactly.
+  ...(r.blocked ? { blocked: Float64Array.from(r.blocked, Number) } : {}),
+  ...(r.hold_spam === undefined ? {} : { holdSpam: r.hold_spam }),
 });
+
+const BLOCKED = "array(SELECT b.sender_hash FROM blocked_senders b WHERE b.mailbox = lower(mailboxes.address)) AS blocked";
 
 export function createMailboxStore(knex: Knex) {
   return {
-    /** The mailbox for an address, compared case-insensitively (docs/design.md §Contract, Data). */
+    /** The mailbox for an address, compared case-insensitively (docs/design.md §Contract, Data), with the
+     * senders its user blocked (docs/design.md §Spam: refused at RCPT from what this one read gives). */
     async find(address: string): Promise<MailboxRecord | undefined> {
-      const row = await knex<Row>("mailboxes").whereRaw("lower(address) = lower(?)", [address]).first();
+      const row = await knex<Row>("mailboxes").whereRaw("lower(address) = lower(?)", [address])
+        .first("*", knex.raw(BLOCKED));
       return row && toRecord(row);
     },
-    /** The rows of several addresses at once, compared case-insensitively: one RCPT's candidates (core/recipients.ts). */
+    /** The rows of several addresses at once, compared case-insensitively: one RCPT's candidates
+     * (core/recipients.ts), each with the senders its user blocked, as `find`. */
     async findAny(addresses: string[]): Promise<MailboxRecord[]> {
-      return (await knex<Row>("mailboxes").whereRaw("lower(address) = ANY(?)", [addresses.map((a) => a.toLowerCase())])).map(toRecord);
+      return (await knex<Row>("mailboxes").whereRaw("lower(address) = ANY(?)", [addresses.map((a) => a.toLowerCase())])
+        .select("*", knex.raw(BLOCKED))).map(toRecord);
     },
     /** The enabled mailboxes a JID owns, oldest first (invariant 5: only these may send). */
     async ownedBy(jid: string): Promise<MailboxRecord[]> {

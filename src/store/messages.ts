@@ -89,6 +89,7 @@ export function createMessageStore(knex: Knex) {
       list_id: text(p.listId ?? null),
       report: input.report === undefined || input.report === null ? null : JSON.stringify(input.report),
       authentication: p.authentication ? JSON.stringify(p.authentication) : null,
+      spam: p.spam ? JSON.stringify(p.spam) : null,
     };
   };
 
@@ -109,7 +110,7 @@ export function createMessageStore(knex: Knex) {
       // Random, never derived from the token the sender sees; stable across retries and restarts:
       // receipts, replies and errors refer to it (docs/design.md §Who speaks for a delivery).
       stanza_id: newSecret(),
-      ...(d.failed ? { status: "failed", last_error: d.failed } : {}),
+      ...(d.failed ? { status: "failed", last_error: d.failed } : d.held ? { status: "held" } : {}),
     })));
     if (deliveries.length > 0) await trx("deliveries").insert(deliveries);
     for (const f of group.flatMap((input) => input.failOutbound ?? [])) {
@@ -153,7 +154,7 @@ export function createMessageStore(knex: Knex) {
 /** The parsed side of a stored mail: what delivering it needs (never the raw bytes). */
 export const MESSAGE_COLUMNS = ["id", "token", "received_at", "mail_from", "subject", "from_address", "from_name",
   "message_id", "sent_at", "body", "body_from_html", "attachments", "automatic", "list_id", "report", "authentication",
-  "web_token", "parts"] as const satisfies readonly (keyof MessageRow)[];
+  "web_token", "parts", "spam"] as const satisfies readonly (keyof MessageRow)[];
 
 export interface MessageRow {
   id: number; token: string; received_at: Date; mail_from: string; subject: string;
@@ -163,6 +164,7 @@ export interface MessageRow {
   authentication: ParsedMail["authentication"];
   web_token: string | null;
   parts: MailStructure | null;
+  spam: ParsedMail["spam"];
 }
 
 export function toStored(r: MessageRow): StoredMessage {
@@ -186,6 +188,7 @@ export function toStored(r: MessageRow): StoredMessage {
       automatic: r.automatic,
       authentication: r.authentication ?? null,
       listId: r.list_id,
+      spam: r.spam ?? null,
     },
   };
 }

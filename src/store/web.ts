@@ -15,7 +15,7 @@ export function createWebStore(knex: Knex) {
         .where({ web_token: token, direction: "inbound" })
         .whereRaw("received_at + make_interval(days => ?) > now()", [linkDays])
         .first<WebMail | undefined>("id", "page", "parts", "subject", "from_name AS fromName", "from_address AS fromAddress",
-          "body", "attachments");
+          "body", "attachments", "spam");
       return row && { ...row, id: Number(row.id) };
     },
     /** The page built at the first request; a second builder racing it changes nothing. */

@@ -2,6 +2,7 @@
 // built once, in the page pool, at the first request, and kept in `messages.page`; an attachment is its
 // part's byte range, decoded. A page whose HTML cannot be made safe within the pool's limits is the mail's
 // text (the one stored for the chat) with a note, and is kept as well: the next request does not try again.
+import { describeVerdict } from "../core/spam-policy.ts";
 import type { ParsedMail } from "../core/types.ts";
 import type { MailStructure, MimePart } from "../mail/mime-parts.ts";
 import { decodeTransfer } from "../mail/transfer-decoding.ts";
@@ -21,6 +22,8 @@ export interface WebMail {
   /** the text stored for the chat (`messages.body`) */
   body: string;
   attachments: ParsedMail["attachments"];
+  /** the content filter's verdict (docs/design.md §Spam); null when none was asked */
+  spam?: ParsedMail["spam"];
 }
 
 export interface MailPageDeps {
@@ -43,6 +46,7 @@ export function createMailPages(config: { maxBytes: number }, deps: MailPageDeps
       subject: mail.subject,
       from: mail.parts?.from || (mail.fromName && mail.fromAddress ? `${mail.fromName} <${mail.fromAddress}>` : mail.fromAddress ?? ""),
       to: mail.parts?.to ?? "", cc: mail.parts?.cc ?? "", date: mail.parts?.date.trim() ?? "",
+      ...(mail.spam ? { spam: describeVerdict(mail.spam) } : {}),
       attachments: mail.attachments.map((a, i) => ({ filename: a.filename, contentType: a.contentType.toLowerCase(),
         size: a.size, cid: cids.get(i) ?? null })),
     };

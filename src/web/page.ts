@@ -133,7 +133,7 @@ export function renderMailPage(view: MailView, token: string): string {
     return i !== undefined && SAFE_IMAGE_TYPES.has(view.attachments[i]!.contentType) ? href(i) : null;
   };
   const rich = view.html.trim() ? sanitizeMailHtml(view.html, cidUrl) : null;
-  const fields = ([["From", view.from], ["To", view.to], ["Cc", view.cc], ["Date", view.date]] as const)
+  const fields = ([["From", view.from], ["To", view.to], ["Cc", view.cc], ["Date", view.date], ["Spam filter", view.spam ?? ""]] as const)
     .filter(([, v]) => v).map(([k, v]) => `<dt>${k}</dt><dd>${escapeHtml(v)}</dd>`).join("");
   const text = view.text.trim() ? `<pre class="mail-text">${escapeHtml(view.text)}</pre>` : "";
   const note = view.note ? `<p class="note mail-note">${escapeHtml(view.note)}</p>` : "";

@@ -21,6 +21,8 @@ export interface MailView {
   cc: string;
   /** the Date: field as written */
   date: string;
+  /** the spam filter's verdict in words (core/spam-policy.ts describeVerdict) */
+  spam?: string;
   text: string;
   /** the HTML part, NOT sanitised: page.ts does that */
   html: string;

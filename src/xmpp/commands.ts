@@ -2,7 +2,7 @@
 // as plain specs (services/accounts.ts); forms are plain data rendered by forms.ts.
 import { randomBytes } from "node:crypto";
 import xmppComponent, { type Element } from "@xmpp/component";
-import type { BareJid, Form, Table } from "../core/types.ts";
+import type { BareJid, Form, MailAddress, Table } from "../core/types.ts";
 import { sanitizeText } from "../core/sanitize.ts";
 import { formElement, readForm, tableElement } from "./forms.ts";
 import { NS } from "./stanzas.ts";
@@ -19,10 +19,16 @@ export interface CommandSpec {
   name: string;
   /** only for ADMIN_JIDS */
   admin: boolean;
+  /** offered on each correspondent's JID (about that address), not on the gateway's; runs at once, no form */
+  contact?: boolean;
   /** the form of the first stage; without one the command runs at once */
   form?(jid: BareJid): Promise<Form>;
-  run(jid: BareJid, values: Map<string, string>): Promise<CommandOutcome>;
+  /** `contact`: the correspondent's address, for a contact command */
+  run(jid: BareJid, values: Map<string, string>, contact?: MailAddress): Promise<CommandOutcome>;
 }
+
+/** A correspondent's JID and the address it stands for (docs/design.md §Contract, Addressing). */
+export interface CommandContact { jid: string; address: MailAddress }
 
 /** docs/design.md §Budgets: command sessions and command requests; rates of 0 turn a rate off. */
 export interface CommandBudget {
@@ -61,7 +67,9 @@ export function createCommands(config: { domain: string; budget?: CommandBudget 
     if (home.has(domain) || deps.isAdmin(jid) || perDomain.take(domain)) return null;
     return `Too many commands from accounts of ${domain}: at most ${budget.perDomainPerMinute} a minute; wait a minute and try again.`;
   };
-  const visible = (jid: BareJid) => deps.commands.filter((c) => !c.admin || deps.isAdmin(jid));
+  // The gateway's JID lists its own commands, a contact's JID the contact commands (XEP-0050 §2.2).
+  const visible = (jid: BareJid, contact?: CommandContact) =>
+    deps.commands.filter((c) => (!c.admin || deps.isAdmin(jid)) && Boolean(c.contact) === Boolean(contact));
 
   const completed = (node: string, sessionid: string, outcome: CommandOutcome) =>
     xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" },
@@ -75,28 +83,32 @@ export function createCommands(config: { domain: string; budget?: CommandBudget 
     admit: overRate,
 
     /** XEP-0050 §2.2: the commands this requester may run, as disco#items of the commands node. */
-    items(jid: BareJid): Element {
+    items(jid: BareJid, contact?: CommandContact): Element {
       return xml("query", { xmlns: NS.discoItems, node: NS_COMMANDS },
-        ...visible(jid).map((c) => xml("item", { jid: config.domain, node: c.node, name: c.name })));
+        ...visible(jid, contact).map((c) => xml("item", { jid: contact?.jid ?? config.domain, node: c.node, name: c.name })));
     },
 
     /** XEP-0050 §2.3: disco#info on one command node; null when it is not one this requester may run. */
-    info(jid: BareJid, node: string): Element | null {
-      const spec = visible(jid).find((c) => c.node === node);
+    info(jid: BareJid, node: string, contact?: CommandContact): Element | null {
+      const spec = visible(jid, contact).find((c) => c.node === node);
       if (!spec) return null;
       return xml("query", { xmlns: NS.discoInfo, node },
         xml("identity", { category: "automation", type: "command-node", name: spec.name }),
         xml("feature", { var: NS_COMMANDS }), xml("feature", { var: "jabber:x:data" }));
     },
 
-    async execute(jid: BareJid, command: Element): Promise<Element> {
+    async execute(jid: BareJid, command: Element, contact?: CommandContact): Promise<Element> {
       // RFC 6120 §8.3.3.18: past the rate the request is refused before any work, with the limit in words.
       const limited = overRate(jid);
       if (limited) return stanzaError("wait", "resource-constraint", limited);
       const node = String(command.attrs.node ?? "");
       const action = String(command.attrs.action ?? "execute");
-      const spec = deps.commands.find((c) => c.node === node);
+      const spec = deps.commands.find((c) => c.node === node && Boolean(c.contact) === Boolean(contact));
       if (!spec) return stanzaError("cancel", "item-not-found", "No such command.");
+      if (contact) {
+        if (action === "cancel") return xml("command", { xmlns: NS_COMMANDS, node, status: "canceled" });
+        return completed(node, randomBytes(12).toString("hex"), await spec.run(jid, new Map(), contact.address));
+      }
       if (spec.admin && !deps.isAdmin(jid)) return stanzaError("auth", "forbidden", "This command is for the gateway's administrators.");
 
       const given = command.attrs.sessionid ? String(command.attrs.sessionid) : null;

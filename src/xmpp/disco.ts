@@ -10,8 +10,9 @@ export function domainFeatures(registration: boolean): string[] {
     NS.receipts, NS.vcard, ...(registration ? [NS.register] : [])];
 }
 
-/** A contact stands for a mail correspondent: it answers disco and vCard, and sends receipts for mail. */
-export const CONTACT_FEATURES = [NS.discoInfo, NS.receipts, NS.vcard];
+/** A contact stands for a mail correspondent: it answers disco and vCard, sends receipts for mail, and
+ * offers commands about the correspondent (block, spam: XEP-0050 §2.2). */
+export const CONTACT_FEATURES = [NS.discoInfo, NS.receipts, NS.vcard, NS.commands];
 
 /** disco#info: the domain is a `gateway/smtp` (XEP-0030 registry); contacts are correspondents. */
 export function discoInfo(isDomain: boolean, registration: boolean, node?: string): Element {

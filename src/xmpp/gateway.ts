@@ -57,6 +57,12 @@ export function installGateway(config: { domain: string; version: string; comman
   const commands = createCommands({ domain: config.domain, ...(config.commands ? { budget: config.commands } : {}) }, services);
   const isDomain = (to: unknown) => String(to ?? "").toLowerCase() === config.domain.toLowerCase();
   const requester = (ctx: IqContext) => bareOf(ctx.stanza.attrs.from);
+  /** The correspondent a stanza is addressed to, or undefined for the gateway itself or no valid one. */
+  const contactOf = (to: unknown) => {
+    const jid = String(to ?? "").split("/")[0] ?? "";
+    const address = isDomain(jid) ? null : jidToAddress(jid, config.domain);
+    return address ? { jid, address } : undefined;
+  };
 
   iq.get(NS.discoInfo, "query", (ctx) => {
     const node = ctx.element.attrs.node as string | undefined;
@@ -65,11 +71,16 @@ export function installGateway(config: { domain: string; version: string; comman
       if (node === NS_COMMANDS) return discoInfo(true, Boolean(services.registration), node);
       return (jid && commands.info(jid, node)) ?? stanzaError("cancel", "item-not-found");
     }
+    const contact = contactOf(ctx.stanza.attrs.to);
+    if (node && contact && node !== NS_COMMANDS) return (jid && commands.info(jid, node, contact)) ?? stanzaError("cancel", "item-not-found");
     return discoInfo(isDomain(ctx.stanza.attrs.to), Boolean(services.registration), node);
   });
   iq.get(NS.discoItems, "query", (ctx) => {
     const jid = requester(ctx);
     if (ctx.element.attrs.node === NS_COMMANDS && isDomain(ctx.stanza.attrs.to) && jid) return commands.items(jid);
+    // XEP-0050 §2.2: a correspondent's JID offers the commands about that correspondent.
+    const contact = contactOf(ctx.stanza.attrs.to);
+    if (ctx.element.attrs.node === NS_COMMANDS && contact && jid) return commands.items(jid, contact);
     return discoItems();
   });
   iq.get(NS.ping, "ping", () => true);
@@ -104,8 +115,9 @@ export function installGateway(config: { domain: string; version: string; comman
 
   iq.set(NS.commands, "command", (ctx) => {
     const jid = requester(ctx);
-    if (!jid || !isDomain(ctx.stanza.attrs.to)) return stanzaError("cancel", "service-unavailable");
-    return commands.execute(jid, ctx.element);
+    const contact = contactOf(ctx.stanza.attrs.to);
+    if (!jid || (!isDomain(ctx.stanza.attrs.to) && !contact)) return stanzaError("cancel", "service-unavailable");
+    return commands.execute(jid, ctx.element, contact);
   });
 
   installRegistration(config, iq, send, services.registration, log);

@@ -67,7 +67,7 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`a native XMPP g
     assert.deepEqual(features, [NS.info, NS.items, NS.commands, NS.gateway, NS.register, "jabber:iq:version", "jid\\20escaping",
       "urn:xmpp:ping", NS.receipts, NS.vcard].sort());
     const contact = (await toto.request(iq("get", contactJid("alice@example.com"), xml("query", { xmlns: NS.info })))).getChild("query", NS.info)!;
-    assert.deepEqual(contact.getChildren("feature").map((f) => f.attrs.var).sort(), [NS.info, NS.receipts, NS.vcard].sort());
+    assert.deepEqual(contact.getChildren("feature").map((f) => f.attrs.var).sort(), [NS.info, NS.receipts, NS.vcard, NS.commands].sort());
     const version = (await toto.request(iq("get", COMPONENT_DOMAIN, xml("query", { xmlns: "jabber:iq:version" })))).getChild("query", "jabber:iq:version")!;
     assert.equal(version.getChildText("name"), "Passerelle");
   });
@@ -148,8 +148,8 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`a native XMPP g
   it("XEP-0050: users see their commands, admins see theirs too; an admin command is forbidden to others", async () => {
     const list = async (c: ChatClient) => (await c.request(iq("get", COMPONENT_DOMAIN, xml("query", { xmlns: NS.items, node: NS.commands }))))
       .getChild("query", NS.items)!.getChildren("item").map((i) => i.attrs.node);
-    assert.deepEqual(await list(toto), ["settings", "new-mail", "status", "badge"]);
-    assert.deepEqual(await list(admin), ["settings", "new-mail", "status", "badge", "admin-add-mailbox", "admin-disable-mailbox",
+    assert.deepEqual(await list(toto), ["settings", "new-mail", "status", "spam-held", "badge"]);
+    assert.deepEqual(await list(admin), ["settings", "new-mail", "status", "spam-held", "badge", "admin-add-mailbox", "admin-disable-mailbox",
       "admin-list-mailboxes", "admin-failed", "admin-retry"]);
     const forbidden = await refusal(run(toto, "admin-list-mailboxes"));
     assert.equal(forbidden.condition, "forbidden");
@@ -164,7 +164,7 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`a native XMPP g
     const form = (await toto.request(iq("set", COMPONENT_DOMAIN, xml("command", { xmlns: NS.commands, node: "settings", action: "execute" }))))
       .getChild("command", NS.commands)!;
     const fields = form.getChild("x", NS.data)!.getChildren("field").map((f) => `${f.attrs.var}=${f.getChildText("value")}`);
-    assert.deepEqual(fields, ["paused=0", "collapse_quotes=1", "show_headers=0", "display_name=", "roster_names=1"]);
+    assert.deepEqual(fields, ["paused=0", "collapse_quotes=1", "show_headers=0", "display_name=", "roster_names=1", "hold_spam=0"]);
     await toto.request(iq("set", COMPONENT_DOMAIN, xml("command", { xmlns: NS.commands, node: "settings", action: "cancel", sessionid: form.attrs.sessionid })));
 
     await run(toto, "settings", { paused: "1", collapse_quotes: "0", show_headers: "1" });

@@ -70,6 +70,7 @@ describe("loadConfig defaults", () => {
         fetchPerUser: 2, fetchMemoryBytes: 64 * 1024 * 1024 },
       dkim: null,
       web: { publicUrl: null, linkDays: 30 },
+      rspamd: null,
     };
     assert.deepEqual(loadConfig(MINIMAL), expected);
   });
@@ -118,6 +119,17 @@ describe("loadConfig defaults", () => {
     assert.equal(config.smtp.maxRecipients, 5);
     assert.equal(config.smtp.maxClients, 7);
     assert.equal(config.chatMaxBytes, 262144);
+  });
+
+  it("reads the content filter: off without RSPAMD_URL, its defaults, and names bad values", () => {
+    assert.equal(loadConfig({ ...MINIMAL, RSPAMD_CONTROLLER_URL: "http://127.0.0.1:11334" }).rspamd, null);
+    assert.deepEqual(loadConfig({ ...MINIMAL, RSPAMD_URL: "http://127.0.0.1:11333/" }).rspamd,
+      { url: "http://127.0.0.1:11333", controllerUrl: null, password: null, timeoutMs: 5000, unavailable: "tempfail", maxConcurrent: 32 });
+    assert.deepEqual(loadConfig({ ...MINIMAL, RSPAMD_URL: "http://r:11333", RSPAMD_CONTROLLER_URL: "http://r:11334", RSPAMD_PASSWORD: "pw",
+      RSPAMD_TIMEOUT_MS: "800", RSPAMD_UNAVAILABLE: "accept", RSPAMD_MAX_CONCURRENT: "4" }).rspamd,
+      { url: "http://r:11333", controllerUrl: "http://r:11334", password: "pw", timeoutMs: 800, unavailable: "accept", maxConcurrent: 4 });
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, RSPAMD_URL: "r:11333", RSPAMD_UNAVAILABLE: "drop", RSPAMD_MAX_CONCURRENT: "0" }))).sort(),
+      ["RSPAMD_MAX_CONCURRENT", "RSPAMD_UNAVAILABLE", "RSPAMD_URL"]);
   });
 
   it("reads the SMTP limits and parser limits, and names bad trusted proxies", () => {
