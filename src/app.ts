@@ -103,6 +103,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const roster = createRosterService({ componentDomain: config.xmpp.domain, ...config.roster }, {
     store: createRosterStore(db.knex), subscriptions, log,
     link: () => { const link = linked(); return { ...link.privilege, askSubscription: (from, to, nick) => link.askSubscription(from, to, nick),
+      announceContact: (contact, to) => link.announceContact(contact, to),
       suggestContact: (user, contact, name, group) => link.suggestContact(user, contact, name, group) }; },
   });
   // Content filtering and the user's own decisions about senders (docs/design.md §Spam).
@@ -187,6 +188,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       ...prepareReports(batch.filter((d) => d.kind === "report"))],
     send: async (m) => {
       if (!("kind" in m)) {
+        // A new correspondent's roster item comes first, within a bound (services/roster.ts first()).
+        if (!m.room) await roster.first(m.to.split("/")[0] as BareJid, m.from, m.nick);
         await link.sendChat(m);
         // After delivery, best effort, never waited for (services/roster.ts); a room has no roster.
         if (!m.room) roster.noteDelivered(m.to.split("/")[0] as BareJid, m.from, m.nick);

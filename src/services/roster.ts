@@ -10,7 +10,9 @@ import type { Logger } from "../log.ts";
 import type { RosterStore } from "../store/roster.ts";
 import type { SubscriptionStore } from "../store/subscriptions.ts";
 
-export interface RosterConfig { componentDomain: string; group: string; queueMax: number }
+export interface RosterConfig { componentDomain: string; group: string; queueMax: number;
+  /** how long the first mail of a new correspondent waits for its roster item (first()); default 1000 ms */
+  firstWaitMs?: number }
 
 /** What the XMPP link offers (xmpp/component.ts XmppLink), within the grants of its stream. */
 export interface RosterLink {
@@ -18,6 +20,8 @@ export interface RosterLink {
   rosterItem(user: BareJid, contact: string): Promise<{ name: string | null; groups: string[] } | null>;
   rosterSet(user: BareJid, contact: string, name: string, groups: string[]): Promise<void>;
   askSubscription(from: string, to: BareJid, nick: string | null): Promise<void>;
+  /** the contact's available presence to the user, once it is in their roster subscribed both ways */
+  announceContact(contact: string, to: BareJid): Promise<void>;
   suggestContact(user: BareJid, contact: string, name: string, group: string): Promise<number>;
 }
 
@@ -26,6 +30,9 @@ export interface RosterDeps { store: RosterStore; subscriptions: SubscriptionSto
 export function createRosterService(config: RosterConfig, deps: RosterDeps) {
   const pending = new Map<string, () => Promise<unknown>>();
   let running: Promise<void> | null = null;
+  const firstWaitMs = config.firstWaitMs ?? 1000;
+  /** after a roster write that did not answer in time, first() does not wait for a minute */
+  let slowUntil = 0;
 
   async function privileged(user: BareJid, address: MailAddress, name: string | null, force: boolean): Promise<AddResult> {
     const link = deps.link();
@@ -37,8 +44,10 @@ export function createRosterService(config: RosterConfig, deps: RosterDeps) {
     const decision = decide(record, item, wanted, config.group);
     if (decision.set) {
       await link.rosterSet(user, jid, decision.set.name, decision.set.groups);
-      // Both ways, as a subscription the gateway approves (gateway.ts onPresence): probes are answered.
+      // Both ways, as a subscription the gateway approves (gateway.ts onPresence): probes are answered,
+      // and the contact shows available at once rather than at the user's next login (RFC 6121 §4.2).
       await deps.subscriptions.set(user, jid, { fromUser: true, toUser: true });
+      if (!record) await link.announceContact(jid, user).catch(() => undefined);
     }
     if (!record || record.state !== decision.record.state || record.name !== decision.record.name) {
       await deps.store.put(user, address, decision.record);
@@ -91,6 +100,22 @@ export function createRosterService(config: RosterConfig, deps: RosterDeps) {
       if (!(await deps.store.enabledFor(user))) return "off";
       if (!granted(user)) return "unavailable";
       return privileged(user, address, name, true);
+    },
+    /**
+     * Before the first mail of a correspondent the user has never had from us: its roster item first, so
+     * clients show the name with the very first message (they name a conversation when it starts). Waits
+     * at most `firstWaitMs` once per pair, never after a write that was slow (a minute); whatever it does not
+     * finish, the pass after delivery does (noteDelivered).
+     */
+    async first(user: BareJid, contactJid: string, nick: string | null): Promise<void> {
+      const address = jidToAddress(contactJid.split("/")[0]!, config.componentDomain);
+      if (!address || Date.now() < slowUntil || !granted(user)) return;
+      if (await deps.store.get(user, address) || !(await deps.store.enabledFor(user))) return;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"late">((resolve) => { timer = setTimeout(() => resolve("late"), firstWaitMs); });
+      const done = await Promise.race([privileged(user, address, nick, false).catch(() => "failed" as const), late]);
+      clearTimeout(timer);
+      if (done === "late") slowUntil = Date.now() + 60_000;
     },
     /** A mail from `contactJid` was delivered to `user`: queued, deduplicated per pair; false when it was not. */
     noteDelivered(user: BareJid, contactJid: string, nick: string | null): boolean {

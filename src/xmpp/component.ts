@@ -15,7 +15,7 @@ import { createRoomOccupants, type RoomOccupantsConfig } from "./rooms.ts";
 import type { IncomingChat } from "../core/outbound.ts";
 import { createPrivilege, type RosterItem } from "./privilege.ts";
 import { createResources } from "./resources.ts";
-import { NS, chatStanza, fileStanza, gatewayPresence, laterError, noticeStanza, pingStanza, receiptStanza, subscribeStanza, type StanzaErrorInfo } from "./stanzas.ts";
+import { NS, chatStanza, contactPresence, fileStanza, gatewayPresence, laterError, noticeStanza, pingStanza, receiptStanza, subscribeStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig {
   service: string; domain: string; secret: string;
@@ -112,6 +112,8 @@ export interface XmppLink {
   };
   /** RFC 6121 §3.1.1 from a contact, with its XEP-0172 nick: the fallback without roster permission. */
   askSubscription(from: string, to: BareJid, nick: string | null): Promise<void>;
+  /** The contact's available presence, from its full JID, to a user subscribed to it (docs/design.md §Presence). */
+  announceContact(contact: string, to: BareJid): Promise<void>;
   /** XEP-0144 "add" to the user's online clients that announce it; resolves with how many. */
   suggestContact(user: BareJid, contact: string, name: string, group: string): Promise<number>;
   stop(): Promise<void>;
@@ -255,6 +257,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       sendAsUser: (user, contact, body, subject) => privilege.sendAsUser(user, contact, body, subject),
     },
     askSubscription: (from, to, nick) => xmpp.send(subscribeStanza(from, to, nick)),
+    announceContact: (contact, to) => xmpp.send(contactPresence(`${contact}/${CONTACT_RESOURCE}`, to)),
     suggestContact: (user, contact, name, group) => resources.suggest(user, contact, name, group),
     async stop() {
       await rooms.stop();

@@ -147,3 +147,8 @@ export function gatewayPresence(domain: string, to: string, type: "subscribe" | 
 export function subscribeStanza(from: string, to: string, nick: string | null): Element {
   return xml("presence", { type: "subscribe", from: s(from), to: s(to) }, nick ? xml("nick", { xmlns: NS.nick }, s(nick)) : null);
 }
+
+/** RFC 6121 §4.2: a contact's available presence, from its full JID (docs/design.md §Presence). */
+export function contactPresence(from: string, to: string): Element {
+  return xml("presence", { from: s(from), to: s(to) }, xml("status", {}, "E-mail"));
+}

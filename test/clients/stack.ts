@@ -1,7 +1,6 @@
 // The gateway for the real-client tests: a real Prosody, a fresh PostgreSQL database and the gateway
 // process, like test/support/stack.ts, and optionally Prosody's mod_privilege (XEP-0356, Debian's
 // prosody-modules) granting the gateway's component roster and message permission on the users' host.
-import { appendFile } from "node:fs/promises";
 import { createGateway, type Gateway } from "../support/gateway.ts";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 import { startProsody, type Prosody } from "../support/prosody.ts";
@@ -22,37 +21,13 @@ export interface ClientStack {
   close(): Promise<void>;
 }
 
-/**
- * XEP-0356 §3 permissions for the component, as mod_privilege reads them: the module on the host and
- * on the component, `privileged_entities` in the host's section. Appended sections reopen the ones
- * test/support/prosody.cfg.lua.template declared (Prosody's config merges repeated sections).
- */
-export function privilegeConfig(domain: string, component: string): string {
-  return `
-VirtualHost "${domain}"
-	modules_enabled = { "privilege" }
-	privileged_entities = {
-		["${component}"] = { roster = "both"; message = "outgoing"; };
-	}
-
-Component "${component}"
-	modules_enabled = { "privilege" }
-`;
-}
-
 export async function startClientStack(options: ClientStackOptions): Promise<ClientStack> {
-  const server = await startProsody({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET });
+  const server = await startProsody({ componentDomain: COMPONENT_DOMAIN, componentSecret: SECRET, privilege: options.privilege });
   const cleanup: Array<() => Promise<void>> = [() => server.destroy()];
   const close = async () => {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
   };
   try {
-    if (options.privilege) {
-      // The harness has no option for extra configuration: add it and restart on the same ports.
-      await server.stop();
-      await appendFile(server.configPath, privilegeConfig(server.domain, COMPONENT_DOMAIN));
-      await server.start();
-    }
     const db = await createTestDatabase();
     cleanup.push(() => db.drop());
     const gateway = await createGateway({

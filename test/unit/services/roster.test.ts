@@ -14,6 +14,7 @@ function setup(options: { granted?: boolean; refuseSet?: boolean; enabled?: bool
   const records = new Map<string, ContactRecord>();
   const roster = new Map<string, { name: string | null; groups: string[] }>();
   const calls: string[] = [];
+  const announced: string[] = [];
   let granted = options.granted ?? true;
   const asked = new Set<string>();
   const store = {
@@ -35,11 +36,12 @@ function setup(options: { granted?: boolean; refuseSet?: boolean; enabled?: bool
       roster.set(c, { name, groups });
     },
     askSubscription: async (from, _to, nick) => void calls.push(`subscribe ${from} ${nick}`),
+    announceContact: async (c) => void announced.push(c),
     suggestContact: async (_u, c, name) => { calls.push(`suggest ${c} ${name}`); return 1; },
   };
   const service = createRosterService({ componentDomain: "mail.example.org", group: "E-mail", queueMax: 2 },
     { store, subscriptions, link: () => link, log: silent });
-  return { service, calls, roster, records };
+  return { service, calls, roster, records, announced };
 }
 
 describe("roster service", () => {
@@ -59,6 +61,31 @@ describe("roster service", () => {
     service.noteDelivered(user, jid("alice"), "Alice Martin");
     await service.idle();
     assert.deepEqual(calls, [`get ${jid("alice")}`, `set ${jid("alice")} Alice Martin`]);
+  });
+
+  it("first(): a new correspondent's item is written before its first mail, announced available, once per pair", async () => {
+    const { service, calls, announced } = setup();
+    await service.first(user, jid("alice"), "Alice Martin");
+    assert.deepEqual(calls, [`get ${jid("alice")}`, `set ${jid("alice")} Alice Martin`]);
+    assert.deepEqual(announced, [jid("alice")]);
+    await service.first(user, jid("alice"), "Alice Martin");
+    assert.equal(calls.length, 2, "a known pair is not looked at again before delivery");
+    service.noteDelivered(user, jid("alice"), "Alice Martin");
+    await service.idle();
+    assert.equal(calls.length, 2, "nor after: the name is the same");
+  });
+
+  it("first(): waits at most its bound, then stops waiting for a minute", async () => {
+    const slow = createRosterService({ componentDomain: "mail.example.org", group: "E-mail", queueMax: 2, firstWaitMs: 20 }, {
+      store: { get: async () => null, put: async () => undefined, enabledFor: async () => true } as unknown as RosterStore,
+      subscriptions: { set: async () => true } as unknown as SubscriptionStore, log: silent,
+      link: () => ({ canRoster: () => true, rosterItem: () => new Promise(() => undefined), rosterSet: async () => undefined,
+        askSubscription: async () => undefined, announceContact: async () => undefined, suggestContact: async () => 0 }),
+    });
+    const started = Date.now();
+    await slow.first(user, jid("bob"), null);
+    await slow.first(user, jid("carol"), null);
+    assert.ok(Date.now() - started < 1000, "the second did not wait");
   });
 
   it("addContact: off, unavailable, added, then exists", async () => {
