@@ -20,7 +20,7 @@ export interface MailboxChatDeps {
 }
 
 /** Short words for the settings form's fields; a field without one goes by its var. */
-const SETTING_WORDS: Record<string, string> = { paused: "pause", collapse_quotes: "quotes", show_headers: "headers", display_name: "name" };
+const SETTING_WORDS: Record<string, string> = { paused: "pause", collapse_quotes: "quotes", show_headers: "headers", display_name: "name", roster_names: "roster", hold_spam: "hold" };
 const ON = new Set(["on", "yes", "true", "1"]);
 const OFF = new Set(["off", "no", "false", "0"]);
 
