@@ -119,6 +119,14 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`presence badges
     await waitFor("back to busy", async () => (await json(badgeId)).status === "dnd");
   });
 
+  it("answers the chat command too: where the badge is, and what it shows", async () => {
+    const before = toto.messages.length;
+    await toto.send(xml("message", { type: "chat", to: COMPONENT_DOMAIN }, xml("body", {}, "badge")));
+    const answer = await toto.waitForMessage((m) => toto.messages.indexOf(m) >= before && m.attrs.from === COMPONENT_DOMAIN
+      && (m.getChildText("body") ?? "").includes("/presence/"), "the badge chat command's answer");
+    assert.ok(answer.getChildText("body")!.includes(`${PUBLIC_URL}/presence/${badgeId}.svg`));
+  });
+
   it("refuses accounts without a mailbox, and never gives out a badge to them", async () => {
     await stack.server.register("stranger", "secret");
     const stranger = await connectClient(stack.server.c2sPort, stack.server.domain, "stranger", "secret");
