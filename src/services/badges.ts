@@ -4,11 +4,10 @@ import { summarize, type PresenceSummary, type ResourcePresence } from "../core/
 import { badgeSnippet } from "../core/badge-render.ts";
 import type { BareJid } from "../core/types.ts";
 import type { BadgeStore } from "../store/badges.ts";
+import type { ChatCommand } from "./chat-commands.ts";
 import type { CommandOutcome, CommandSpec } from "../xmpp/commands.ts";
 import { isTrue } from "../xmpp/forms.ts";
 
-/** The shape of a chat command (services/chat-commands.ts). */
-interface ChatCommand { word: string; usage: string; help: string; admin?: boolean; run(user: BareJid, args: string): Promise<string> }
 
 export interface BadgesConfig {
   /** PUBLIC_URL: badges are given out only where the gateway's pages are reachable */

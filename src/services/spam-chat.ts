@@ -2,19 +2,8 @@
 // in plain text. The dispatcher that reads the first word takes this list as it is.
 import type { BareJid } from "../core/types.ts";
 import type { SpamServices } from "./spam.ts";
+import type { ChatCommand } from "./chat-commands.ts";
 
-export interface ChatCommand {
-  /** the first word, lower case, e.g. "mail", "block" */
-  word: string;
-  /** e.g. "mail ADDRESS" */
-  usage: string;
-  /** one line for `help` */
-  help: string;
-  /** only for ADMIN_JIDS */
-  admin?: boolean;
-  /** the answer, as plain text (sent back as a chat message from the gateway's JID) */
-  run(user: BareJid, args: string): Promise<string>;
-}
 
 export function createSpamChatCommands(deps: { spam: Pick<SpamServices, "block" | "unblock" | "held" | "release"> }): ChatCommand[] {
   const needs = (usage: string, run: (user: BareJid, args: string) => Promise<string>) =>

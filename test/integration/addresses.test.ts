@@ -7,22 +7,11 @@ import { startRelaySink, type RelaySink } from "../support/relay.ts";
 import { sendMail, sendRaw } from "../support/smtp.ts";
 import { COMPONENT_DOMAIN, contactJid, MAIL_DOMAIN, startStack, type Stack } from "../support/stack.ts";
 import { waitFor } from "../support/wait.ts";
-import { connectClient, xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
+import { connectClient, refusal, xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
 
 const CATCH = "catch.test";
 const body = (m: Element) => m.getChildText("body") ?? "";
 const REGISTER = "jabber:iq:register";
-/** The stanza error a request was answered with (xmpp.js rejects with a StanzaError carrying it). */
-async function refusal(p: Promise<unknown>): Promise<{ condition: string; text: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { condition?: string; text?: string };
-    if (e.condition) return { condition: e.condition, text: e.text ?? "" };
-    throw err;
-  }
-  assert.fail("expected an error reply");
-}
 const rcpt = async (stack: Stack, to: string) => (await sendRaw(stack.gateway.smtpPort, "sender@example.com", [to],
   `From: sender@example.com\r\nTo: ${to}\r\nSubject: probe\r\n\r\nprobe\r\n`)).rcpt[0]!;
 

@@ -7,7 +7,7 @@ import { startRelaySink, type RelaySink } from "../support/relay.ts";
 import { sendMail, sendRaw } from "../support/smtp.ts";
 import { COMPONENT_DOMAIN, contactJid, MAIL_DOMAIN, startStack, type Stack } from "../support/stack.ts";
 import { waitFor } from "../support/wait.ts";
-import { connectClient, xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
+import { connectClient, refusal, xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
 
 const NS = {
   info: "http://jabber.org/protocol/disco#info", items: "http://jabber.org/protocol/disco#items",
@@ -16,17 +16,6 @@ const NS = {
 };
 const body = (m: Element) => m.getChildText("body") ?? "";
 const iq = (type: "get" | "set", to: string, child: Element) => xml("iq", { type, to }, child);
-/** The stanza error a request was answered with (xmpp.js rejects with a StanzaError carrying it). */
-async function refusal(p: Promise<unknown>): Promise<{ condition: string; text: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { condition?: string; text?: string };
-    if (e.condition) return { condition: e.condition, text: e.text ?? "" };
-    throw err;
-  }
-  assert.fail("expected an error reply");
-}
 const submit = (fields: Record<string, string>) => xml("x", { xmlns: NS.data, type: "submit" },
   ...Object.entries(fields).map(([v, value]) => xml("field", { var: v }, xml("value", {}, value))));
 

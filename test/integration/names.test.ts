@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { sendMail } from "../support/smtp.ts";
 import { COMPONENT_DOMAIN, MAIL_DOMAIN, startStack, type Stack } from "../support/stack.ts";
-import { connectClient, xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
+import { connectClient, refusal, xml, type ChatClient, type Element } from "../support/xmpp-client.ts";
 
 const NS_REGISTER = "jabber:iq:register";
 const body = (m: Element) => m.getChildText("body") ?? "";
@@ -14,17 +14,6 @@ const form = async (c: ChatClient) => (await c.request(xml("iq", { type: "get", 
 const register = (c: ChatClient, username?: string) => c.request(xml("iq", { type: "set", to: COMPONENT_DOMAIN },
   xml("query", { xmlns: NS_REGISTER }, username === undefined ? null : xml("username", {}, username))));
 
-/** The stanza error a request was answered with (xmpp.js rejects with a StanzaError carrying it). */
-async function refusal(p: Promise<unknown>): Promise<{ condition: string; type: string; text: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { condition?: string; text?: string; element?: Element };
-    if (e.condition) return { condition: e.condition, type: String(e.element?.attrs.type ?? ""), text: e.text ?? "" };
-    throw err;
-  }
-  assert.fail("expected an error reply");
-}
 
 async function accounts(stack: Stack, names: string[]): Promise<ChatClient[]> {
   const clients: ChatClient[] = [];

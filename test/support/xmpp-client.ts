@@ -63,3 +63,16 @@ export async function connectClient(c2sPort: number, domain: string, username: s
 
 export { xml };
 export type { Element };
+
+/** The stanza error a request was answered with (xmpp.js rejects with a StanzaError carrying it); fails
+ * when the request succeeded. */
+export async function refusal(p: Promise<unknown>): Promise<{ condition: string; type: string; text: string }> {
+  try {
+    await p;
+  } catch (err) {
+    const e = err as { condition?: string; text?: string; element?: Element };
+    if (e.condition) return { condition: e.condition, type: String(e.element?.attrs.type ?? ""), text: e.text ?? "" };
+    throw err;
+  }
+  throw new Error("expected an error reply");
+}
