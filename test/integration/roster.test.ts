@@ -198,10 +198,12 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`names without X
     await rex.send(xml("presence", { type: "subscribe", to: COMPONENT_DOMAIN }));
     await rex.waitForPresence((p) => p.attrs.type === "subscribe" && p.attrs.from === COMPONENT_DOMAIN, "the gateway asking back");
     await rex.send(xml("presence", { type: "subscribed", to: COMPONENT_DOMAIN }));
-    const answers = () => rex.presences.filter((p) => p.attrs.from === COMPONENT_DOMAIN && !p.attrs.type).length;
-    const before = answers();
     await rex.send(xml("presence", {}, xml("c", { xmlns: "http://jabber.org/protocol/caps", hash: "sha-1", node, ver: "x1" })));
-    await waitFor("the gateway's answer to rex's presence", () => answers() > before);
+    // The user's own presence is not answered (docs/design.md §Presence); a chat command's answer says the
+    // gateway has handled it, one sender's stanzas being handled in order.
+    const before = rex.messages.length;
+    await rex.send(xml("message", { type: "chat", to: COMPONENT_DOMAIN }, xml("body", {}, "help")));
+    await waitFor("the gateway's answer to help", () => rex.messages.slice(before).some((m) => m.attrs.from === COMPONENT_DOMAIN));
     await sendMail(stack.gateway.smtpPort, { from: "Grace Hopper <grace@example.com>", to: `rex@${MAIL_DOMAIN}`, subject: "Hi", text: "hello rex" });
     const offer = await rex.waitForMessage((m) => Boolean(m.getChild("x", rosterx)), "a roster item exchange");
     assert.equal(offer.attrs.from, COMPONENT_DOMAIN);
