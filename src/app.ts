@@ -38,9 +38,14 @@ import { createAccountServices } from "./services/accounts.ts";
 import { createAccountStore } from "./store/accounts.ts";
 import { createSubscriptionStore } from "./store/subscriptions.ts";
 import { createWebStore } from "./store/web.ts";
+import { createRetentionStore } from "./store/retention.ts";
+import { createPrunePass } from "./queue/prune.ts";
+import { createForgetCommand } from "./services/retention.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
+/** The pruner's pass comes this often (docs/design.md §What is stored). */
+const PRUNE_EVERY_MS = 15 * 60_000;
 /** An error stanza counts within 5 minutes of delivery, and re-queues a mail at most 10 attempts in all. */
 const BOUNCE_LIMITS = { schedule: DEFAULT_SCHEDULE, maxAgeSeconds: MAX_RETRY_AGE_SECONDS, maxAttempts: 10, windowSeconds: 300 };
 
@@ -76,9 +81,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const acceptChat: typeof queueChat = async (chat) => relay ? queueChat(chat)
     : { kind: "refused", type: "cancel", condition: "service-unavailable", text: "This gateway has no relay for outgoing mail (SMTP_RELAY); nothing was sent." };
   const accounts = createAccountStore(db.knex);
-  const services = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
+  const retention = createRetentionStore(db.knex);
+  const accountServices = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
     mailboxes, accounts, deliveries, subscriptions: createSubscriptionStore(db.knex), acceptChat,
   });
+  const services = { ...accountServices, commands: [...accountServices.commands,
+    createForgetCommand({ retentionDays: config.retention.days, batch: config.retention.batch }, bind(retention, "addressesOf", "purge"))] };
   const xmpp = createXmppLink(config.xmpp, {
     log, version: VERSION, services,
     onReceipt: (user, stanzaId) => void accounts.receipt(user, stanzaId).catch((err: Error) =>
@@ -152,6 +160,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     }),
   });
   await relayLoop?.start();
+  const prune = createPrunePass(config.retention, { log, ...bind(retention, "expire", "forget"), now: () => new Date() });
+  const pruneLoop = createLoop({ pollMs: PRUNE_EVERY_MS, name: "prune" }, {
+    log, listen: async () => async () => undefined, pass: async (signal) => { await prune(signal); return false; },
+  });
+  await pruneLoop.start();
 
   // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
   const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000, proofTimeoutMs: 1000 }, { find: (a) => mailboxes.find(a), heard: () => db.heard(), now: Date.now });
@@ -218,6 +231,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await auth?.close();
       await worker.stop();
       await relayLoop?.stop();
+      await pruneLoop.stop();
       await unlistenMailboxes();
       relay?.close();
       await xmpp.stop();
