@@ -85,8 +85,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const accountServices = createAccountServices({ ...config, componentDomain: config.xmpp.domain }, {
     mailboxes, accounts, deliveries, subscriptions: createSubscriptionStore(db.knex), acceptChat,
   });
-  const services = { ...accountServices, commands: [...accountServices.commands,
-    createForgetCommand({ retentionDays: config.retention.days, batch: config.retention.batch }, bind(retention, "addressesOf", "purge"))] };
+  // The user's own commands first, then the administrators'.
+  const forget = createForgetCommand({ retentionDays: config.retention.days, batch: config.retention.batch }, bind(retention, "addressesOf", "purge"));
+  const services = { ...accountServices, commands: [...accountServices.commands.filter((c) => !c.admin), forget,
+    ...accountServices.commands.filter((c) => c.admin)] };
   const xmpp = createXmppLink(config.xmpp, {
     log, version: VERSION, services,
     onReceipt: (user, stanzaId) => void accounts.receipt(user, stanzaId).catch((err: Error) =>
