@@ -26,7 +26,7 @@ export interface RetentionServiceConfig { retentionDays: number; batch: number }
 /** The word that confirms `forget` in the chat. */
 export const FORGET_CONFIRMATION = "everything";
 
-const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Delete `user`'s stored mail; the answer in words. */
 async function forgetAll(user: BareJid, config: RetentionServiceConfig, deps: RetentionServiceDeps): Promise<{ ok: boolean; text: string }> {
@@ -42,7 +42,7 @@ async function forgetAll(user: BareJid, config: RetentionServiceConfig, deps: Re
   const waiting = total.waiting > 0
     ? ` ${plural(total.waiting, "mail")} still waiting for delivery ${total.waiting === 1 ? "was" : "were"} kept: ${total.waiting === 1 ? "it is" : "they are"} delivered as usual; delete again afterwards.`
     : "";
-  return { ok: true, text: `Deleted the stored mail of ${addresses.join(", ")}: ${plural(total.deliveries, "copy")} removed `
+  return { ok: true, text: `Deleted the stored mail of ${addresses.join(", ")}: ${plural(total.deliveries, "copy", "copies")} removed `
     + `(${plural(total.mails, "mail")} gone from the gateway; a mail also sent to another mailbox stays as theirs).${waiting}` };
 }
 
