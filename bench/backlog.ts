@@ -5,6 +5,7 @@
 // bytes per mail before and after pruning (the pruner run with its clock RETENTION_DAYS ahead).
 import { setTimeout as sleep } from "node:timers/promises";
 import { SENDER, SOURCE_PAYLOAD, type BenchContext } from "./context.ts";
+import { startCpuMeter } from "./cpu.ts";
 import { runSmtpSource } from "./postfix.ts";
 import { connectReceiver } from "./receiver.ts";
 import type { Sample } from "./report.ts";
@@ -71,12 +72,18 @@ export async function backlog(ctx: BenchContext): Promise<Sample[]> {
   await stack.prosody.stop();
   await waitFor("the gateway's link down", async () => (await stack.gateway.health())?.body.xmpp !== "online", 30_000, 100);
   const probe = await probeRcpt(stack.gateway.smtpPort, stack.address);
+  // The rate by tenth, and the CPU each mail cost the gateway and PostgreSQL (a figure that barely moves
+  // when other work shares the machine: whether a growing queue makes acceptance dearer).
   const rates: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < 10; i++) {
+    const meter = await startCpuMeter(stack);
     const run = await runSmtpSource({ ...load, messages: tenth, port: stack.gateway.smtpPort });
     if (run.code !== 0) throw new Error(`smtp-source → gateway (backlog) failed: ${run.stderr}`);
+    const used = await meter.stop();
     rates.push(tenth / (run.ms / 1000));
-    ctx.log(`7 backlog: tenth ${i + 1}: ${rates[i]!.toFixed(0)} accepted/s, ${await pending(ctx)} waiting`);
+    cpu.push((used.gateway + used.postgres) / tenth);
+    ctx.log(`7 backlog: tenth ${i + 1}: ${rates[i]!.toFixed(0)} accepted/s, ${cpu[i]!.toFixed(2)} ms CPU a mail (gateway + PostgreSQL), ${await pending(ctx)} waiting`);
   }
   const rcpt = await probe.stop();
   const waiting = await pending(ctx);
@@ -122,6 +129,8 @@ export async function backlog(ctx: BenchContext): Promise<Sample[]> {
     { scenario, metric: "accepted, first tenth", unit: "mails/s", gateway: rates[0]!, reference: null },
     { scenario, metric: "accepted, last tenth", unit: "mails/s", gateway: rates[9]!, reference: null },
     { scenario, metric: "accepted, last tenth ÷ first", unit: "×", gateway: rates[9]! / rates[0]!, reference: null, target: { min: 0.8 } },
+    { scenario, metric: "gateway + PostgreSQL CPU per mail, first tenth", unit: "ms", gateway: cpu[0]!, reference: null },
+    { scenario, metric: "gateway + PostgreSQL CPU per mail, last tenth", unit: "ms", gateway: cpu[9]!, reference: null },
     { scenario, metric: "RCPT latency during the backlog p50", unit: "ms", gateway: p(rcpt, 50), reference: null },
     { scenario, metric: "RCPT latency during the backlog p99", unit: "ms", gateway: p(rcpt, 99), reference: null },
     { scenario, metric: "live end to end (server up)", unit: "mails/s", gateway: live, reference: null },

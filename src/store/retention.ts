@@ -35,11 +35,16 @@ const CLEAR = `raw = '\\x'::bytea, body = '', page = NULL, parts = NULL, attachm
   web_token = NULL, authentication = NULL, list_id = NULL, remote_address = NULL, helo = NULL, mail_from = ''`;
 
 export function createRetentionStore(knex: Knex) {
-  /** Lock the deliveries of `ids` and say which mails a waiting delivery still needs. */
+  /**
+   * Lock the finished deliveries of `ids` and say which mails a waiting delivery still needs. Waiting rows
+   * are read, not locked, so a claim never waits for the pruner; a finished row cannot become waiting
+   * while it is locked (a `queue retry` waits, then finds it gone or its mail kept).
+   */
   const busyOf = async (trx: Knex.Transaction, ids: number[]): Promise<Set<number>> => {
-    const { rows } = await trx.raw<{ rows: { message_id: number; busy: boolean }[] }>(
-      `SELECT message_id, ${WAITING} AS busy FROM deliveries WHERE message_id = ANY(?::bigint[]) ORDER BY id FOR UPDATE`, [ids]);
-    return new Set(rows.filter((r) => r.busy).map((r) => Number(r.message_id)));
+    await trx.raw(`SELECT 1 FROM deliveries WHERE message_id = ANY(?::bigint[]) AND NOT ${WAITING} ORDER BY id FOR UPDATE`, [ids]);
+    const { rows } = await trx.raw<{ rows: { message_id: number }[] }>(
+      `SELECT DISTINCT message_id FROM deliveries WHERE message_id = ANY(?::bigint[]) AND ${WAITING}`, [ids]);
+    return new Set(rows.map((r) => Number(r.message_id)));
   };
 
   /** One batch of mails older than `before` in one of the two sets, locked (SKIP LOCKED) in order. */
