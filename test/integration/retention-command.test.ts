@@ -71,6 +71,19 @@ describe("a user deletes their stored mail", () => {
     assert.deepEqual(subjects, ["for titi", "for both", "waiting"], "toto's own mail is gone; the shared one stays as titi's");
   });
 
+  it("the gateway's own pruner clears what is past RETENTION_DAYS at start, and leaves waiting mail alone", async () => {
+    await stack.db.query("UPDATE messages SET received_at = now() - interval '31 days'");
+    await stack.gateway.stop();
+    await stack.gateway.start();
+    const rows = () => stack.db.query<{ subject: string; raw: number; pruned: boolean }>(
+      "SELECT subject, length(raw) AS raw, pruned_at IS NOT NULL AS pruned FROM messages ORDER BY id");
+    await waitFor("the first pass", async () => (await rows()).filter((r) => r.pruned).length === 2);
+    assert.deepEqual(await rows(), [{ subject: "for titi", raw: 0, pruned: true }, { subject: "for both", raw: 0, pruned: true },
+      { subject: "waiting", raw: (await rows())[2]!.raw, pruned: false }]);
+    assert.ok((await rows())[2]!.raw > 0, "the waiting mail keeps its bytes");
+    assert.deepEqual(await copies(`toto@${MAIL_DOMAIN}`), ["waiting:pending"]);
+  });
+
   it("an account without a mailbox is told so", async () => {
     await stack.server.register("nobox", "secret");
     const nobox = await connectClient(stack.server.c2sPort, stack.server.domain, "nobox", "secret");
