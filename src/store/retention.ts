@@ -27,11 +27,14 @@ const WAITING = "status IN ('pending', 'sending')";
 /** A lock the pruner cannot get at once is given up: its batch fails and runs again later. */
 const LOCK_TIMEOUT = "SET LOCAL lock_timeout = '2s'";
 /**
- * What a cleared mail keeps, for threading (store/threads.ts) and contact names (store/accounts.ts):
- * direction, received_at, size, subject, from_address, from_name, message_id, references, and the
- * delivered rows of inbound mail (their stanza ids, XEP-0461). Everything else is emptied.
+ * What a cleared mail keeps, for threading (store/threads.ts), replying to all and contact names
+ * (store/accounts.ts): direction, received_at, size, subject, from_address, from_name, message_id,
+ * references, the header lines of `parts` (From, To, Cc, Date: who the mail was between) without its
+ * part list, and the delivered rows of inbound mail (their stanza ids, XEP-0461). Everything else is
+ * emptied: the bytes, the text, the page and its link, the part list, uploads, report, envelope, verdicts.
  */
-const CLEAR = `raw = '\\x'::bytea, body = '', page = NULL, parts = NULL, attachments = '[]', uploads = '{}', report = NULL,
+const CLEAR = `raw = '\\x'::bytea, body = '', page = NULL, attachments = '[]', uploads = '{}', report = NULL,
+  parts = CASE WHEN parts IS NULL THEN NULL ELSE jsonb_set(parts, '{parts}', '[]'::jsonb) || '{"omitted": 0}'::jsonb END,
   web_token = NULL, authentication = NULL, list_id = NULL, remote_address = NULL, helo = NULL, mail_from = ''`;
 
 export function createRetentionStore(knex: Knex) {
@@ -77,8 +80,9 @@ export function createRetentionStore(knex: Knex) {
         if (ids.length === 0) return { seen: 0, cleared: 0, deleted: 0, waiting: 0, cursor };
         const busy = await busyOf(trx, ids);
         const ready = ids.filter((id) => !busy.has(id));
+        // Kept: the delivered rows through which a reply threads (every inbound kind but reports).
         await trx.raw(`DELETE FROM deliveries WHERE message_id = ANY(?::bigint[])
-          AND NOT (direction = 'inbound' AND kind = 'mail' AND status = 'delivered')`, [ready]);
+          AND NOT (direction = 'inbound' AND kind <> 'report' AND status = 'delivered')`, [ready]);
         const deleted = await deleteEmpty(trx, ready);
         const { rows } = await trx.raw<{ rows: unknown[] }>(`UPDATE messages SET ${CLEAR}, pruned_at = ?
           WHERE id = ANY(?::bigint[]) AND pruned_at IS NULL RETURNING 1`, [now, ready]);

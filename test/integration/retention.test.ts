@@ -85,6 +85,9 @@ describe("retention", () => {
     const sent = await outbound(box(0), "delivered");
     const sentFailed = await outbound(box(0), "failed");
     const all = [threaded.id, shared.id, failed.id, pending.id, sending.id, report.id, sent, sentFailed];
+    await pgdb.query(`UPDATE messages SET parts = $1 WHERE id = $2`, [JSON.stringify({ type: "text/plain", reportType: null, omitted: 0,
+      parts: [{ path: "1", start: 60, end: 70, contentType: "text/plain" }], from: "Alice <alice@example.com>", to: box(0), cc: "carol@example.com",
+      date: "Tue, 1 Dec 2026 10:00:00 +0000" }), threaded.id]);
 
     const early = await pass(29);
     assert.equal(early.totals.cleared + early.totals.deleted, 0, "nothing before its time");
@@ -99,6 +102,9 @@ describe("retention", () => {
       assert.deepEqual({ id: row.message_id, refs: row.references, subject: row.subject }, { id: m.messageId, refs: ["<older@example.com>"], subject: `about ${m.messageId}` });
     }
     assert.deepEqual(await statuses(threaded.id), ["delivered"], "the delivered row is the thread's link (its stanza id)");
+    const { parts } = (await pgdb.query<{ parts: Record<string, unknown> }>("SELECT parts FROM messages WHERE id = $1", [threaded.id]))[0]!;
+    assert.deepEqual(parts, { type: "text/plain", reportType: null, omitted: 0, parts: [], from: "Alice <alice@example.com>", to: box(0),
+      cc: "carol@example.com", date: "Tue, 1 Dec 2026 10:00:00 +0000" }, "who the mail was between stays (a reply to all); its part list goes");
     assert.deepEqual(await statuses(shared.id), ["delivered"], "the failed row went with the mail's content");
     for (const id of [failed.id, report.id, sent, sentFailed]) assert.equal(await message(id), undefined, `message ${id} gone whole`);
     for (const m of [pending, sending]) {
