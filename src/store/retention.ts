@@ -14,7 +14,7 @@ export interface BatchResult {
   cleared: number;
   /** message rows deleted */
   deleted: number;
-  /** mails left alone: a delivery still waits for them */
+  /** mails of the batch left alone: a delivery became waiting while the batch was chosen */
   waiting: number;
   cursor: Cursor | null;
 }
@@ -56,6 +56,9 @@ export function createRetentionStore(knex: Knex) {
       SELECT id, received_at FROM messages
       WHERE pruned_at IS ${pruned ? "NOT " : ""}NULL AND received_at < ?
         AND (received_at, id) > (?::timestamptz, ?::bigint)
+        -- Mail a delivery waits for is passed over unlocked (the worker may be writing to it); busyOf
+        -- checks again under the lock, for a delivery that became waiting since.
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = messages.id AND d.${WAITING})
       ORDER BY received_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
     [before, after?.receivedAt ?? new Date(0), after?.id ?? 0, batch]);
     const last = rows[rows.length - 1];
