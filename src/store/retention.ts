@@ -14,7 +14,7 @@ export interface BatchResult {
   cleared: number;
   /** message rows deleted */
   deleted: number;
-  /** mails of the batch left alone: a delivery became waiting while the batch was chosen */
+  /** mails of the batch left alone: a delivery still waits for them */
   waiting: number;
   cursor: Cursor | null;
 }
@@ -41,13 +41,16 @@ export function createRetentionStore(knex: Knex) {
   /**
    * Lock the finished deliveries of `ids` and say which mails a waiting delivery still needs. Waiting rows
    * are read, not locked, so a claim never waits for the pruner; a finished row cannot become waiting
-   * while it is locked (a `queue retry` waits, then finds it gone or its mail kept).
+   * while it is locked (a `queue retry` waits, then finds it gone or its mail kept). Rows are found by
+   * message and locked by primary key: no plan walks the queue's own index.
    */
   const busyOf = async (trx: Knex.Transaction, ids: number[]): Promise<Set<number>> => {
-    await trx.raw(`SELECT 1 FROM deliveries WHERE message_id = ANY(?::bigint[]) AND NOT ${WAITING} ORDER BY id FOR UPDATE`, [ids]);
-    const { rows } = await trx.raw<{ rows: { message_id: number }[] }>(
-      `SELECT DISTINCT message_id FROM deliveries WHERE message_id = ANY(?::bigint[]) AND ${WAITING}`, [ids]);
-    return new Set(rows.map((r) => Number(r.message_id)));
+    type Row = { id: number; message_id: number; status: string };
+    const waiting = (r: Row) => r.status === "pending" || r.status === "sending";
+    const { rows } = await trx.raw<{ rows: Row[] }>("SELECT id, message_id, status FROM deliveries WHERE message_id = ANY(?::bigint[])", [ids]);
+    const { rows: locked } = await trx.raw<{ rows: Row[] }>("SELECT id, message_id, status FROM deliveries WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE",
+      [rows.filter((r) => !waiting(r)).map((r) => r.id)]);
+    return new Set([...rows, ...locked].filter(waiting).map((r) => Number(r.message_id)));
   };
 
   /** One batch of mails older than `before` in one of the two sets, locked (SKIP LOCKED) in order. */
@@ -56,9 +59,6 @@ export function createRetentionStore(knex: Knex) {
       SELECT id, received_at FROM messages
       WHERE pruned_at IS ${pruned ? "NOT " : ""}NULL AND received_at < ?
         AND (received_at, id) > (?::timestamptz, ?::bigint)
-        -- Mail a delivery waits for is passed over unlocked (the worker may be writing to it); busyOf
-        -- checks again under the lock, for a delivery that became waiting since.
-        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = messages.id AND d.${WAITING})
       ORDER BY received_at, id LIMIT ? FOR UPDATE SKIP LOCKED`,
     [before, after?.receivedAt ?? new Date(0), after?.id ?? 0, batch]);
     const last = rows[rows.length - 1];
