@@ -7,6 +7,7 @@ import type { BenchContext } from "./context.ts";
 import { SENDER, SOURCE_PAYLOAD } from "./context.ts";
 import { startBenchAuth } from "./auth.ts";
 import { startFloor } from "./floor.ts";
+import { backlog } from "./backlog.ts";
 import { burst, latency } from "./inbound.ts";
 import { memory } from "./memory.ts";
 import { parseOptions } from "./options.ts";
@@ -23,6 +24,7 @@ const SCENARIOS: Record<number, (ctx: BenchContext) => Promise<Sample[]>> = {
   4: outbound,
   5: memory,
   6: (ctx) => burst(ctx, { reuse: true, signed: true }),
+  7: backlog,
 };
 
 const options = parseOptions(process.argv.slice(2));
@@ -73,8 +75,8 @@ try {
   }
   for (let run = 1; run <= options.runs; run++) {
     log(`run ${run} of ${options.runs}`);
-    // 6 beside 1 and 2 (same kind of load), before 5 restarts the gateway.
-    for (const n of [1, 2, 6, 3, 4, 5].filter((k) => options.scenarios.has(k))) {
+    // 6 beside 1 and 2 (same kind of load), before 5 restarts the gateway; 7 (stops the XMPP server) last.
+    for (const n of [1, 2, 6, 3, 4, 5, 7].filter((k) => options.scenarios.has(k))) {
       const scenario = SCENARIOS[n]!;
       samples.push(...await scenario(ctx));
     }

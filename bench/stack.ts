@@ -16,6 +16,7 @@ export interface BenchStack {
   prosody: Prosody;
   db: TestDatabase;
   gateway: Gateway;
+  /** replaced when the user logs in again (scenario 7 restarts the XMPP server) */
   receiver: Receiver;
   /** the mailbox the load is sent to */
   address: string;
@@ -52,17 +53,18 @@ export async function startBenchStack(gatewayEnv: Record<string, string>): Promi
     throw err;
   }
   const receiver = await connectReceiver(prosody.c2sPort, prosody.domain, USER, PASSWORD, COMPONENT_DOMAIN);
-  return {
+  const stack: BenchStack = {
     prosody, db, gateway, receiver,
     address: `${USER}@${MAIL_DOMAIN}`,
     gatewayPid: () => findChild(["main.ts", "serve"]),
     async close() {
-      await receiver.stop();
+      await stack.receiver.stop();
       await gateway.stop().catch(() => undefined);
       await prosody.destroy();
       await db.drop();
     },
   };
+  return stack;
 }
 
 /**

@@ -53,11 +53,16 @@ import { createRspamd } from "./mail/rspamd.ts";
 import { createSpamStore } from "./store/spam.ts";
 import { createSpamServices } from "./services/spam.ts";
 import { createSpamChatCommands } from "./services/spam-chat.ts";
+import { createRetentionStore } from "./store/retention.ts";
+import { createPrunePass } from "./queue/prune.ts";
+import { createForgetCommand, createRetentionChatCommands } from "./services/retention.ts";
 
 export const VERSION = "0.1.0";
 const MAX_RETRY_AGE_SECONDS = 2 * 24 * 3600;
 /** docs/design.md §Several instances: a standby tries the link lock this often; the holder checks its session. */
 const ROLE_TIMING = { retryMs: 1500, checkMs: 2000, checkTimeoutMs: 2000, failedRetryMs: 15_000 };
+/** The pruner's pass comes this often (docs/design.md §What is stored). */
+const PRUNE_EVERY_MS = 15 * 60_000;
 /** An error stanza counts within 5 minutes of delivery, and re-queues a mail at most 10 attempts in all. */
 const BOUNCE_LIMITS = { schedule: DEFAULT_SCHEDULE, maxAgeSeconds: MAX_RETRY_AGE_SECONDS, maxAttempts: 10, windowSeconds: 300 };
 
@@ -122,7 +127,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     sendPresence: async (user, type) => linked().sendPresence(user, type), newId: newSecret,
     onError: (err) => log.warn({ err: err.message }, "presence badge not updated"),
   });
-  const services = { ...accountServices, commands: [...accountServices.commands.filter((c) => !c.admin), badges.command, ...accountServices.commands.filter((c) => c.admin)],
+  const retention = createRetentionStore(db.knex);
+  const forgetting = { retentionDays: config.retention.days, batch: config.retention.batch };
+  const forget = createForgetCommand(forgetting, bind(retention, "addressesOf", "purge"));
+  // The user's own commands first, then the administrators'.
+  const services = { ...accountServices, commands: [...accountServices.commands.filter((c) => !c.admin), badges.command, forget,
+    ...accountServices.commands.filter((c) => c.admin)],
     userPresence: (from: string, presence: Parameters<typeof badges.onPresence>[1]) => badges.onPresence(from, presence) };
   // Chat commands (docs/design.md §Chat commands): every service's words, one dispatcher.
   const chatCommand = createChatDispatcher({
@@ -130,7 +140,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       specs: services.commands, contactName: services.contactName,
       mailboxOf: async (jid) => (await mailboxes.ownedBy(jid))[0]?.address ?? null,
       addContact: (user, address, name) => roster.addContact(user, address, name),
-    }), ...badges.chatCommands, ...createSpamChatCommands({ spam })],
+    }), ...badges.chatCommands, ...createSpamChatCommands({ spam }),
+    ...createRetentionChatCommands(forgetting, bind(retention, "addressesOf", "purge"))],
     isAdmin: services.isAdmin, hasMailbox: async (jid) => (await mailboxes.ownedBy(jid)).length > 0,
     noMailbox: (jid) => noMailboxAnswer(jid, config.xmpp.domain, services.registration),
   });
@@ -248,6 +259,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     }),
   });
   await relayLoop?.start();
+  const prune = createPrunePass(config.retention, { log, ...bind(retention, "expire", "forget"), now: () => new Date() });
+  const pruneLoop = createLoop({ pollMs: PRUNE_EVERY_MS, name: "prune" }, {
+    log, listen: async () => async () => undefined, pass: async (signal) => { await prune(signal); return false; },
+  });
+  await pruneLoop.start();
 
   // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
   // Each answer is the whole resolution of one address: a room's own address, else exact, subaddress, role,
@@ -331,6 +347,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await pagePool?.close();
       await auth?.close();
       await relayLoop?.stop();
+      await pruneLoop.stop();
       await roster.stop();
       await keeper.stop();
       await unlistenMailboxes();

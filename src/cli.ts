@@ -10,6 +10,7 @@ import { createDeliveryStore } from "./store/deliveries.ts";
 import { createMailboxStore } from "./store/mailboxes.ts";
 import { createRoomStore } from "./store/rooms.ts";
 import type { BareJid, MailAddress } from "./core/types.ts";
+import { createRetentionStore } from "./store/retention.ts";
 import { XmppConfigError } from "./xmpp/component.ts";
 
 const HELP: Record<string, string> = {
@@ -22,7 +23,8 @@ commands:
   migrate                     apply database migrations and exit
   mailbox add ADDRESS JID     map an e-mail address to an XMPP account
   mailbox list                list mailboxes
-  mailbox remove ADDRESS      delete a mailbox
+  mailbox remove ADDRESS      delete a mailbox (its stored mail stays until it expires)
+  mailbox purge ADDRESS [--waiting]  delete the mail stored for an address
   mailbox disable|enable ADDRESS
   room add ADDRESS ROOM_JID   give a conference room (XEP-0045) a mail address
   room list | remove ADDRESS | disable|enable ADDRESS
@@ -34,7 +36,7 @@ Configuration comes from the environment (and a .env file): see README.md.
 Every command takes --help.`,
   serve: "usage: passerelle serve\n\nRun the gateway: SMTP listener, XMPP component, delivery worker, HTTP health.\nSIGTERM stops gracefully; a second signal exits at once.",
   migrate: "usage: passerelle migrate\n\nApply pending database migrations and exit.",
-  mailbox: "usage: passerelle mailbox add ADDRESS JID | list | remove ADDRESS | disable ADDRESS | enable ADDRESS\n\nADDRESS must be in one of MAIL_DOMAINS; JID is a bare JID (user@server). Changes apply to the next SMTP transaction.\n'*@domain' (quoted for the shell) is the domain's catch-all: every address of it without a mailbox of its own.",
+  mailbox: "usage: passerelle mailbox add ADDRESS JID | list | remove ADDRESS | purge ADDRESS [--waiting] | disable ADDRESS | enable ADDRESS\n\nADDRESS must be in one of MAIL_DOMAINS; JID is a bare JID (user@server). Changes apply to the next SMTP transaction.\nremove deletes the mapping only: the address's stored mail stays until RETENTION_DAYS/THREAD_DAYS, and mail\nstill waiting is delivered to the JID it was accepted for. purge deletes the address's stored mail now (the\nmailbox itself stays): its copies of inbound mail, its outgoing mail, and every mail no other mailbox shares.\nMail still waiting for delivery is kept and counted, unless --waiting: then it is deleted too, undelivered.\n'*@domain' (quoted for the shell) is the domain's catch-all: every address of it without a mailbox of its own.",
   room: "usage: passerelle room add ADDRESS ROOM_JID | list | remove ADDRESS | disable ADDRESS | enable ADDRESS\n\nADDRESS must be in one of MAIL_DOMAINS and not a mailbox; ROOM_JID is the room's bare JID (room@conference.server).\nMail to ADDRESS is posted in the room; changes apply to the next SMTP transaction.",
   queue: "usage: passerelle queue [--failed] | queue retry ID\n\nWithout options: deliveries waiting or in progress. --failed: deliveries that failed, with the reason.",
   check: "usage: passerelle check\n\nValidate the configuration, then reach the database, the XMPP server and the SMTP relay.\nPrints what is wrong; exits 1 if anything is.",
@@ -147,8 +149,10 @@ async function room(config: Config, args: string[]): Promise<number> {
 }
 
 async function administer(config: Config, args: string[], noun: "mailbox" | "room", open: (db: Database) => AddressTable): Promise<number> {
-  const [action, address, jid, ...extra] = args;
-  const arity: Record<string, number> = { add: 2, list: 0, remove: 1, disable: 1, enable: 1 };
+  const waiting = args.includes("--waiting");
+  const [action, address, jid, ...extra] = args.filter((a) => a !== "--waiting");
+  const arity: Record<string, number> = { add: 2, list: 0, remove: 1, disable: 1, enable: 1, ...(noun === "mailbox" ? { purge: 1 } : {}) };
+  if (waiting && action !== "purge") throw new UsageError("--waiting is an option of mailbox purge");
   if (!action || arity[action] === undefined) throw new UsageError(`unknown ${noun} action "${action ?? ""}"`);
   const given = [address, jid, ...extra].filter((a) => a !== undefined).length;
   if (given !== arity[action]) throw new UsageError(`${noun} ${action} takes ${arity[action]} argument(s)`);
@@ -171,10 +175,28 @@ async function administer(config: Config, args: string[], noun: "mailbox" | "roo
       console.log(`${await rows.upsert(mail, bare)}: ${mail} → ${bare}`);
       return 0;
     }
+    if (action === "purge") return purge(createRetentionStore(db.knex), address!, waiting);
     const done = action === "remove" ? await rows.remove(address!) : await rows.setEnabled(address!, action === "enable");
     console.log(done ? `${action}d: ${address}` : `no ${noun} ${address}`);
+    if (done && action === "remove" && noun === "mailbox") {
+      console.log(`its stored mail stays until it expires (RETENTION_DAYS, then THREAD_DAYS) and mail still waiting is delivered;`
+        + ` \`passerelle mailbox purge ${address}\` deletes it now`);
+    }
     return done ? 0 : 1;
   });
+}
+
+/** `mailbox purge`: 0 done (even when nothing was stored), 1 when the address is unknown altogether. */
+async function purge(store: ReturnType<typeof createRetentionStore>, address: string, waiting: boolean): Promise<number> {
+  if (!(await store.known(address))) {
+    console.log(`no mailbox ${address} and no mail stored for it`);
+    return 1;
+  }
+  const r = await store.purge(address, { waiting, batch: 500 });
+  console.log(`purged ${address}: ${r.deliveries} deliveries and ${r.mails} mails deleted`
+    + (waiting ? `, ${r.waiting} of them still waiting (never delivered)` : ""));
+  if (r.waiting > 0 && !waiting) console.log(`${r.waiting} deliveries still waiting were kept; they are delivered as usual (--waiting deletes them)`);
+  return 0;
 }
 
 async function queue(config: Config, args: string[]): Promise<number> {

@@ -176,6 +176,13 @@ export const schema = z.object({
   RSPAMD_UNAVAILABLE: z.enum(["tempfail", "accept"]).default("tempfail"),
   // Checks in flight at once, overall; past it a mail is treated as with rspamd unavailable.
   RSPAMD_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(32),
+  // What is kept and for how long (docs/design.md §What is stored): a mail's raw bytes and text, then
+  // its threading data (Message-IDs, references, correspondents); loadConfig checks their order.
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
+  THREAD_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
+  // The pruner's step: mails per transaction, and the pause between two.
+  PRUNE_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+  PRUNE_PAUSE_MS: z.coerce.number().int().nonnegative().max(60_000).default(200),
   CHAT_MAX_BYTES: bytes(16 * 1024).refine((v) => v <= 256 * 1024, "at most 262144 (stanza limit)"),
 });
 

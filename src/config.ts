@@ -63,6 +63,8 @@ export interface Config {
   /** content filtering by rspamd (mail/rspamd.ts), off when null */
   rspamd: { url: string; controllerUrl: string | null; password: string | null; timeoutMs: number;
     unavailable: "tempfail" | "accept"; maxConcurrent: number } | null;
+  /** docs/design.md §What is stored: days a mail's content, then its threading data, are kept; the pruner's step */
+  retention: { days: number; threadDays: number; batch: number; pauseMs: number };
 }
 
 export class ConfigError extends Error {
@@ -108,6 +110,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, scope: ConfigScope = "all"): 
   // A mail of SMTP_MAX_SIZE that could never fit would be answered 451 forever.
   if (result.success && result.data.SMTP_MEMORY_MB * MIB < result.data.SMTP_MAX_SIZE) issues.push("SMTP_MEMORY_MB: must hold at least one mail of SMTP_MAX_SIZE");
   if (result.success && (result.data.SMTP_MEMORY_PER_CLIENT_MB ?? Infinity) * MIB < result.data.SMTP_MAX_SIZE) issues.push("SMTP_MEMORY_PER_CLIENT_MB: must hold at least one mail of SMTP_MAX_SIZE");
+  // A link given out must find its page; a mail cleared of its text keeps its threading data.
+  if (result.success && result.data.RETENTION_DAYS < result.data.WEB_LINK_DAYS) issues.push(`RETENTION_DAYS: must be at least WEB_LINK_DAYS (${result.data.WEB_LINK_DAYS}): a link must not outlive its mail`);
+  if (result.success && result.data.THREAD_DAYS < result.data.RETENTION_DAYS) issues.push(`THREAD_DAYS: must be at least RETENTION_DAYS (${result.data.RETENTION_DAYS})`);
   if (issues.length > 0 || !result.success) {
     throw new ConfigError(`configuration is not valid:\n  ${issues.join("\n  ")}`);
   }
@@ -219,5 +224,6 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
     web: { publicUrl: e.PUBLIC_URL ?? null, linkDays: e.WEB_LINK_DAYS },
     rspamd: e.RSPAMD_URL ? { url: e.RSPAMD_URL, controllerUrl: e.RSPAMD_CONTROLLER_URL ?? null, password: e.RSPAMD_PASSWORD ?? null,
       timeoutMs: e.RSPAMD_TIMEOUT_MS, unavailable: e.RSPAMD_UNAVAILABLE, maxConcurrent: e.RSPAMD_MAX_CONCURRENT } : null,
+    retention: { days: e.RETENTION_DAYS, threadDays: e.THREAD_DAYS, batch: e.PRUNE_BATCH, pauseMs: e.PRUNE_PAUSE_MS },
   };
 }

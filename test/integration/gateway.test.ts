@@ -137,8 +137,8 @@ for (const server of ["prosody", "ejabberd"] as const) describe(`a native XMPP g
   it("XEP-0050: users see their commands, admins see theirs too; an admin command is forbidden to others", async () => {
     const list = async (c: ChatClient) => (await c.request(iq("get", COMPONENT_DOMAIN, xml("query", { xmlns: NS.items, node: NS.commands }))))
       .getChild("query", NS.items)!.getChildren("item").map((i) => i.attrs.node);
-    assert.deepEqual(await list(toto), ["settings", "new-mail", "status", "spam-held", "badge"]);
-    assert.deepEqual(await list(admin), ["settings", "new-mail", "status", "spam-held", "badge", "admin-add-mailbox", "admin-disable-mailbox",
+    assert.deepEqual(await list(toto), ["settings", "new-mail", "status", "spam-held", "badge", "forget"]);
+    assert.deepEqual(await list(admin), ["settings", "new-mail", "status", "spam-held", "badge", "forget", "admin-add-mailbox", "admin-disable-mailbox",
       "admin-list-mailboxes", "admin-failed", "admin-retry"]);
     const forbidden = await refusal(run(toto, "admin-list-mailboxes"));
     assert.equal(forbidden.condition, "forbidden");

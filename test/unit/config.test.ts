@@ -71,6 +71,7 @@ describe("loadConfig defaults", () => {
       dkim: null,
       web: { publicUrl: null, linkDays: 30 },
       rspamd: null,
+      retention: { days: 30, threadDays: 365, batch: 500, pauseMs: 200 },
     };
     assert.deepEqual(loadConfig(MINIMAL), expected);
   });
@@ -393,5 +394,17 @@ describe("loadConfig full mail on the web", () => {
     assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, PUBLIC_URL: "ftp://example.org" }))), ["PUBLIC_URL"]);
     assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, PUBLIC_URL: "https://example.org/?a=1" }))), ["PUBLIC_URL"]);
     assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, WEB_LINK_DAYS: "0" }))), ["WEB_LINK_DAYS"]);
+  });
+});
+
+describe("loadConfig retention", () => {
+  it("keeps mail 30 days and threading data 365 by default; refuses a retention shorter than a link's life or than threading's", () => {
+    assert.deepEqual(loadConfig(MINIMAL).retention, { days: 30, threadDays: 365, batch: 500, pauseMs: 200 });
+    assert.deepEqual(loadConfig({ ...MINIMAL, RETENTION_DAYS: "7", WEB_LINK_DAYS: "7", THREAD_DAYS: "7" }).retention,
+      { days: 7, threadDays: 7, batch: 500, pauseMs: 200 });
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, RETENTION_DAYS: "10" }))), ["RETENTION_DAYS"]);
+    assert.match(configError(() => loadConfig({ ...MINIMAL, RETENTION_DAYS: "10" })).message, /at least WEB_LINK_DAYS \(30\)/);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, THREAD_DAYS: "20" }))), ["THREAD_DAYS"]);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, RETENTION_DAYS: "0" }))), ["RETENTION_DAYS"]);
   });
 });
