@@ -6,15 +6,8 @@ import type { BareJid, Form } from "../core/types.ts";
 import type { PurgeResult } from "../store/retention.ts";
 import type { CommandOutcome, CommandSpec } from "../xmpp/commands.ts";
 import { isTrue } from "../xmpp/forms.ts";
+import type { ChatCommand } from "./chat-commands.ts";
 
-/** The dispatcher's shape (services/chat-commands.ts), declared here: structural typing makes it fit. */
-export interface ChatCommand {
-  word: string;
-  usage: string;
-  help: string;
-  admin?: boolean;
-  run(user: BareJid, args: string): Promise<string>;
-}
 
 export interface RetentionServiceDeps {
   addressesOf(jid: string): Promise<string[]>;
