@@ -59,6 +59,10 @@ describe("room occupants", () => {
     assert.equal(occupants.onMessage(reply("Bob")), null, "a second copy of the same reply is not answered again");
     const carol = occupants.onMessage(reply("Carol"));
     assert.ok(carol && "refuse" in carol && /Only members/.test(carol.refuse));
+    // A member without voice (role visitor, §5.1) does not speak for the room either.
+    occupants.onPresence(occupantPresence("Bob", "member", "visitor", real));
+    const muted = occupants.onMessage(xml("message", { type: "chat", from: `${ROOM}/Bob`, to: real, id: "bob-pm" }, xml("body", {}, "psst")));
+    assert.ok(muted && "refuse" in muted);
     // Room talk that answers nothing of ours is nobody's mail.
     assert.equal(occupants.onMessage(xml("message", { type: "groupchat", from: `${ROOM}/Bob`, to: real, id: "x" }, xml("body", {}, "chatter"))), null);
   });
