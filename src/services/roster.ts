@@ -10,6 +10,9 @@ import type { Logger } from "../log.ts";
 import type { RosterStore } from "../store/roster.ts";
 import type { SubscriptionStore } from "../store/subscriptions.ts";
 
+const SEEN_MS = 10 * 60_000;
+const SEEN_MAX = 10_000;
+
 export interface RosterConfig { componentDomain: string; group: string; queueMax: number;
   /** how long the first mail of a new correspondent waits for its roster item (first()); default 1000 ms */
   firstWaitMs?: number }
@@ -31,6 +34,19 @@ export function createRosterService(config: RosterConfig, deps: RosterDeps) {
   const pending = new Map<string, () => Promise<unknown>>();
   let running: Promise<void> | null = null;
   const firstWaitMs = config.firstWaitMs ?? 1000;
+  /** Pairs looked at lately, with the name they were looked at with: a mail that brings nothing new costs
+   * no query at all (at most SEEN_MAX pairs, each for SEEN_MS). */
+  const seen = new Map<string, { name: string | null; at: number }>();
+  const pairKey = (user: string, address: string) => `${user.toLowerCase()}\n${address.toLowerCase()}`;
+  const fresh = (key: string, name: string | null) => {
+    const last = seen.get(key);
+    return last !== undefined && last.name === name && Date.now() - last.at < SEEN_MS;
+  };
+  const remember = (key: string, name: string | null) => {
+    seen.delete(key);
+    seen.set(key, { name, at: Date.now() });
+    if (seen.size > SEEN_MAX) seen.delete(seen.keys().next().value!);
+  };
   /** after a roster write that did not answer in time, first() does not wait for a minute */
   let slowUntil = 0;
 
@@ -109,23 +125,28 @@ export function createRosterService(config: RosterConfig, deps: RosterDeps) {
      */
     async first(user: BareJid, contactJid: string, nick: string | null): Promise<void> {
       const address = jidToAddress(contactJid.split("/")[0]!, config.componentDomain);
-      if (!address || Date.now() < slowUntil || !granted(user)) return;
+      if (!address || Date.now() < slowUntil || !granted(user) || seen.has(pairKey(user, address))) return;
       if (await deps.store.get(user, address) || !(await deps.store.enabledFor(user))) return;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<"late">((resolve) => { timer = setTimeout(() => resolve("late"), firstWaitMs); });
       const done = await Promise.race([privileged(user, address, nick, false).catch(() => "failed" as const), late]);
       clearTimeout(timer);
       if (done === "late") slowUntil = Date.now() + 60_000;
+      else if (done !== "failed") remember(pairKey(user, address), nick);
     },
     /** A mail from `contactJid` was delivered to `user`: queued, deduplicated per pair; false when it was not. */
     noteDelivered(user: BareJid, contactJid: string, nick: string | null): boolean {
       const address = jidToAddress(contactJid.split("/")[0]!, config.componentDomain);
       if (!address) return false;
-      const key = `${user.toLowerCase()}\n${address.toLowerCase()}`;
+      const key = pairKey(user, address);
+      if (fresh(key, nick)) return true;
       if (!pending.has(key) && pending.size >= config.queueMax) return false;
       // The latest mail of a pair wins: its name is the one to show.
       pending.delete(key);
-      pending.set(key, () => onMail(user, address, nick));
+      pending.set(key, async () => {
+        await onMail(user, address, nick);
+        remember(key, nick);
+      });
       drain();
       return true;
     },
