@@ -15,14 +15,13 @@ export function createRecipients(config: Config, deps: RecipientsDeps) {
   // RCPT lookups remembered while the database notifies changes (store/mailbox-cache.ts).
   // Each answer is the whole resolution of one address: a room's own address, else exact, subaddress, role,
   // catch-all (core/recipients.ts). A mailbox wins over a room of the same address (store/rooms.ts refuses
-  // to make one); both are read at once.
+  // to make one), so `rooms` is read only when no mailbox has the exact address: one query for a mailbox.
   const rules = { delimiters: config.recipientDelimiters, mailDomains: config.mailDomains, adminJids: config.adminJids };
   const recipients = createMailboxCache({ max: 10_000, ttlMs: 60_000, proofTimeoutMs: 1000 }, { heard: () => deps.heard(), now: Date.now,
     find: async (a): Promise<Recipient | undefined> => {
-      const [rows, room] = await Promise.all([deps.mailboxes.findAny(recipientCandidates(a, rules.delimiters)), deps.rooms.find(a)]);
-      if (room && !rows.some((r) => r.address.toLowerCase() === a.toLowerCase())) {
-        return { address: room.address, jid: room.jid, enabled: room.enabled, room: true };
-      }
+      const rows = await deps.mailboxes.findAny(recipientCandidates(a, rules.delimiters));
+      const room = rows.some((r) => r.address.toLowerCase() === a.toLowerCase()) ? undefined : await deps.rooms.find(a);
+      if (room) return { address: room.address, jid: room.jid, enabled: room.enabled, room: true };
       return resolveRecipient(a as MailAddress, rows, rules);
     } });
   return {

@@ -15,7 +15,7 @@ import { createRoomOccupants, type RoomOccupantsConfig } from "./rooms.ts";
 import type { IncomingChat } from "../core/outbound.ts";
 import { createPrivilege, type RosterItem } from "./privilege.ts";
 import { createResources } from "./resources.ts";
-import { NS, chatStanza, contactPresence, fileStanza, gatewayPresence, laterError, noticeStanza, pingStanza, receiptStanza, subscribeStanza, type StanzaErrorInfo } from "./stanzas.ts";
+import { NS, availablePresence, chatStanza, fileStanza, gatewayPresence, laterError, noticeStanza, pingStanza, receiptStanza, subscribeStanza, type StanzaErrorInfo } from "./stanzas.ts";
 
 export interface XmppConfig {
   service: string; domain: string; secret: string;
@@ -257,7 +257,7 @@ export function createXmppLink(config: XmppConfig, deps: XmppDeps): XmppLink {
       sendAsUser: (user, contact, body, subject) => privilege.sendAsUser(user, contact, body, subject),
     },
     askSubscription: (from, to, nick) => xmpp.send(subscribeStanza(from, to, nick)),
-    announceContact: (contact, to) => xmpp.send(contactPresence(`${contact}/${CONTACT_RESOURCE}`, to)),
+    announceContact: (contact, to) => xmpp.send(availablePresence(`${contact}/${CONTACT_RESOURCE}`, to)),
     suggestContact: (user, contact, name, group) => resources.suggest(user, contact, name, group),
     async stop() {
       await rooms.stop();

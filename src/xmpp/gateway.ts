@@ -11,7 +11,7 @@ import { createCommands, NS_COMMANDS, stanzaError, type CommandBudget, type Comm
 import { discoInfo, discoItems, versionInfo } from "./disco.ts";
 import { createGatewayChat } from "./gateway-chat.ts";
 import { installRegistration } from "./register.ts";
-import { NS } from "./stanzas.ts";
+import { availablePresence, NS } from "./stanzas.ts";
 
 const { xml } = xmppComponent;
 
@@ -138,8 +138,7 @@ export function installGateway(config: { domain: string; version: string; comman
         : readPresence(stanza.getChildText("show") ?? undefined, stanza.getChildText("priority") ?? undefined, stanza.getChildText("status") ?? undefined));
     }
     const presence = (t?: string, ...children: (Element | null)[]) => send(xml("presence", { from: me, to: user, ...(t ? { type: t } : {}) }, ...children));
-    const available = () => send(xml("presence", { from: shown, to: stanza.attrs.from ?? user },
-      xml("status", {}, isDomain(to) ? "E-mail gateway" : "E-mail")));
+    const available = () => send(availablePresence(shown, stanza.attrs.from ?? user, isDomain(to) ? "E-mail gateway" : "E-mail"));
     switch (type) {
       case "subscribe": {
         const before = await services.getSubscription(user, me);

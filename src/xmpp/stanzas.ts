@@ -148,7 +148,8 @@ export function subscribeStanza(from: string, to: string, nick: string | null): 
   return xml("presence", { type: "subscribe", from: s(from), to: s(to) }, nick ? xml("nick", { xmlns: NS.nick }, s(nick)) : null);
 }
 
-/** RFC 6121 §4.2: a contact's available presence, from its full JID (docs/design.md §Presence). */
-export function contactPresence(from: string, to: string): Element {
-  return xml("presence", { from: s(from), to: s(to) }, xml("status", {}, "E-mail"));
+/** RFC 6121 §4.2: our available presence: a contact's, from its full JID (docs/design.md §Presence), or the
+ * gateway's, from its domain. */
+export function availablePresence(from: string, to: string, status = "E-mail"): Element {
+  return xml("presence", { from: s(from), to: s(to) }, xml("status", {}, s(status)));
 }
