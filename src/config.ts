@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { parseEnv } from "node:util";
 import { schema, type Env, type Listen } from "./config-schema.ts";
 import type { SessionLimits } from "./smtp/limits.ts";
-import type { StanzaLimits } from "./xmpp/component.ts";
+import type { StanzaLimits } from "./xmpp/link-api.ts";
 
 export type { Listen };
 

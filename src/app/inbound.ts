@@ -14,7 +14,8 @@ import type { MessageStore } from "../store/messages.ts";
 import type { Notice } from "../store/db.ts";
 import { countOutcomes, type Metrics } from "../ops/metrics.ts";
 import type { RosterService } from "../services/roster.ts";
-import { serverDomain, type XmppLink } from "../xmpp/component.ts";
+import { serverDomain } from "../xmpp/component.ts";
+import type { XmppLink } from "../xmpp/link-api.ts";
 import { bind, wakeOn } from "./bind.ts";
 
 export interface InboundDeps {

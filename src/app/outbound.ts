@@ -19,7 +19,7 @@ import type { MailboxStore } from "../store/mailboxes.ts";
 import type { OutboundStore } from "../store/outbound.ts";
 import type { RoomStore } from "../store/rooms.ts";
 import type { ThreadStore } from "../store/threads.ts";
-import type { XmppLink } from "../xmpp/component.ts";
+import type { XmppLink } from "../xmpp/link-api.ts";
 import { bind, wakeOn } from "./bind.ts";
 
 export interface OutboundDeps {

@@ -4,7 +4,7 @@
 import type { Knex } from "knex";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import type { XmppLink } from "../xmpp/component.ts";
+import type { XmppLink } from "../xmpp/link-api.ts";
 import { createAccountServices, type AccountsDeps } from "../services/accounts.ts";
 import { createChatDispatcher } from "../services/chat-commands.ts";
 import { createMailboxChatCommands, noMailboxAnswer } from "../services/mailbox-chat.ts";
