@@ -80,6 +80,15 @@ describe("room occupants", () => {
     assert.equal(sent.at(-1)!.attrs.type, "unavailable");
   });
 
+  it("past ROOM_OCCUPANTS_PER_ROOM the occupant quiet longest leaves before another joins", async () => {
+    const { occupants, sent } = scriptedRoom((join) => [occupantPresence(String(join.attrs.to).split("/")[1]!, "none", "participant",
+      String(join.attrs.from), true)]);
+    const contact = (n: number) => `sender${n}\\40example.com@mail.example`;
+    for (const n of [1, 2, 3]) await occupants.enter(contact(n), ROOM, `Sender ${n} (mail)`);
+    const leaves = sent.filter((p) => p.attrs.type === "unavailable");
+    assert.deepEqual(leaves.map((p) => p.attrs.from), [`${contact(1)}/mail`], "perRoom is 2: the first one left");
+  });
+
   it("a nick in use gets a number", async () => {
     let tries = 0;
     const { occupants, sent } = scriptedRoom((join) => tries++ === 0
