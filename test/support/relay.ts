@@ -15,6 +15,8 @@ export interface RelaySink {
   answerDelayMs: number;
   /** mails refused for a line over 998 characters */
   refusedLongLines: number;
+  /** connection errors, e.g. the reset of a gateway killed in the middle of a transaction; kept, as a real relay logs them */
+  errors: Error[];
   stop(): Promise<void>;
   /** listen again on the same port */
   start(): Promise<void>;
@@ -29,6 +31,7 @@ export async function startRelaySink(): Promise<RelaySink> {
     refuseOnly: new Map(),
     answerDelayMs: 0,
     refusedLongLines: 0,
+    errors: [],
     async start() {
       server = new SMTPServer({
         authOptional: true, disabledCommands: ["STARTTLS", "AUTH"], logger: false,
@@ -55,6 +58,9 @@ export async function startRelaySink(): Promise<RelaySink> {
         },
       });
       const s = server;
+      // smtp-server emits a client's socket error inside a transaction on the server: without a listener
+      // it would be thrown, and end the test process.
+      s.on("error", (err: Error) => sink.errors.push(err));
       await new Promise<void>((resolve, reject) => {
         s.server.once("error", reject);
         s.listen(sink.port, "127.0.0.1", () => resolve());
