@@ -173,7 +173,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // Pages are built in their own pool (web/page-pool.ts), as many at once as are served.
   const pagePool = config.web.publicUrl
     ? (await import("./web/page-pool.ts")).createPagePool({ size: 2, timeoutMs: config.page.timeoutMs, memoryMb: config.parse.memoryMb }, { log }) : null;
-  const http = createHttpServer(config.httpListen, {
+  const http = createHttpServer({ listen: config.httpListen, ...config.http }, {
     // Pages only where links are given out (PUBLIC_URL); what is read of a stored mail is bounded by
     // SMTP_MAX_SIZE, plus the trace and authentication headers we put on top.
     web: pagePool ? (await import("./web/routes.ts")).createWebPages({ linkDays: config.web.linkDays, maxConcurrent: 2 }, {

@@ -100,6 +100,18 @@ export const schema = z.object({
   ROSTER_GROUP: z.string().trim().min(1).max(64).default("E-mail"),
   ROSTER_QUEUE_MAX: z.coerce.number().int().min(1).default(1000),
   HTTP_LISTEN: listen("127.0.0.1:8080"),
+  // Web clients (docs/design.md §Budgets, Web clients). Peers (addresses, networks) whose X-Forwarded-For names the client: by
+  // default loopback, where the reverse proxy in front of the default HTTP_LISTEN runs; "none": no one.
+  HTTP_TRUSTED_PROXIES: z.string().default("127.0.0.1,::1")
+    .transform((v) => (v.trim().toLowerCase() === "none" ? [] : v.split(",").map((d) => d.trim()).filter(Boolean)))
+    .pipe(z.array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], "expected IP addresses or networks (10.0.0.0/8), or none"))),
+  // Requests to /m/ and /presence/ per client a minute (a quarter of them at once; 0: no rate), and at once.
+  HTTP_RATE_PER_MINUTE: z.coerce.number().int().nonnegative().default(300),
+  HTTP_CLIENT_CONCURRENT: z.coerce.number().int().positive().default(8),
+  // Open connections from one peer address (IPv6 by /64), and overall; a request's header within this long.
+  HTTP_CONNECTIONS_PER_CLIENT: z.coerce.number().int().positive().default(16),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().positive().default(1000),
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   RELAY_RETRY_SCHEDULE: z.string().default("30,60,300,900,1800,3600")
     .transform((v) => v.split(",").map((x) => Number(x.trim())))

@@ -6,6 +6,7 @@ import { parseEnv } from "node:util";
 import { schema, type Env, type Listen } from "./config-schema.ts";
 import type { SessionLimits } from "./smtp/limits.ts";
 import type { StanzaLimits } from "./xmpp/link-api.ts";
+import type { WebClientLimits } from "./web/clients.ts";
 
 export type { Listen };
 
@@ -39,6 +40,8 @@ export interface Config {
   /** XEP-0356 roster items for correspondents (docs/design.md §Roster and privileges) */
   roster: { group: string; queueMax: number };
   httpListen: Listen;
+  /** budgets of the HTTP listener and its web clients (docs/design.md §Budgets, Web clients) */
+  http: { clients: WebClientLimits; maxConnections: number; headersTimeoutMs: number };
   logLevel: Env["LOG_LEVEL"];
   chatMaxBytes: number;
   /** outgoing mail a mailbox may send; 0 = no limit */
@@ -208,6 +211,8 @@ function toConfig(e: Env, tls: Config["smtp"]["tls"], dkim: Config["dkim"]): Con
       serverDomains: e.XMPP_SERVER_DOMAINS.length > 0 ? e.XMPP_SERVER_DOMAINS : [(e.XMPP_DOMAIN ?? "").replace(/^[^.]*\./, "")] },
     roster: { group: e.ROSTER_GROUP, queueMax: e.ROSTER_QUEUE_MAX },
     httpListen: e.HTTP_LISTEN,
+    http: { clients: { trustedProxies: e.HTTP_TRUSTED_PROXIES, ratePerMinute: e.HTTP_RATE_PER_MINUTE, maxInFlight: e.HTTP_CLIENT_CONCURRENT,
+      maxConnections: e.HTTP_CONNECTIONS_PER_CLIENT }, maxConnections: e.HTTP_MAX_CONNECTIONS, headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS },
     logLevel: e.LOG_LEVEL,
     chatMaxBytes: e.CHAT_MAX_BYTES,
     sendLimit: { perMinute: e.SEND_LIMIT_PER_MINUTE, perDay: e.SEND_LIMIT_PER_DAY },

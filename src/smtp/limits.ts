@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import type { SMTPServer, SMTPServerSession } from "smtp-server";
 import type { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Logger } from "../log.ts";
+import { normaliseIp } from "../core/client-address.ts";
 import { SmtpReply } from "./replies.ts";
 
 export interface SessionLimits {
@@ -51,10 +52,6 @@ export interface SessionGuard {
 }
 
 const TICK_MS = 1000;
-
-export function normaliseIp(ip: string | undefined): string {
-  return (ip ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "").toLowerCase();
-}
 
 export function createSessionGuard(config: SessionLimits, deps: { log: Logger; hostname: string }): SessionGuard {
   const watched = new Map<string, Watched>();

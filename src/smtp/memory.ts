@@ -14,7 +14,7 @@
 import type { SMTPServerSession } from "smtp-server";
 import type { Logger } from "../log.ts";
 import { createMemoryBudget, type Hold, type MemoryBudget } from "../mail/memory-budget.ts";
-import { normaliseIp } from "./limits.ts";
+import { normaliseIp } from "../core/client-address.ts";
 import { SmtpReply } from "./replies.ts";
 
 export interface SmtpMemoryConfig {

@@ -46,7 +46,8 @@ describe("the /m/ routes", () => {
   };
 
   before(async () => {
-    const server = createHttpServer({ host: "127.0.0.1", port: 0 }, {
+    const server = createHttpServer({ listen: { host: "127.0.0.1", port: 0 }, maxConnections: 100, headersTimeoutMs: 10_000,
+      clients: { trustedProxies: [], ratePerMinute: 0, maxInFlight: 100, maxConnections: 100 } }, {
       health: async () => ({ ok: true }),
       web: createWebPages({ linkDays: 30, maxConcurrent: 2, maxWaiting: 3 }, deps),
     });

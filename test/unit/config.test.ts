@@ -56,6 +56,8 @@ describe("loadConfig defaults", () => {
         serverDomains: ["jabber.example.org"] },
       roster: { group: "E-mail", queueMax: 1000 },
       httpListen: { host: "127.0.0.1", port: 8080 },
+      http: { clients: { trustedProxies: ["127.0.0.1", "::1"], ratePerMinute: 300, maxInFlight: 8, maxConnections: 16 }, maxConnections: 1000,
+        headersTimeoutMs: 10_000 },
       logLevel: "info",
       chatMaxBytes: 16 * 1024,
       sendLimit: { perMinute: 10, perDay: 200 },
@@ -144,6 +146,16 @@ describe("loadConfig defaults", () => {
     assert.deepEqual(config.parse, { timeoutMs: 500, memoryMb: 64, threads: 2, maxQueued: 50 });
     assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, SMTP_TRUSTED_PROXIES: "10.0.0.1, proxy.example" }))),
       ["SMTP_TRUSTED_PROXIES"]);
+  });
+
+  it("reads the web clients' budgets; HTTP_TRUSTED_PROXIES is loopback by default, none for no one, and names bad ones", () => {
+    const config = loadConfig({ ...MINIMAL, HTTP_TRUSTED_PROXIES: " 10.0.0.1, 2001:db8::1, 172.16.0.0/12 ", HTTP_RATE_PER_MINUTE: "0",
+      HTTP_CLIENT_CONCURRENT: "2", HTTP_CONNECTIONS_PER_CLIENT: "4", HTTP_MAX_CONNECTIONS: "50", HTTP_HEADERS_TIMEOUT_MS: "2000" });
+    assert.deepEqual(config.http, { clients: { trustedProxies: ["10.0.0.1", "2001:db8::1", "172.16.0.0/12"], ratePerMinute: 0, maxInFlight: 2,
+      maxConnections: 4 }, maxConnections: 50, headersTimeoutMs: 2000 });
+    assert.deepEqual(loadConfig({ ...MINIMAL, HTTP_TRUSTED_PROXIES: "None" }).http.clients.trustedProxies, []);
+    assert.deepEqual(named(configError(() => loadConfig({ ...MINIMAL, HTTP_TRUSTED_PROXIES: "proxy.example",
+      HTTP_CLIENT_CONCURRENT: "0", HTTP_HEADERS_TIMEOUT_MS: "5" }))), ["HTTP_TRUSTED_PROXIES", "HTTP_CLIENT_CONCURRENT", "HTTP_HEADERS_TIMEOUT_MS"]);
   });
 
   it("reads the memory budget and its share per client, and refuses one that cannot hold a mail of SMTP_MAX_SIZE", () => {
