@@ -6,7 +6,7 @@ import type { Socket } from "node:net";
 import type { SMTPServer, SMTPServerSession } from "smtp-server";
 import type { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { Logger } from "../log.ts";
-import { normaliseIp } from "../core/client-address.ts";
+import { clientKey, normaliseIp } from "../core/client-address.ts";
 import { SmtpReply } from "./replies.ts";
 
 export interface SessionLimits {
@@ -24,6 +24,8 @@ export interface SessionLimits {
 interface Watched {
   connection: SMTPConnection;
   ip: string;
+  /** what its sessions count under: the address, an IPv6 one by its /64 (core/client-address.ts) */
+  key: string;
   startedAt: number;
   socket: Socket | null;
   onData: (chunk: Buffer) => void;
@@ -111,9 +113,9 @@ export function createSessionGuard(config: SessionLimits, deps: { log: Logger; h
     if (!w) return;
     w.socket?.off("data", w.onData);
     watched.delete(id);
-    const left = (perIp.get(w.ip) ?? 1) - 1;
-    if (left > 0) perIp.set(w.ip, left);
-    else perIp.delete(w.ip);
+    const left = (perIp.get(w.key) ?? 1) - 1;
+    if (left > 0) perIp.set(w.key, left);
+    else perIp.delete(w.key);
   };
 
   return {
@@ -136,16 +138,17 @@ export function createSessionGuard(config: SessionLimits, deps: { log: Logger; h
       const connection = connectionOf(session);
       const socket = arriving.get(session.id);
       arriving.delete(session.id);
-      const count = perIp.get(ip) ?? 0;
+      const key = clientKey(ip);
+      const count = perIp.get(key) ?? 0;
       if (!trusted.has(ip) && count >= config.maxPerIp) {
         deps.log.info({ session: session.id, remote: ip, count }, "smtp session refused: too many from one address");
         return new SmtpReply(421, `4.7.0 ${deps.hostname} Error: too many connections from ${ip}`);
       }
       if (!connection || !socket) return null;
-      perIp.set(ip, count + 1);
+      perIp.set(key, count + 1);
       const now = Date.now();
       const w: Watched = {
-        connection, ip, startedAt: now, socket: null, windowStart: now, windowBytes: 0,
+        connection, ip, key, startedAt: now, socket: null, windowStart: now, windowBytes: 0,
         partialLine: false, inData: false, busy: 0,
         onData: (chunk: Buffer) => {
           w.windowBytes += chunk.length;

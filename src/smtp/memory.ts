@@ -14,7 +14,7 @@
 import type { SMTPServerSession } from "smtp-server";
 import type { Logger } from "../log.ts";
 import { createMemoryBudget, type Hold, type MemoryBudget } from "../mail/memory-budget.ts";
-import { normaliseIp } from "../core/client-address.ts";
+import { clientKey, normaliseIp } from "../core/client-address.ts";
 import { SmtpReply } from "./replies.ts";
 
 export interface SmtpMemoryConfig {
@@ -58,7 +58,7 @@ export function createSmtpMemory(config: SmtpMemoryConfig & { trustedProxies: st
   const trusted = new Set(config.trustedProxies.map(normaliseIp));
   const clientOf = (session: SMTPServerSession): string | null => {
     const ip = normaliseIp(session.remoteAddress);
-    return trusted.has(ip) ? null : ip;
+    return trusted.has(ip) ? null : clientKey(ip);
   };
   const refused = (session: SMTPServerSession, where: string, bytes: number) => {
     const client = clientOf(session);
