@@ -2,6 +2,7 @@
 // add our trace fields, parse, decide which deliveries it makes, and store it all in one transaction.
 import { judge, type AuthMode } from "../core/auth-policy.ts";
 import { judgeSpam, type FilterOutcome } from "../core/spam-policy.ts";
+import { splitBlocked } from "../core/blocks.ts";
 import { crashPoint } from "../ops/crash.ts";
 import type { ParsedMail, SpamVerdict } from "../core/types.ts";
 import type { CheckInput } from "../mail/rspamd.ts";
@@ -12,7 +13,7 @@ import { prependHeader } from "../mail/raw-buffer.ts";
 import { receivedHeader } from "../mail/compose.ts";
 import { planDeliveries } from "./reports.ts";
 import type { Envelope } from "../smtp/server.ts";
-import { SmtpReply } from "../smtp/replies.ts";
+import { replies, SmtpReply } from "../smtp/replies.ts";
 import type { MessageStore } from "../store/messages.ts";
 
 export interface IntakeConfig {
@@ -30,7 +31,7 @@ export interface IntakeDeps {
   store: Pick<MessageStore, "accept">;
   newId(): string;
   now(): Date;
-  log?: Pick<Logger, "warn">;
+  log?: Pick<Logger, "warn" | "info">;
 }
 
 export function createIntake(config: IntakeConfig, deps: IntakeDeps) {
@@ -61,13 +62,19 @@ export function createIntake(config: IntakeConfig, deps: IntakeDeps) {
     const [read, decision] = await Promise.all([deps.read(full), filtered]);
     if (decision?.kind === "refuse") throw new SmtpReply(decision.code, decision.text);
     const spam: SpamVerdict | null = decision?.verdict ?? null;
+    // docs/design.md §Spam: the From a recipient's user blocked; refused when no recipient is left.
+    const { kept: recipients, blocked } = splitBlocked(envelope.recipients, read.mail.fromAddress);
+    if (blocked.length > 0) {
+      deps.log?.info({ queueId, from: read.mail.fromAddress, blocked: blocked.map((r) => r.address) }, "not delivered: the recipient blocked the From address");
+      if (recipients.length === 0) throw replies.blockedSender();
+    }
     // The report counts only for mail to a bounce address: it speaks about mail we sent (RFC 3464 §2).
-    const report = envelope.recipients.some((r) => r.bounceOf) ? read.report : null;
+    const report = recipients.some((r) => r.bounceOf) ? read.report : null;
     const parsed = { ...read.mail, authentication, spam };
-    const { ignored, ...planned } = planDeliveries(envelope.recipients, report);
+    const { ignored, ...planned } = planDeliveries(recipients, report);
     // Spam for a mailbox that holds it waits for its user (docs/design.md §Spam).
     const holds = new Set(decision?.kind === "accept" && decision.spam
-      ? envelope.recipients.filter((r) => r.holdSpam && !r.bounceOf).map((r) => r.address.toLowerCase()) : []);
+      ? recipients.filter((r) => r.holdSpam && !r.bounceOf).map((r) => r.address.toLowerCase()) : []);
     const plan = { ...planned, deliveries: planned.deliveries.map((d) =>
       d.kind === "mail" && !d.failed && holds.has(d.recipient.toLowerCase()) ? { ...d, held: true } : d) };
     const stored = await deps.store.accept({ ...envelope, raw: full, parsed, parts: read.structure, report, ...plan });

@@ -131,6 +131,28 @@ describe("spam and unwanted mail (rspamd)", () => {
     await toto.waitForMessage((s) => body(s).includes("bob again"), "bob's mail after unblock");
   });
 
+  it("a blocked From behind a new envelope sender each time (a list's VERP) is dropped for that mailbox, 550 5.7.1 when no one is left", async () => {
+    const list = (n: number, to: string[], subject: string) => sendRaw(stack.gateway.smtpPort, `news+${n}@bounces.example.net`, to,
+      mail("Weekly <weekly@example.net>", to.join(", "), subject, CLEAN));
+    assert.equal((await list(1, [`toto@${MAIL_DOMAIN}`], "weekly one")).data?.code, 250);
+    await toto.waitForMessage((s) => body(s).includes("weekly one"), "the first newsletter");
+    assert.match(note(await command(toto, contactJid("weekly@example.net"), "spam-block")), /^Blocked: mail from weekly@example\.net /);
+    // The next issue comes from another envelope address: RCPT cannot know, the From says who it is.
+    const alone = await list(2, [`toto@${MAIL_DOMAIN}`], "weekly two");
+    assert.equal(alone.rcpt[0]!.code, 250);
+    assert.equal(alone.data?.code, 550);
+    assert.match(alone.data!.text, /^5\.7\.1 /);
+    assert.equal((await stack.db.query("SELECT 1 FROM messages WHERE subject = 'weekly two'")).length, 0, "nothing stored");
+    // With another recipient: accepted, delivered to titi only.
+    const both = await list(3, [`toto@${MAIL_DOMAIN}`, `titi@${MAIL_DOMAIN}`], "weekly three");
+    assert.equal(both.data?.code, 250);
+    await titi.waitForMessage((s) => body(s).includes("weekly three"), "the newsletter at titi");
+    assert.deepEqual((await stack.db.query<{ recipient: string }>(`SELECT d.recipient FROM deliveries d JOIN messages m
+      ON m.id = d.message_id WHERE m.subject = 'weekly three'`)).map((r) => r.recipient), [`titi@${MAIL_DOMAIN}`]);
+    assert.ok(!toto.messages.some((m) => /weekly (two|three)/.test(body(m))), "toto got neither");
+    assert.match(note(await command(toto, contactJid("weekly@example.net"), "spam-unblock")), /^Unblocked/);
+  });
+
   it("\"this is spam\" blocks the sender and teaches rspamd its latest mail", async () => {
     await send("dave@example.com", `toto@${MAIL_DOMAIN}`, "dave offer", "Cheap watches, best prices, click here today, limited offer for you.");
     await toto.waitForMessage((s) => body(s).includes("dave offer"), "dave's mail");
