@@ -9,7 +9,7 @@ import { MAIL_DOMAIN, startStack, type Stack } from "../support/stack.ts";
 import { waitFor } from "../support/wait.ts";
 
 const PUBLIC_URL = "https://mail.example.test";
-const BIG = 12 * 1024 * 1024; // more than loopback's socket buffers hold: a reader that stops keeps the answer waiting
+const BIG = 16 * 1024 * 1024; // several times what loopback's socket buffers take in: a reader that stops keeps the answer waiting
 
 /** A raw HTTP/1.1 connection from `localAddress`; what it received so far, and whether it was closed. */
 async function open(port: number, localAddress = "127.0.0.1") {
