@@ -69,6 +69,32 @@ export function createRetentionStore(knex: Knex) {
     DELETE FROM messages m WHERE m.id = ANY(?::bigint[])
       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id) RETURNING 1`, [ids])).rows.length;
 
+  /** One batch of `pick` in its own transaction: `work` gets the mails no waiting delivery needs. */
+  const inBatch = (pruned: boolean, before: Date, after: Cursor | null, batch: number,
+    work: (trx: Knex.Transaction, ready: number[]) => Promise<{ cleared: number; deleted: number }>): Promise<BatchResult> =>
+    knex.transaction(async (trx) => {
+      await trx.raw(LOCK_TIMEOUT);
+      const { ids, cursor } = await pick(trx, pruned, before, after, batch);
+      if (ids.length === 0) return { seen: 0, cleared: 0, deleted: 0, waiting: 0, cursor };
+      const busy = await busyOf(trx, ids);
+      const done = await work(trx, ids.filter((id) => !busy.has(id)));
+      return { seen: ids.length, ...done, waiting: busy.size, cursor };
+    });
+
+  /** The mails `select(after)` names, in id order, a chunk at a time, each in its own transaction with its mails locked. */
+  const inChunks = async (select: (after: number) => Promise<number[]>, work: (trx: Knex.Transaction, ids: number[]) => Promise<void>) => {
+    for (let after = 0; ;) {
+      const ids = await select(after);
+      if (ids.length === 0) return;
+      after = ids[ids.length - 1]!;
+      await knex.transaction(async (trx) => {
+        await trx.raw(LOCK_TIMEOUT);
+        await trx.raw("SELECT 1 FROM messages WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE", [ids]);
+        await work(trx, ids);
+      });
+    }
+  };
+
   return {
     /**
      * RETENTION_DAYS: the mails received before `before` whose deliveries are all finished lose their
@@ -77,32 +103,22 @@ export function createRetentionStore(knex: Knex) {
      * row — failed ones, delivered reports — goes.
      */
     async expire(before: Date, after: Cursor | null, batch: number, now: Date): Promise<BatchResult> {
-      return knex.transaction(async (trx) => {
-        await trx.raw(LOCK_TIMEOUT);
-        const { ids, cursor } = await pick(trx, false, before, after, batch);
-        if (ids.length === 0) return { seen: 0, cleared: 0, deleted: 0, waiting: 0, cursor };
-        const busy = await busyOf(trx, ids);
-        const ready = ids.filter((id) => !busy.has(id));
+      return inBatch(false, before, after, batch, async (trx, ready) => {
         // Kept: the delivered rows through which a reply threads (every inbound kind but reports).
         await trx.raw(`DELETE FROM deliveries WHERE message_id = ANY(?::bigint[])
           AND NOT (direction = 'inbound' AND kind <> 'report' AND status = 'delivered')`, [ready]);
         const deleted = await deleteEmpty(trx, ready);
         const { rows } = await trx.raw<{ rows: unknown[] }>(`UPDATE messages SET ${CLEAR}, pruned_at = ?
           WHERE id = ANY(?::bigint[]) AND pruned_at IS NULL RETURNING 1`, [now, ready]);
-        return { seen: ids.length, cleared: rows.length, deleted, waiting: busy.size, cursor };
+        return { cleared: rows.length, deleted };
       });
     },
 
     /** THREAD_DAYS: cleared mails received before `before` go, with their delivered rows. */
     async forget(before: Date, after: Cursor | null, batch: number): Promise<BatchResult> {
-      return knex.transaction(async (trx) => {
-        await trx.raw(LOCK_TIMEOUT);
-        const { ids, cursor } = await pick(trx, true, before, after, batch);
-        if (ids.length === 0) return { seen: 0, cleared: 0, deleted: 0, waiting: 0, cursor };
-        const busy = await busyOf(trx, ids);
-        const ready = ids.filter((id) => !busy.has(id));
+      return inBatch(true, before, after, batch, async (trx, ready) => {
         const { rows } = await trx.raw<{ rows: unknown[] }>("DELETE FROM messages WHERE id = ANY(?::bigint[]) RETURNING 1", [ready]);
-        return { seen: ids.length, cleared: 0, deleted: rows.length, waiting: busy.size, cursor };
+        return { cleared: 0, deleted: rows.length };
       });
     },
 
@@ -122,39 +138,28 @@ export function createRetentionStore(knex: Knex) {
           OR (d.direction = 'outbound' AND m.direction = 'outbound' AND lower(m.from_address) = lower(?)))`,
       [...ownerBinding, address, address])).rows[0]!.n;
       const out: PurgeResult = { mails: 0, deliveries: 0, waiting: options.waiting ? await countWaiting() : 0 };
-      for (let after = 0; ;) {
-        const ids = (await knex.raw<{ rows: { id: number }[] }>(`
+      const ids = (rows: { id: number }[]) => rows.map((r) => Number(r.id));
+      await inChunks(async (after) => ids((await knex.raw<{ rows: { id: number }[] }>(`
           SELECT DISTINCT d.message_id AS id FROM deliveries d
           WHERE d.direction = 'inbound' AND lower(d.recipient) = lower(?) ${owner} ${finished} AND d.message_id > ?
-          ORDER BY 1 LIMIT ?`, [address, ...ownerBinding, after, options.batch])).rows.map((r) => Number(r.id));
-        if (ids.length === 0) break;
-        after = ids[ids.length - 1]!;
-        await knex.transaction(async (trx) => {
-          await trx.raw(LOCK_TIMEOUT);
-          await trx.raw("SELECT 1 FROM messages WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE", [ids]);
-          out.deliveries += (await trx.raw<{ rows: unknown[] }>(`DELETE FROM deliveries d WHERE d.message_id = ANY(?::bigint[])
-            AND d.direction = 'inbound' AND lower(d.recipient) = lower(?) ${owner} ${finished} RETURNING 1`,
-          [ids, address, ...ownerBinding])).rows.length;
-          out.mails += await deleteEmpty(trx, ids);
-        });
-      }
-      for (let after = 0; ;) {
-        const ids = (await knex.raw<{ rows: { id: number }[] }>(`
+          ORDER BY 1 LIMIT ?`, [address, ...ownerBinding, after, options.batch])).rows),
+      async (trx, chunk) => {
+        out.deliveries += (await trx.raw<{ rows: unknown[] }>(`DELETE FROM deliveries d WHERE d.message_id = ANY(?::bigint[])
+          AND d.direction = 'inbound' AND lower(d.recipient) = lower(?) ${owner} ${finished} RETURNING 1`,
+        [chunk, address, ...ownerBinding])).rows.length;
+        out.mails += await deleteEmpty(trx, chunk);
+      });
+      await inChunks(async (after) => ids((await knex.raw<{ rows: { id: number }[] }>(`
           SELECT m.id FROM messages m
           WHERE m.direction = 'outbound' AND lower(m.from_address) = lower(?) AND m.id > ?
             ${options.jid ? "AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id " + owner + ")" : ""}
-          ORDER BY m.id LIMIT ?`, [address, after, ...ownerBinding, options.batch])).rows.map((r) => Number(r.id));
-        if (ids.length === 0) break;
-        after = ids[ids.length - 1]!;
-        await knex.transaction(async (trx) => {
-          await trx.raw(LOCK_TIMEOUT);
-          await trx.raw("SELECT 1 FROM messages WHERE id = ANY(?::bigint[]) ORDER BY id FOR UPDATE", [ids]);
-          const busy = options.waiting ? new Set<number>() : await busyOf(trx, ids);
-          const ready = ids.filter((id) => !busy.has(id));
-          out.deliveries += (await trx.raw<{ rows: unknown[] }>("DELETE FROM deliveries WHERE message_id = ANY(?::bigint[]) RETURNING 1", [ready])).rows.length;
-          out.mails += (await trx.raw<{ rows: unknown[] }>("DELETE FROM messages WHERE id = ANY(?::bigint[]) RETURNING 1", [ready])).rows.length;
-        });
-      }
+          ORDER BY m.id LIMIT ?`, [address, after, ...ownerBinding, options.batch])).rows),
+      async (trx, chunk) => {
+        const busy = options.waiting ? new Set<number>() : await busyOf(trx, chunk);
+        const ready = chunk.filter((id) => !busy.has(id));
+        out.deliveries += (await trx.raw<{ rows: unknown[] }>("DELETE FROM deliveries WHERE message_id = ANY(?::bigint[]) RETURNING 1", [ready])).rows.length;
+        out.mails += (await trx.raw<{ rows: unknown[] }>("DELETE FROM messages WHERE id = ANY(?::bigint[]) RETURNING 1", [ready])).rows.length;
+      });
       if (!options.waiting) out.waiting = await countWaiting();
       return out;
     },
